@@ -1,0 +1,1 @@
+"""Figure helpers, one sub-module per kind of figure (data, classification, multilabel)."""
