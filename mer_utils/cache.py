@@ -1,0 +1,363 @@
+"""Feature cache and the parallel, cached per-file map every extractor uses.
+
+Two pieces, shared by :mod:`mer_utils.features` and :mod:`mer_utils.embeddings`:
+
+``FeatureCache(root, namespace, config)``
+    One folder per (namespace, config hash)::
+
+        <root>/<namespace>/<config-hash>/config.json        the config, human readable
+        <root>/<namespace>/<config-hash>/<kk>/<key>.npz     one file per track
+
+    The track key hashes the track id, the absolute path and the file's size and
+    modification time, so a re-encoded or replaced file is recomputed, and any change to
+    the config (a new hop, another sample rate, a bumped ``version`` field) gives a new
+    config hash, i.e. an empty cache. Entries are written atomically (temporary file in
+    the same folder, then ``os.replace``), so an interrupted run never leaves a half
+    written entry that a later run would trust. Failures (corrupt / silent / too-short
+    audio) are cached too, as ``<key>.err.json``, so a re-run does not decode a broken
+    file again; fixing the file changes its mtime and therefore its key.
+
+``cached_map(fn, items, ids=..., paths=..., cache=..., n_jobs=..., on_error=...)``
+    Applies a pure per-file function ``fn(item) -> np.ndarray | dict[str, np.ndarray]``
+    to every item: cache hits are read in the calling process, misses are computed with
+    joblib (``n_jobs`` workers; a user with a dask cluster can wrap the call in
+    ``joblib.parallel_config(backend="dask")``), streamed back one by one
+    (``return_as="generator"`` with a bounded ``pre_dispatch``, so at most a few clips of
+    audio are in flight at any time) behind a tqdm progress bar, and written to the cache
+    by the worker that computed them. Expected failures (``skip_errors``, by default
+    :class:`mer_utils.audio.AudioError`) become recorded skips (``ctx.manifest.skip``)
+    or, with ``on_error="raise"``, are raised; any other exception is a bug and is always
+    raised. Skipped items are absent from the result: never a NaN row.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+__all__ = ["FeatureCache", "MapResult", "cached_map", "config_hash", "track_key", "default_cache_root"]
+
+
+# --------------------------------------------------------------------------- hashing
+def _canonical(obj: Any) -> Any:
+    """Turn configs (dataclasses, dicts, tuples, numpy scalars, paths) into plain JSON."""
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {"__class__": type(obj).__name__,
+                **{f.name: _canonical(getattr(obj, f.name)) for f in dataclasses.fields(obj)}}
+    if isinstance(obj, dict):
+        return {str(k): _canonical(v) for k, v in sorted(obj.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(obj, (list, tuple)):
+        return [_canonical(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return _canonical(obj.tolist())
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, float):
+        return repr(obj)  # exact, and 1.0 != 1
+    if isinstance(obj, (str, int, bool)) or obj is None:
+        return obj
+    if isinstance(obj, Path):
+        return str(obj)
+    if callable(obj):
+        return f"{getattr(obj, '__module__', '?')}.{getattr(obj, '__qualname__', repr(obj))}"
+    return repr(obj)
+
+
+def config_hash(config: Any, length: int = 16) -> str:
+    """Stable short hash of a config (dataclass / dict / anything JSON-able)."""
+    text = json.dumps(_canonical(config), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha1(text.encode()).hexdigest()[:length]
+
+
+def track_key(track_id: Any, path: str | os.PathLike | None = None) -> str:
+    """Cache key of one track: id + absolute path + file size + mtime (when the file exists)."""
+    parts = [str(track_id)]
+    if path is not None and str(path) != "":
+        p = Path(path)
+        parts.append(str(p.resolve()) if p.exists() else str(p))
+        try:
+            st = p.stat()
+            parts += [str(st.st_size), str(st.st_mtime_ns)]
+        except OSError:
+            parts.append("missing")
+    return hashlib.sha1("\x1f".join(parts).encode()).hexdigest()[:24]
+
+
+def default_cache_root(ctx: Any = None) -> Path:
+    """``ctx.cache_dir`` when a run context is given, else the configured CACHE_DIR."""
+    if ctx is not None and getattr(ctx, "cache_dir", None) is not None:
+        return Path(ctx.cache_dir)
+    from mer_utils.config import CACHE_DIR
+
+    return Path(CACHE_DIR)
+
+
+# --------------------------------------------------------------------------- the cache
+@dataclasses.dataclass(frozen=True)
+class FeatureCache:
+    """Per-(track, config) on-disk cache of numpy arrays (see the module docstring).
+
+    ``root`` is usually ``ctx.cache_dir / "features"`` (features) or
+    ``ctx.cache_dir / "embeddings"``; ``namespace`` names the extractor (``"mel-louro_mel"``,
+    ``"javadi477"``, ``"musicnn_msd"``); ``config`` is anything :func:`config_hash` accepts
+    and should include a ``version`` to bump when the code changes its output.
+    """
+
+    root: Path
+    namespace: str
+    config: Any = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "root", Path(self.root))
+
+    @property
+    def hash(self) -> str:
+        return config_hash({"namespace": self.namespace, "config": self.config})
+
+    @property
+    def folder(self) -> Path:
+        return self.root / self.namespace / self.hash
+
+    def _path(self, key: str, suffix: str = ".npz") -> Path:
+        return self.folder / key[:2] / f"{key}{suffix}"
+
+    # -- reading
+    def get(self, key: str) -> np.ndarray | dict[str, np.ndarray] | None:
+        """The cached value, or None on a miss (a corrupt entry counts as a miss)."""
+        path = self._path(key)
+        if not path.exists():
+            return None
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                data = {k: z[k] for k in z.files}
+        except Exception:  # truncated / foreign file: recompute
+            return None
+        if list(data) == ["value"]:
+            return data["value"]
+        return data
+
+    def get_error(self, key: str) -> str | None:
+        """The cached failure reason of a track, or None."""
+        path = self._path(key, ".err.json")
+        if not path.exists():
+            return None
+        try:
+            return json.loads(path.read_text())["reason"]
+        except Exception:
+            return None
+
+    def __contains__(self, key: str) -> bool:
+        return self._path(key).exists()
+
+    # -- writing
+    def _ensure_folder(self) -> None:
+        cfg = self.folder / "config.json"
+        if not cfg.exists():
+            self.folder.mkdir(parents=True, exist_ok=True)
+            _atomic_write_bytes(cfg, json.dumps(
+                {"namespace": self.namespace, "config": _canonical(self.config)},
+                indent=2, sort_keys=True).encode())
+
+    def put(self, key: str, value: np.ndarray | dict[str, np.ndarray]) -> Path:
+        """Store an array (or a dict of arrays) atomically."""
+        self._ensure_folder()
+        path = self._path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        arrays = value if isinstance(value, dict) else {"value": value}
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.{id(value)}.tmp")
+        try:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **{k: np.asarray(v) for k, v in arrays.items()})
+            os.replace(tmp, path)
+        finally:
+            if tmp.exists():
+                tmp.unlink()
+        err = self._path(key, ".err.json")
+        if err.exists():
+            err.unlink()
+        return path
+
+    def put_error(self, key: str, reason: str) -> None:
+        self._ensure_folder()
+        path = self._path(key, ".err.json")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        _atomic_write_bytes(path, json.dumps({"reason": reason}).encode())
+
+    def clear(self) -> None:
+        """Delete this config's entries (other configs' folders are left alone)."""
+        import shutil
+
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self.folder.glob("*/*.npz")) if self.folder.exists() else 0
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------- parallel map
+@dataclasses.dataclass
+class MapResult:
+    """Outcome of :func:`cached_map`.
+
+    ``values[i]`` belongs to ``items[kept[i]]``; ``skipped`` lists ``(index, id, reason)``;
+    ``hits``/``misses`` count cache hits and computed items (failures included).
+    """
+
+    values: list[Any]
+    kept: list[int]
+    skipped: list[tuple[int, str, str]]
+    hits: int = 0
+    misses: int = 0
+
+
+def _default_skip_errors() -> tuple[type[BaseException], ...]:
+    from mer_utils.audio import AudioError
+
+    return (AudioError,)
+
+
+def _run_one(fn: Callable, item: Any, key: str | None, cache: FeatureCache | None,
+             skip_errors: tuple[type[BaseException], ...]):
+    """Worker body: compute, store, return ("ok", value) or ("err", exception)."""
+    try:
+        value = fn(item)
+    except skip_errors as exc:  # expected, documented failure: record it
+        if cache is not None and key is not None:
+            cache.put_error(key, str(exc))
+        return "err", exc
+    if cache is not None and key is not None:
+        cache.put(key, value)
+    return "ok", value
+
+
+def _progress(total: int, desc: str | None, enabled: bool):
+    from tqdm import tqdm
+
+    disable = (not enabled) or os.environ.get("MER_PROGRESS", "1") == "0" or total == 0
+    return tqdm(total=total, desc=desc, disable=disable, file=sys.stderr, mininterval=0.5,
+                dynamic_ncols=True, leave=False)
+
+
+def cached_map(fn: Callable[[Any], Any], items: Sequence[Any], *,
+               ids: Sequence[Any] | None = None,
+               paths: Sequence[Any] | None = None,
+               cache: FeatureCache | None = None,
+               n_jobs: int | None = 1,
+               on_error: str = "skip",
+               manifest: Any = None,
+               skip_errors: tuple[type[BaseException], ...] | None = None,
+               desc: str | None = None,
+               progress: bool = True,
+               prefer: str | None = None) -> MapResult:
+    """Map ``fn`` over ``items`` with a per-item cache, joblib workers and a progress bar.
+
+    Parameters
+    ----------
+    fn : picklable callable (module-level function or ``functools.partial`` of one) that
+        takes one item and returns an array or a dict of arrays. It must be pure: the same
+        item under the same config gives the same output (that is what makes caching sound).
+    items : one entry per track (e.g. paths, or ``(path, extra)`` tuples).
+    ids, paths : track ids and file paths for the cache keys and skip messages
+        (default: ``str(item)`` for both).
+    cache : a :class:`FeatureCache`, or None for no caching.
+    n_jobs : joblib workers (1 = in-process, no pool; None = 1; -1 = all cores).
+    on_error : ``"skip"`` (record in ``manifest.skip`` and leave the item out) or
+        ``"raise"`` (raise the first expected failure, e.g. an ``AudioError``).
+    manifest : ``ctx.manifest`` (anything with ``.skip(item, reason)``), optional.
+    skip_errors : exception types treated as expected failures
+        (default ``(mer_utils.audio.AudioError,)``); anything else always raises.
+    prefer : joblib's ``prefer`` ("processes" default, "threads" for GIL-releasing work).
+    """
+    if on_error not in ("skip", "raise"):
+        raise ValueError(f"on_error must be 'skip' or 'raise', not {on_error!r}")
+    items = list(items)
+    n = len(items)
+    ids = [str(i) for i in (ids if ids is not None else items)]
+    paths = list(paths) if paths is not None else [i if isinstance(i, (str, os.PathLike)) else None
+                                                    for i in items]
+    if len(ids) != n or len(paths) != n:
+        raise ValueError("ids and paths must have one entry per item")
+    skip_errors = tuple(skip_errors) if skip_errors is not None else _default_skip_errors()
+    keys = [track_key(i, p) for i, p in zip(ids, paths)] if cache is not None else [None] * n
+
+    results: list[Any] = [None] * n
+    status: list[str | None] = [None] * n   # "ok" | reason string for failures
+    errors: dict[int, BaseException | str] = {}
+    hits = 0
+    todo: list[int] = []
+    for i, key in enumerate(keys):
+        if cache is not None:
+            val = cache.get(key)
+            if val is not None:
+                results[i], status[i] = val, "ok"
+                hits += 1
+                continue
+            reason = cache.get_error(key)
+            if reason is not None:
+                errors[i] = reason
+                hits += 1
+                continue
+        todo.append(i)
+
+    def record(i: int, outcome: tuple[str, Any]) -> None:
+        kind, value = outcome
+        if kind == "ok":
+            results[i], status[i] = value, "ok"
+        else:
+            errors[i] = value
+            if on_error == "raise":
+                raise value
+
+    workers = 1 if n_jobs in (None, 0, 1) or len(todo) <= 1 else n_jobs
+    with _progress(len(todo), desc, progress) as bar:
+        if workers == 1:
+            for i in todo:
+                record(i, _run_one(fn, items[i], keys[i], cache, skip_errors))
+                bar.update(1)
+        else:
+            from joblib import Parallel, delayed
+
+            par = Parallel(n_jobs=workers, return_as="generator", pre_dispatch="2*n_jobs",
+                           prefer=prefer, batch_size=1)
+            gen = par(delayed(_run_one)(fn, items[i], keys[i], cache, skip_errors) for i in todo)
+            try:
+                for i, outcome in zip(todo, gen):
+                    record(i, outcome)
+                    bar.update(1)
+            finally:
+                if hasattr(gen, "close"):
+                    gen.close()
+
+    if on_error == "raise" and errors:
+        i = min(errors)
+        err = errors[i]
+        if isinstance(err, BaseException):
+            raise err
+        from mer_utils.audio import AudioError
+
+        raise AudioError(paths[i] or ids[i], f"(cached failure) {err}",
+                         "fix or remove the file; its cache entry is replaced once the file changes")
+
+    kept = [i for i in range(n) if status[i] == "ok"]
+    skipped = []
+    for i in sorted(errors):
+        reason = str(errors[i])
+        skipped.append((i, ids[i], reason))
+        if manifest is not None:
+            where = f" ({paths[i]})" if paths[i] is not None and str(paths[i]) != ids[i] else ""
+            manifest.skip(f"{ids[i]}{where}", reason)
+    return MapResult(values=[results[i] for i in kept], kept=kept, skipped=skipped,
+                     hits=hits, misses=len(todo))

@@ -1,0 +1,149 @@
+"""FeatureCache and cached_map: hit / miss / invalidation, atomic entries, skips, parallelism."""
+from __future__ import annotations
+
+import functools
+import os
+import time
+
+import numpy as np
+import pytest
+
+from mer_utils.audio import AudioError
+from mer_utils.cache import FeatureCache, cached_map, config_hash, track_key
+
+
+class _Manifest:
+    def __init__(self):
+        self.skipped = []
+
+    def skip(self, item, reason):
+        self.skipped.append({"item": item, "reason": reason})
+
+
+def _square_file(path, *, scale=1.0, log=None):
+    """Per-file function: reads a number from a text file; 'bad' files raise AudioError."""
+    text = open(path).read().strip()
+    if log is not None:
+        with open(log, "a") as fh:
+            fh.write(f"{os.path.basename(path)}\n")
+    if text == "bad":
+        raise AudioError(path, "cannot decode", "re-download it")
+    if text == "bug":
+        raise ZeroDivisionError("a bug, not a bad file")
+    x = float(text)
+    return np.array([x, x * x * scale], dtype=np.float32)
+
+
+@pytest.fixture()
+def files(tmp_path):
+    d = tmp_path / "in"
+    d.mkdir()
+    paths = []
+    for i, t in enumerate(["1", "2", "bad", "4"]):
+        p = d / f"t{i}.txt"
+        p.write_text(t)
+        paths.append(str(p))
+    return paths
+
+
+def _calls(log):
+    return log.read_text().split() if log.exists() else []
+
+
+def test_config_hash_stable_and_sensitive():
+    a = {"sr": 22050, "hop": 512, "bands": (128,)}
+    assert config_hash(a) == config_hash(dict(reversed(list(a.items()))))
+    assert config_hash(a) != config_hash({**a, "hop": 256})
+    assert config_hash({"x": 1}) != config_hash({"x": 1.0})
+
+
+def test_track_key_changes_with_file(tmp_path):
+    p = tmp_path / "a.txt"
+    p.write_text("1")
+    k1 = track_key("a", p)
+    assert k1 == track_key("a", p)
+    assert k1 != track_key("b", p)
+    time.sleep(0.01)
+    p.write_text("12")  # new size and mtime
+    assert track_key("a", p) != k1
+
+
+def test_put_get_roundtrip_and_atomic(tmp_path):
+    c = FeatureCache(tmp_path, "x", {"v": 1})
+    assert c.get("abcd") is None
+    c.put("abcd", np.arange(5, dtype=np.float32))
+    np.testing.assert_array_equal(c.get("abcd"), np.arange(5))
+    c.put("efgh", {"a": np.ones(2), "b": np.zeros(3)})
+    got = c.get("efgh")
+    assert set(got) == {"a", "b"}
+    assert len(c) == 2
+    # no temporary files left behind; the config is recorded next to the entries
+    assert not [p for p in c.folder.rglob("*") if p.name.endswith(".tmp")]
+    assert (c.folder / "config.json").exists()
+    # a truncated entry counts as a miss, not as data
+    p = c._path("abcd")
+    p.write_bytes(p.read_bytes()[:10])
+    assert c.get("abcd") is None
+
+
+def test_hit_miss_invalidation(tmp_path, files):
+    log = tmp_path / "calls.log"
+    fn = functools.partial(_square_file, log=str(log))
+    man = _Manifest()
+    cache = FeatureCache(tmp_path / "cache", "sq", {"scale": 1.0, "version": 1})
+    r1 = cached_map(fn, files, cache=cache, manifest=man, progress=False)
+    assert r1.kept == [0, 1, 3] and r1.misses == 4 and r1.hits == 0
+    assert [v[1] for v in r1.values] == [1.0, 4.0, 16.0]
+    assert len(_calls(log)) == 4
+    assert len(man.skipped) == 1 and "t2.txt" in man.skipped[0]["item"]
+    assert "cannot decode" in man.skipped[0]["reason"]
+
+    # re-run: all hits (the failure too), nothing recomputed, same values
+    r2 = cached_map(fn, files, cache=cache, manifest=_Manifest(), progress=False)
+    assert r2.hits == 4 and r2.misses == 0 and len(_calls(log)) == 4
+    assert r2.kept == r1.kept
+    for a, b in zip(r1.values, r2.values):
+        np.testing.assert_array_equal(a, b)
+
+    # config change -> new folder, everything recomputed
+    cache2 = FeatureCache(tmp_path / "cache", "sq", {"scale": 2.0, "version": 1})
+    fn2 = functools.partial(_square_file, scale=2.0, log=str(log))
+    r3 = cached_map(fn2, files, cache=cache2, progress=False)
+    assert r3.misses == 4 and len(_calls(log)) == 8
+    assert [v[1] for v in r3.values] == [2.0, 8.0, 32.0]
+    assert cache2.folder != cache.folder
+
+    # a changed file is recomputed, the others are hits
+    time.sleep(0.01)
+    with open(files[0], "w") as fh:
+        fh.write("10")
+    r4 = cached_map(fn, files, cache=cache, progress=False)
+    assert r4.misses == 1 and r4.hits == 3 and r4.values[0][1] == 100.0
+
+
+def test_on_error_raise(tmp_path, files):
+    cache = FeatureCache(tmp_path / "c", "sq", {})
+    with pytest.raises(AudioError, match="t2.txt"):
+        cached_map(_square_file, files, cache=cache, on_error="raise", progress=False)
+    # the cached failure raises again on a re-run
+    with pytest.raises(AudioError, match="cannot decode"):
+        cached_map(_square_file, files, cache=cache, on_error="raise", progress=False)
+
+
+def test_unexpected_errors_are_not_skipped(tmp_path, files):
+    with open(files[1], "w") as fh:
+        fh.write("bug")
+    with pytest.raises(ZeroDivisionError):
+        cached_map(_square_file, files, cache=None, progress=False)
+
+
+def test_parallel_matches_serial(tmp_path, files):
+    man = _Manifest()
+    cache = FeatureCache(tmp_path / "c", "sq", {})
+    par = cached_map(_square_file, files, cache=cache, n_jobs=2, manifest=man, progress=False)
+    ser = cached_map(_square_file, files, cache=None, n_jobs=1, progress=False)
+    assert par.kept == ser.kept == [0, 1, 3]
+    for a, b in zip(par.values, ser.values):
+        np.testing.assert_array_equal(a, b)
+    assert len(man.skipped) == 1
+    assert len(cache) == 3  # workers wrote their entries
