@@ -16,4 +16,9 @@ Modules (one concern each; one paper's code never imports another paper's):
 Heavy dependencies (TensorFlow/Keras, librosa) are imported by the modules that need
 them, so `import mer_utils.config` stays fast.
 """
+import os as _os
+
+# Quiet TensorFlow's C++ start-up chatter in notebooks and logs (errors still show).
+_os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 __version__ = "0.1.0"

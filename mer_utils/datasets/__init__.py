@@ -1,0 +1,187 @@
+"""Data layer: one loader per data set, discovery by publisher layout, the demo corpus.
+
+    >>> from mer_utils.datasets import discover, load
+    >>> discover("../shared/data")            # {'4q': Path(...4q-dev), 'mtg-jamendo': Path(...)}
+    >>> df = load("4q", "../shared/data/4q-dev")
+
+Every loader returns a tidy table: one row per track with ``track_id, path, dataset,
+duration`` and the labels the set has (``quadrant, valence, arousal, tags, genre,
+artist``). Raw data is only read, never written. :func:`validate` lists missing or
+undecodable files. :func:`select_corpus` is what notebooks call: the real data set for a
+task when it is under the data root, else the demo corpus, recorded in the manifest.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from mer_utils.datasets import demo, folder, fourq, jamendo, va_sets
+from mer_utils.datasets.base import DatasetError, validate
+from mer_utils.datasets.demo import generate_demo, load_demo
+from mer_utils.labels import LABEL3_FROM_QUADRANT
+
+__all__ = ["REGISTRY", "DatasetError", "discover", "load", "load_demo", "generate_demo",
+           "select_corpus", "validate", "TASKS"]
+
+
+@dataclass(frozen=True)
+class DatasetSpec:
+    name: str
+    detect: Callable[[Path], bool]
+    load: Callable[..., pd.DataFrame]
+    instructions: Callable[[Path], str]
+    description: str
+
+
+REGISTRY: dict[str, DatasetSpec] = {
+    "mtg-jamendo": DatasetSpec("mtg-jamendo", jamendo.detect, jamendo.load, jamendo.instructions,
+                               "MTG-Jamendo auto-tagging mood/theme (59 tags, split-0)"),
+    "4q": DatasetSpec("4q", fourq.detect, fourq.load, fourq.instructions,
+                      "4Q audio emotion data set (900 clips, 4 quadrants)"),
+    "pmemo": DatasetSpec("pmemo", va_sets.pmemo_detect, va_sets.load_pmemo, va_sets.pmemo_instructions,
+                         "PMEmo 2019 (static V/A in [0, 1], choruses)"),
+    "deam": DatasetSpec("deam", va_sets.deam_detect, va_sets.load_deam, va_sets.deam_instructions,
+                        "Emotion in Music / DEAM (static V/A on 1-9, 45-s clips)"),
+    "bimodal": DatasetSpec("bimodal", va_sets.bimodal_detect, va_sets.load_bimodal,
+                           va_sets.bimodal_instructions, "Bi-Modal (V/A in [-4, 4])"),
+    # last: the generic layout, tried only when no publisher layout matched
+    "folder": DatasetSpec("folder", folder.detect, folder.load,
+                          lambda r: f"folder of classes: {r}/<class>/<audio files>",
+                          "a user's folder of classes"),
+}
+
+
+def _detect_one(path: Path) -> str | None:
+    for name, spec in REGISTRY.items():
+        try:
+            if spec.detect(path):
+                return name
+        except OSError:
+            continue
+    return None
+
+
+def discover(root: Path | str | None) -> dict[str, Path]:
+    """Find data sets under ``root`` by their publisher's layout.
+
+    ``root`` may be one data set (``../shared/data/4q-dev``) or a folder holding several,
+    one sub-folder each (``data/raw/``, ``../shared/data``). Returns name -> folder.
+    """
+    if root is None:
+        return {}
+    root = Path(root)
+    if not root.is_dir():
+        raise DatasetError(f"Data root {root} is not a folder.")
+    here = _detect_one(root)
+    if here is not None:
+        return {here: root}
+    found: dict[str, Path] = {}
+    for sub in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")):
+        name = _detect_one(sub)
+        if name is not None and name not in found:
+            found[name] = sub
+    return found
+
+
+def load(name: str, root: Path | str, **kwargs) -> pd.DataFrame:
+    """Load data set ``name`` from ``root`` (``"demo"`` takes a profile name as root)."""
+    if name == "demo":
+        return load_demo(root if root else "demo", **kwargs)
+    if name not in REGISTRY:
+        raise KeyError(f"unknown data set {name!r}; known: {', '.join(REGISTRY)} and 'demo'")
+    return REGISTRY[name].load(Path(root), **kwargs)
+
+
+def instructions(name: str, root: Path | str) -> str:
+    return REGISTRY[name].instructions(Path(root))
+
+
+# --------------------------------------------------------------------------- corpus selection
+TASKS = ("quadrant", "label3", "tags", "multisource")
+MULTISOURCE = ("4q", "pmemo", "deam", "bimodal")
+
+
+def cap_stratified(df: pd.DataFrame, n: int | None, by: str, seed: int = 0) -> pd.DataFrame:
+    """At most ``n`` rows, the same number per class where possible (deterministic)."""
+    if n is None or len(df) <= n:
+        return df
+    classes = sorted(df[by].dropna().unique())
+    per = max(1, n // max(1, len(classes)))
+    parts = [g.sample(n=min(per, len(g)), random_state=seed) for _, g in df.groupby(by, sort=True)]
+    return pd.concat(parts).sort_values("track_id").reset_index(drop=True)
+
+
+def select_corpus(ctx, task: str, *, sources: tuple[str, ...] | None = None) -> tuple[pd.DataFrame, str]:
+    """The table a paper notebook trains on, with a one-line description.
+
+    * ``quadrant``    real 4Q if under the data root, else the demo corpus (all sources,
+                      or those in ``sources``);
+    * ``label3``      a user's folder of classes, else a 3-class 4Q subset (Q1 happy, Q3 sad,
+                      Q4 calm), else the demo corpus's ``label3``; column ``label3``;
+    * ``tags``        real MTG-Jamendo metadata (tags + split-0; audio may be absent: see
+                      ``audio_exists``), else the demo corpus with its MTG-Jamendo tags;
+    * ``multisource`` every real set of 4Q/PMEmo/DEAM/Bi-Modal present, concatenated,
+                      else the demo corpus's four mimicked sources.
+
+    Under a profile with ``max_tracks`` (smoke) real sets are capped, stratified.
+    The choice is recorded in ``ctx.manifest.data_sources``.
+    """
+    if task not in TASKS:
+        raise ValueError(f"unknown task {task!r}; choose from {TASKS}")
+    found = ctx.datasets()
+    cap = ctx.p.max_tracks
+    demo_seed = int(ctx.p.get("demo_seed", 0))
+
+    def demo_df():
+        df = load_demo(ctx.p, seed=demo_seed, cache_dir=ctx.cache_dir)
+        if sources:
+            df = df[df["source"].isin(sources)].reset_index(drop=True)
+        return df
+
+    if task == "quadrant":
+        if "4q" in found:
+            df = cap_stratified(load("4q", found["4q"]), cap, "quadrant", ctx.seed)
+            desc = f"4Q (real) from {found['4q']}: {len(df)} clips"
+        else:
+            df = demo_df()
+            desc = f"demo corpus ({len(df)} synthetic clips; no 4Q under the data root)"
+    elif task == "label3":
+        if "folder" in found:
+            df = load("folder", found["folder"], label_column="label3")
+            df = cap_stratified(df, cap, "label3", ctx.seed)
+            desc = f"folder of classes {found['folder']}: {df['label3'].nunique()} classes, {len(df)} clips"
+        elif "4q" in found:
+            df = load("4q", found["4q"])
+            df["label3"] = df["quadrant"].map(LABEL3_FROM_QUADRANT)
+            df = cap_stratified(df.dropna(subset=["label3"]).reset_index(drop=True), cap, "label3", ctx.seed)
+            desc = (f"4Q (real) 3-class subset from {found['4q']}: Q1=happy, Q3=sad, Q4=calm, "
+                    f"{len(df)} clips")
+        else:
+            df = demo_df().dropna(subset=["label3"]).reset_index(drop=True)
+            desc = f"demo corpus 3-class label (Q1 happy, Q3 sad, Q4 calm): {len(df)} clips"
+    elif task == "tags":
+        if "mtg-jamendo" in found:
+            df = load("mtg-jamendo", found["mtg-jamendo"])
+            n_audio = int(df["audio_exists"].sum())
+            desc = (f"MTG-Jamendo mood/theme (real metadata) from {found['mtg-jamendo']}: "
+                    f"{len(df)} tracks, audio found for {n_audio}")
+        else:
+            df = demo_df()
+            desc = f"demo corpus with MTG-Jamendo mood/theme tags: {len(df)} clips"
+    else:  # multisource
+        real = [s for s in MULTISOURCE if s in found and (not sources or s in sources)]
+        if real:
+            parts = [cap_stratified(load(s, found[s]), cap, "quadrant", ctx.seed) for s in real]
+            df = pd.concat(parts, ignore_index=True)
+            missing = [s for s in MULTISOURCE if s not in real]
+            desc = (f"real sources {real} ({len(df)} clips)"
+                    + (f"; absent: {missing}" if missing else ""))
+        else:
+            df = demo_df()
+            desc = f"demo corpus, sources {sorted(df['source'].unique())}: {len(df)} clips"
+    ctx.manifest.add_source(task, desc)
+    return df.reset_index(drop=True), desc

@@ -1,0 +1,101 @@
+"""4Q audio emotion data set (Panda, Malheiro & Paiva, IEEE TAFFC 2018).
+
+Publisher layout (``MER_audio_taffc_dataset.zip``)::
+
+    MER_audio_taffc_dataset/
+        Q1/ Q2/ Q3/ Q4/                         MT*.mp3 (30-s AllMusic previews)
+        panda_dataset_taffc_annotations.csv     Song,Quadrant
+        panda_dataset_taffc_metadata.csv        Song,Artist,Title,Quadrant,...,GenresStr
+    top100_features.csv                         (feature release, optional)
+
+The loader accepts the folder that holds ``MER_audio_taffc_dataset/`` or that folder
+itself (Q1..Q4 at its top, as in a 120-clip dev copy). 900 clips, 225 per quadrant.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from mer_utils.datasets.base import DatasetError, audio_durations, find_audio, tidy
+
+NAME = "4q"
+URL = "http://mir.dei.uc.pt/resources/MER_audio_taffc_dataset.zip"
+# The publisher gives no checksum; the loader verifies the unpacked layout instead
+# (every annotated song present in its quadrant folder).
+SHA256 = None
+ANNOTATIONS = "panda_dataset_taffc_annotations.csv"
+METADATA = "panda_dataset_taffc_metadata.csv"
+INNER = "MER_audio_taffc_dataset"
+
+
+def _audio_root(root: Path) -> Path | None:
+    for cand in (root / INNER, root):
+        if all((cand / q).is_dir() for q in ("Q1", "Q2", "Q3", "Q4")):
+            return cand
+    return None
+
+
+def detect(root: Path) -> bool:
+    a = _audio_root(Path(root))
+    return a is not None and ((a / ANNOTATIONS).exists() or any((a / "Q1").glob("MT*.mp3")))
+
+
+def instructions(root: Path) -> str:
+    return (f"4Q: download {URL} (research use), unzip it so that {root}/{INNER}/Q1..Q4 and "
+            f"{root}/{INNER}/{ANNOTATIONS} exist; optionally place top100_features.csv beside.")
+
+
+def load(root: Path | str, *, with_duration: bool = True) -> pd.DataFrame:
+    root = Path(root)
+    a = _audio_root(root)
+    if a is None:
+        raise DatasetError(f"No 4Q layout under {root}: expected Q1/ Q2/ Q3/ Q4/ folders "
+                           f"(or {INNER}/Q1..Q4).\n{instructions(root)}")
+    ann_path = a / ANNOTATIONS
+    if ann_path.exists():
+        ann = pd.read_csv(ann_path)
+        ann.columns = [c.strip() for c in ann.columns]
+        if not {"Song", "Quadrant"} <= set(ann.columns):
+            raise DatasetError(f"{ann_path}: expected columns Song,Quadrant, found {list(ann.columns)}")
+    else:  # annotations absent: the folder is the label
+        ann = pd.DataFrame([(p.stem, q) for q in ("Q1", "Q2", "Q3", "Q4")
+                            for p in sorted((a / q).glob("MT*.mp3"))], columns=["Song", "Quadrant"])
+    rows, missing = [], []
+    for song, quad in zip(ann["Song"].astype(str).str.strip(), ann["Quadrant"].astype(str).str.strip()):
+        if quad not in ("Q1", "Q2", "Q3", "Q4"):
+            raise DatasetError(f"{ann_path}: song {song} has quadrant {quad!r} (expected Q1..Q4)")
+        p = find_audio(a / quad, song)
+        if p is None:
+            missing.append(f"{quad}/{song}.mp3")
+            continue
+        rows.append({"track_id": song, "path": str(p), "quadrant": quad})
+    if missing:
+        raise DatasetError(
+            f"4Q under {a}: {len(missing)} annotated clips are missing, e.g. {missing[:5]}. "
+            f"Re-extract the archive, or remove their rows from a *copy* of {ANNOTATIONS}.")
+    df = pd.DataFrame(rows)
+    meta_path = a / METADATA
+    if meta_path.exists():
+        meta = pd.read_csv(meta_path)
+        meta.columns = [c.strip() for c in meta.columns]
+        keep = {"Song": "track_id", "Artist": "artist", "Title": "title", "GenresStr": "genre",
+                "MoodsStrSplit": "allmusic_moods"}
+        meta = meta[[c for c in keep if c in meta.columns]].rename(columns=keep)
+        meta["track_id"] = meta["track_id"].astype(str).str.strip()
+        df = df.merge(meta, on="track_id", how="left")
+    if with_duration:
+        df["duration"] = audio_durations(df["path"])
+    else:
+        df["duration"] = float("nan")
+    df["source"] = NAME
+    return tidy(df, NAME)
+
+
+def top100_path(root: Path | str) -> Path | None:
+    root = Path(root)
+    for cand in (root / "top100_features.csv", root / INNER / "top100_features.csv",
+                 root.parent / "top100_features.csv"):
+        if cand.exists():
+            return cand
+    return None
