@@ -243,6 +243,18 @@ def _run_one(fn: Callable, item: Any, key: str | None, cache: FeatureCache | Non
     return "ok", value
 
 
+def _blas_limit(n: int | None):
+    import contextlib
+
+    if n is None:
+        return contextlib.nullcontext()
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=n, user_api="blas")
+
+
 def _progress(total: int, desc: str | None, enabled: bool):
     from tqdm import tqdm
 
@@ -261,7 +273,8 @@ def cached_map(fn: Callable[[Any], Any], items: Sequence[Any], *,
                skip_errors: tuple[type[BaseException], ...] | None = None,
                desc: str | None = None,
                progress: bool = True,
-               prefer: str | None = None) -> MapResult:
+               prefer: str | None = None,
+               blas_threads: int | None = 1) -> MapResult:
     """Map ``fn`` over ``items`` with a per-item cache, joblib workers and a progress bar.
 
     Parameters
@@ -280,6 +293,10 @@ def cached_map(fn: Callable[[Any], Any], items: Sequence[Any], *,
     skip_errors : exception types treated as expected failures
         (default ``(mer_utils.audio.AudioError,)``); anything else always raises.
     prefer : joblib's ``prefer`` ("processes" default, "threads" for GIL-releasing work).
+    blas_threads : BLAS threads while items are computed in this process (default 1: the
+        per-file matrices are small, and a multi-threaded OpenBLAS on a busy machine is
+        many times slower than one thread; joblib's workers get 1 thread each anyway).
+        None leaves the BLAS thread pools alone.
     """
     if on_error not in ("skip", "raise"):
         raise ValueError(f"on_error must be 'skip' or 'raise', not {on_error!r}")
@@ -324,9 +341,10 @@ def cached_map(fn: Callable[[Any], Any], items: Sequence[Any], *,
     workers = 1 if n_jobs in (None, 0, 1) or len(todo) <= 1 else n_jobs
     with _progress(len(todo), desc, progress) as bar:
         if workers == 1:
-            for i in todo:
-                record(i, _run_one(fn, items[i], keys[i], cache, skip_errors))
-                bar.update(1)
+            with _blas_limit(blas_threads if todo else None):
+                for i in todo:
+                    record(i, _run_one(fn, items[i], keys[i], cache, skip_errors))
+                    bar.update(1)
         else:
             from joblib import Parallel, delayed
 
