@@ -327,7 +327,7 @@ def _read_table(folder: Path) -> pd.DataFrame:
             norm_v.append(float(L.to_unit_scale([v], s)[0]))
             norm_a.append(float(L.to_unit_scale([a], s)[0]))
     df["valence_norm"], df["arousal_norm"] = norm_v, norm_a
-    cols = ["track_id", "path", "dataset", "source", "duration", "sr", "quadrant", "valence",
+    cols = ["track_id", "path", "dataset", "duration", "source", "sr", "quadrant", "valence",
             "arousal", "valence_std", "arousal_std", "valence_norm", "arousal_norm", "tags",
             "label3", "genre", "artist", "valence_latent", "arousal_latent", "latent_quadrant"]
     return df[cols]

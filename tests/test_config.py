@@ -1,0 +1,51 @@
+import json
+
+import numpy as np
+import pytest
+
+from mer_utils import config as C
+
+
+def test_profiles_exist_and_scale():
+    s, d, f = (C.get_profile(n) for n in ("smoke", "demo", "full"))
+    assert s.epochs < d.epochs < f.epochs
+    assert s.demo_clips_per_quadrant < d.demo_clips_per_quadrant
+    assert f.image_size == 300 and f.repeats == 10
+    with pytest.raises(ValueError, match="Unknown profile"):
+        C.get_profile("fast")
+
+
+def test_profile_replace_and_get():
+    p = C.get_profile("smoke").replace(epochs=3, my_knob=7)
+    assert p.epochs == 3 and p.get("my_knob") == 7 and p.get("absent", 1) == 1
+    assert C.get_profile("smoke").epochs == 1  # profiles are immutable
+
+
+def test_seed_everything_is_reproducible():
+    import random
+
+    C.seed_everything(3)
+    a = (random.random(), np.random.rand())
+    C.seed_everything(3)
+    assert (random.random(), np.random.rand()) == a
+
+
+def test_setup_run_writes_manifest(tmp_path, monkeypatch):
+    ctx = C.setup_run("99_test", profile="smoke", seed=1, epochs=None, folds=3)
+    assert ctx.p.folds == 3 and ctx.p.epochs == 1  # None override ignored
+    ctx.manifest.substitute("VGGish embedding", "musicnn", "weights absent")
+    ctx.manifest.add_source("demo", "tiny")
+    path = ctx.write_manifest()
+    m = json.loads(path.read_text())
+    assert m["profile"]["name"] == "smoke" and m["seed"] == 1
+    assert m["substitutions"][0]["used"] == "musicnn"
+    assert "numpy" in m["packages"] and m["git_commit"]
+    assert "keras_backend" in m["backend"]
+    assert str(path).startswith(str(C.RESULTS_DIR))
+
+
+def test_data_root_must_exist(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        C.setup_run("99_test", profile="smoke", data_root=str(tmp_path / "nope"))
+    ctx = C.setup_run("99_test", profile="smoke", data_root=str(tmp_path))
+    assert ctx.data_root == tmp_path.resolve() and ctx.datasets() == {}
