@@ -1,0 +1,188 @@
+"""Keras 3 builders for Javadi et al.'s two spectrogram models (multi-label, sigmoid outputs).
+
+Both take the paper's (128, frames) mel representation (bands x frames; the
+``"javadi_cnn"`` front end of :mod:`mer_utils.features` gives (frames, bands) per clip:
+use :func:`to_model_input` to transpose a batch) and end in one sigmoid per label,
+trained with binary cross-entropy and Adam (lr 1e-3).
+
+* :func:`build_javadi_cnn`: four conv blocks (Conv2D 3x3 -> BatchNorm -> ReLU -> MaxPool),
+  the last with 128 filters, global max pooling to a 128-D vector, a linear layer
+  (``Dense(n_labels)``) and a sigmoid. Filter counts and pool sizes of the first three
+  blocks are not given in the paper's description: ours are documented defaults.
+* :func:`build_javadi_transformer`: a ViT-style encoder over non-overlapping 2-D patches
+  of the same input (linear patch embedding as a strided Conv2D, learned position
+  embeddings, pre-norm encoder blocks, mean pooling over patches, linear + sigmoid).
+
+Only ``keras.layers`` / ``keras.ops`` are used, so the builders run under the TensorFlow,
+torch and JAX backends.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+__all__ = ["to_model_input", "build_javadi_cnn", "build_javadi_transformer",
+           "PatchPositionEmbedding", "compile_multilabel", "train_multilabel", "predict_scores"]
+
+
+def to_model_input(X: np.ndarray, *, max_frames: int | None = None) -> np.ndarray:
+    """(n, frames, bands) spectrograms -> (n, bands, frames) float32, optionally cropped.
+
+    ``max_frames`` keeps the central ``max_frames`` frames (the smoke/demo profiles use a
+    shorter excerpt to fit a 2-core CPU; ``None`` keeps everything, the paper setting).
+    """
+    X = np.asarray(X, dtype=np.float32)
+    if X.ndim != 3:
+        raise ValueError(f"expected (n, frames, bands) spectrograms, got shape {X.shape}")
+    if max_frames is not None and X.shape[1] > max_frames:
+        start = (X.shape[1] - max_frames) // 2
+        X = X[:, start:start + max_frames]
+    return np.ascontiguousarray(np.transpose(X, (0, 2, 1)))
+
+
+def compile_multilabel(model, *, learning_rate: float = 1e-3):
+    """Adam(lr) + binary cross-entropy + a multi-label ROC-AUC metric (the paper's setup)."""
+    import keras
+
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+                  loss="binary_crossentropy",
+                  metrics=[keras.metrics.AUC(multi_label=True, name="auc")])
+    return model
+
+
+def build_javadi_cnn(input_shape: Sequence[int], n_labels: int, *,
+                     filters: Sequence[int] = (32, 64, 128, 128),
+                     pools: Sequence[tuple[int, int]] = ((2, 4), (2, 4), (2, 4), (2, 4)),
+                     kernel_size: int = 3, dropout: float = 0.0,
+                     learning_rate: float = 1e-3, compile: bool = True):
+    """The paper's CNN: four conv blocks -> global max pool (128) -> linear -> sigmoid.
+
+    ``input_shape`` is (bands, frames), e.g. (128, 1407); ``frames`` may be ``None``
+    (variable length: the global pooling makes the head length-independent).
+    ``filters[-1]`` must be 128 (the paper pools to a 128-D vector).
+    """
+    import keras
+    from keras import layers
+
+    if len(filters) != 4 or len(pools) != 4:
+        raise ValueError("the paper's CNN has exactly four conv blocks (4 filters, 4 pools)")
+    if filters[-1] != 128:
+        raise ValueError("the last block must have 128 filters (pooled to a 128-D vector)")
+    bands, frames = input_shape
+    inp = keras.Input(shape=(bands, frames), name="mel")
+    x = layers.Reshape((bands, -1, 1))(inp)
+    x = layers.BatchNormalization(name="input_norm")(x)
+    for i, (f, p) in enumerate(zip(filters, pools), start=1):
+        x = layers.Conv2D(f, kernel_size, padding="same", use_bias=False, name=f"conv{i}")(x)
+        x = layers.BatchNormalization(name=f"bn{i}")(x)
+        x = layers.Activation("relu", name=f"relu{i}")(x)
+        x = layers.MaxPooling2D(pool_size=p, padding="same", name=f"pool{i}")(x)
+    x = layers.GlobalMaxPooling2D(name="pool_to_128")(x)
+    if dropout:
+        x = layers.Dropout(dropout)(x)
+    logits = layers.Dense(n_labels, name="linear")(x)
+    out = layers.Activation("sigmoid", name="sigmoid")(logits)
+    model = keras.Model(inp, out, name="javadi_cnn")
+    return compile_multilabel(model, learning_rate=learning_rate) if compile else model
+
+
+def _position_embedding_layer():
+    import keras
+
+    @keras.saving.register_keras_serializable(package="mer_utils")
+    class PatchPositionEmbedding(keras.layers.Layer):
+        """Adds a learned embedding per patch position to a (batch, patches, dim) tensor."""
+
+        def build(self, input_shape):
+            self.pos = self.add_weight(shape=(1, input_shape[1], input_shape[2]),
+                                       initializer=keras.initializers.RandomNormal(stddev=0.02),
+                                       name="pos")
+
+        def call(self, x):
+            return x + keras.ops.cast(self.pos, x.dtype)
+
+    return PatchPositionEmbedding
+
+
+PatchPositionEmbedding = None  # bound lazily (keeps `import mer_utils.models.javadi` light)
+
+
+def build_javadi_transformer(input_shape: Sequence[int], n_labels: int, *,
+                             patch_size: tuple[int, int] = (16, 16), d_model: int = 64,
+                             num_heads: int = 4, num_layers: int = 2, mlp_dim: int = 128,
+                             dropout: float = 0.1, learning_rate: float = 1e-3,
+                             compile: bool = True):
+    """Transformer encoder over 2-D patches of the (bands, frames) input.
+
+    Non-overlapping ``patch_size`` patches (a frame remainder is dropped) are linearly
+    embedded to ``d_model``, get learned position embeddings, pass ``num_layers`` pre-norm
+    blocks (multi-head self-attention + MLP, residual), are mean-pooled and mapped to
+    ``n_labels`` sigmoid outputs. Sizes are documented defaults (not given in the paper).
+    """
+    import keras
+    from keras import layers
+
+    global PatchPositionEmbedding
+    if PatchPositionEmbedding is None:
+        PatchPositionEmbedding = _position_embedding_layer()
+    bands, frames = input_shape
+    if frames is None:
+        raise ValueError("the Transformer needs a fixed number of frames (position embeddings)")
+    ph, pw = patch_size
+    if bands < ph or frames < pw:
+        raise ValueError(f"input {tuple(input_shape)} is smaller than one patch {patch_size}")
+    n_patches = (bands // ph) * (frames // pw)
+    inp = keras.Input(shape=(bands, frames), name="mel")
+    x = layers.Reshape((bands, frames, 1))(inp)
+    x = layers.BatchNormalization(name="input_norm")(x)
+    x = layers.Conv2D(d_model, kernel_size=patch_size, strides=patch_size, padding="valid",
+                      name="patch_embed")(x)
+    x = layers.Reshape((n_patches, d_model), name="patches")(x)
+    x = PatchPositionEmbedding(name="pos_embed")(x)
+    x = layers.Dropout(dropout)(x)
+    for i in range(num_layers):
+        h = layers.LayerNormalization(epsilon=1e-6, name=f"ln_a{i}")(x)
+        h = layers.MultiHeadAttention(num_heads=num_heads, key_dim=d_model // num_heads,
+                                      dropout=dropout, name=f"mha{i}")(h, h)
+        x = layers.Add(name=f"res_a{i}")([x, h])
+        h = layers.LayerNormalization(epsilon=1e-6, name=f"ln_b{i}")(x)
+        h = layers.Dense(mlp_dim, activation="gelu", name=f"mlp{i}_1")(h)
+        h = layers.Dropout(dropout)(h)
+        h = layers.Dense(d_model, name=f"mlp{i}_2")(h)
+        x = layers.Add(name=f"res_b{i}")([x, h])
+    x = layers.LayerNormalization(epsilon=1e-6, name="ln_out")(x)
+    x = layers.GlobalAveragePooling1D(name="mean_over_patches")(x)
+    logits = layers.Dense(n_labels, name="linear")(x)
+    out = layers.Activation("sigmoid", name="sigmoid")(logits)
+    model = keras.Model(inp, out, name="javadi_transformer")
+    return compile_multilabel(model, learning_rate=learning_rate) if compile else model
+
+
+def train_multilabel(model, X_train, Y_train, X_val, Y_val, *, epochs: int, batch_size: int,
+                     patience: int, seed: int = 0) -> dict:
+    """Fit with early stopping on the **validation** loss (best weights restored).
+
+    Uses :func:`mer_utils.training.fit` (the project's shared fit helper) when available,
+    else an equivalent ``model.fit`` with ``EarlyStopping(restore_best_weights=True)``.
+    """
+    import keras
+
+    keras.utils.set_random_seed(seed)
+    try:
+        from mer_utils.training import fit as shared_fit
+    except ImportError:
+        shared_fit = None
+    if shared_fit is not None:
+        return shared_fit(model, (X_train, Y_train), (X_val, Y_val), epochs=epochs,
+                          batch_size=batch_size, patience=patience, seed=seed)
+    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
+                                         restore_best_weights=True)
+    hist = model.fit(X_train, Y_train, validation_data=(X_val, Y_val), epochs=epochs,
+                     batch_size=batch_size, callbacks=[stop], verbose=0, shuffle=True)
+    return dict(hist.history)
+
+
+def predict_scores(model, X: np.ndarray, *, batch_size: int = 32) -> np.ndarray:
+    """Sigmoid scores (n, L) as float32."""
+    return np.asarray(model.predict(X, batch_size=batch_size, verbose=0), dtype=np.float32)

@@ -1,0 +1,177 @@
+"""Multi-label classifiers on feature vectors: Label Powerset, RAkEL-d, ML-kNN.
+
+Thin wrappers over scikit-multilearn (the maintained fork ``scikit-multilearn-ng``, imported
+as ``skmultilearn``), each behind :class:`FeatureMultiLabelModel`, which standardises the
+features on the **training** data only and always returns dense (n, L) float32 scores.
+
+Defaults (Javadi et al. name the methods, not their base classifiers or parameters; these
+are ours, chosen to be standard, probabilistic and deterministic):
+
+========  ==============================================  ===============================
+name      method                                          defaults
+========  ==============================================  ===============================
+``lp``    Label Powerset: one multi-class problem whose   base: LogisticRegression(C=1,
+          classes are the label combinations seen in      lbfgs, max_iter=1000); score of
+          training; label score = sum of the              a label = summed probability
+          probabilities of combinations containing it     of its combinations
+``rakeld`` RAkEL-d (Tsoumakas et al. 2011): labels split  labelset_size=3, same base;
+          at random into disjoint subsets of size k, one  partition seeded through
+          Label Powerset per subset                       Python's ``random`` (seed)
+``mlknn`` ML-kNN (Zhang & Zhou 2007): Bayesian rule on    k=10, s=1.0 (Laplace smoothing),
+          the label counts of the k nearest neighbours    Euclidean on standardised features
+========  ==============================================  ===============================
+
+``base="rf"`` swaps the base classifier of ``lp``/``rakeld`` for a seeded
+RandomForestClassifier(n_estimators=200). A Label Powerset sub-problem with a single
+label combination in training (possible for rare labels in small data) predicts that
+combination with probability 1 instead of failing (:class:`OneClassSafe`).
+"""
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator, ClassifierMixin, clone
+from sklearn.preprocessing import StandardScaler
+
+__all__ = ["CLASSIFIER_NAMES", "CLASSIFIER_LABELS", "make_base", "make_classifier",
+           "OneClassSafe", "FeatureMultiLabelModel", "describe_classifiers"]
+
+CLASSIFIER_NAMES = ("lp", "rakeld", "mlknn")
+CLASSIFIER_LABELS = {"lp": "Label Powerset", "rakeld": "RAkEL-d", "mlknn": "ML-kNN"}
+
+
+class OneClassSafe(BaseEstimator, ClassifierMixin):
+    """Wraps a classifier; if training data hold one class only, predicts it (prob 1)."""
+
+    def __init__(self, estimator=None):
+        self.estimator = estimator
+
+    def fit(self, X, y):
+        y = np.asarray(y).ravel()
+        self.classes_ = np.unique(y)
+        if len(self.classes_) < 2:
+            self.estimator_ = None
+        else:
+            self.estimator_ = clone(self.estimator).fit(X, y)
+            self.classes_ = self.estimator_.classes_
+        return self
+
+    def predict_proba(self, X):
+        if self.estimator_ is None:
+            return np.ones((X.shape[0], 1))
+        return self.estimator_.predict_proba(X)
+
+    def predict(self, X):
+        if self.estimator_ is None:
+            return np.full(X.shape[0], self.classes_[0])
+        return self.estimator_.predict(X)
+
+
+def make_base(base: str | Any = "logreg", *, seed: int = 0, n_jobs: int | None = None):
+    """The base classifier of LP / RAkEL-d (a name or any sklearn classifier), one-class safe."""
+    if isinstance(base, str):
+        if base == "logreg":
+            from sklearn.linear_model import LogisticRegression
+
+            est = LogisticRegression(C=1.0, max_iter=1000, random_state=seed)
+        elif base == "rf":
+            from sklearn.ensemble import RandomForestClassifier
+
+            est = RandomForestClassifier(n_estimators=200, random_state=seed, n_jobs=n_jobs)
+        else:
+            raise ValueError(f"unknown base classifier {base!r}; use 'logreg', 'rf' or an estimator")
+    else:
+        est = base
+    return OneClassSafe(est)
+
+
+def make_classifier(name: str, *, seed: int = 0, base: str | Any = "logreg",
+                    n_jobs: int | None = None, **params):
+    """A fresh skmultilearn classifier by name (``lp``, ``rakeld``, ``mlknn``); see module doc."""
+    if name == "lp":
+        from skmultilearn.problem_transform import LabelPowerset
+
+        return LabelPowerset(classifier=make_base(base, seed=seed, n_jobs=n_jobs),
+                             require_dense=[True, True])
+    if name == "rakeld":
+        from skmultilearn.ensemble import RakelD
+
+        return RakelD(base_classifier=make_base(base, seed=seed, n_jobs=n_jobs),
+                      base_classifier_require_dense=[True, True],
+                      labelset_size=int(params.get("labelset_size", 3)))
+    if name == "mlknn":
+        from skmultilearn.adapt import MLkNN
+
+        return MLkNN(k=int(params.get("k", 10)), s=float(params.get("s", 1.0)))
+    raise ValueError(f"unknown multi-label classifier {name!r}; choose one of {CLASSIFIER_NAMES}")
+
+
+def describe_classifiers(base: str = "logreg") -> list[dict[str, str]]:
+    """Rows for a notebook table: classifier, implementation, parameters."""
+    b = ("LogisticRegression(C=1, lbfgs, max_iter=1000)" if base == "logreg"
+         else "RandomForestClassifier(n_estimators=200)")
+    return [
+        {"classifier": "Label Powerset", "implementation": "skmultilearn.problem_transform.LabelPowerset",
+         "parameters": f"base={b}"},
+        {"classifier": "RAkEL-d", "implementation": "skmultilearn.ensemble.RakelD",
+         "parameters": f"labelset_size=3, base={b}, seeded partition"},
+        {"classifier": "ML-kNN", "implementation": "skmultilearn.adapt.MLkNN",
+         "parameters": "k=10, s=1.0, Euclidean on standardised features"},
+    ]
+
+
+def _dense(a) -> np.ndarray:
+    return np.asarray(a.toarray() if sparse.issparse(a) else a, dtype=np.float32)
+
+
+class FeatureMultiLabelModel:
+    """StandardScaler (fit on training data only) + one multi-label classifier."""
+
+    def __init__(self, name: str, *, seed: int = 0, base: str | Any = "logreg",
+                 n_jobs: int | None = None, **params):
+        self.name, self.seed, self.base, self.n_jobs, self.params = name, seed, base, n_jobs, params
+
+    def fit(self, X: np.ndarray, Y: np.ndarray) -> "FeatureMultiLabelModel":
+        X = np.asarray(X, dtype=np.float64)
+        Y = np.asarray(Y)
+        if X.ndim != 2 or Y.ndim != 2 or len(X) != len(Y):
+            raise ValueError(f"X must be (n, d) and Y (n, L) with the same n; got {X.shape}, {Y.shape}")
+        if not np.isfinite(X).all():
+            raise ValueError("features hold NaN/inf values; impute or drop those tracks first")
+        self.n_labels_ = Y.shape[1]
+        self.scaler_ = StandardScaler().fit(X)
+        Xs = self.scaler_.transform(X)
+        self.clf_ = make_classifier(self.name, seed=self.seed, base=self.base,
+                                    n_jobs=self.n_jobs, **self.params)
+        state = random.getstate()
+        try:
+            random.seed(self.seed)        # RAkEL-d's label partition uses Python's random
+            np.random.seed(self.seed)
+            Ytr = sparse.lil_matrix(Y.astype(np.int8)) if self.name == "mlknn" else Y.astype(np.int8)
+            self.clf_.fit(Xs, Ytr)
+        finally:
+            random.setstate(state)
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        Xs = self.scaler_.transform(np.asarray(X, dtype=np.float64))
+        if self.name == "lp":
+            return self._lp_proba(Xs)
+        P = _dense(self.clf_.predict_proba(Xs))
+        return np.clip(P, 0.0, 1.0)
+
+    def _lp_proba(self, Xs: np.ndarray) -> np.ndarray:
+        """Vectorised LabelPowerset.predict_proba (same result, no per-row Python loop)."""
+        lp = self.clf_
+        combo_p = np.asarray(lp.classifier.predict_proba(Xs), dtype=np.float64)
+        classes = np.asarray(lp.classifier.classes_, dtype=int)
+        M = np.zeros((len(classes), self.n_labels_))
+        for col, cid in enumerate(classes):
+            M[col, list(lp.reverse_combinations_[cid])] = 1.0
+        return np.clip(combo_p @ M, 0.0, 1.0).astype(np.float32)
+
+    def predict(self, X: np.ndarray, thresholds: Any = 0.5) -> np.ndarray:
+        return (self.predict_proba(X) >= np.asarray(thresholds)).astype(np.int8)
