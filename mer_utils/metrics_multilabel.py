@@ -34,6 +34,7 @@ __all__ = [
     "micro_roc_auc", "micro_average_precision", "per_label_scores", "select_thresholds",
     "binarize", "precision_recall_f1", "evaluate_multilabel", "mediaeval_scores",
     "read_mediaeval_results", "load_mediaeval_baseline", "fold_metrics", "MEDIAEVAL_METRICS",
+    "group_split_multilabel",
 ]
 
 MEDIAEVAL_METRICS = ("ROC-AUC-macro", "PR-AUC-macro", "precision-macro", "recall-macro",
@@ -242,6 +243,49 @@ def fold_metrics() -> dict[str, Any]:
     names = ["f1_macro", "f1_micro", "f1_macro_05", "f1_micro_05", "roc_auc_macro",
              "pr_auc_macro", "roc_auc_micro", "pr_auc_micro", "n_labels", "n_labels_skipped_auc"]
     return {n: (lambda fp, n=n: _ev(fp)[n]) for n in names}
+
+
+# --------------------------------------------------------------------------- protocol
+def group_split_multilabel(Y, groups: Sequence | None = None, *, val_size: float = 0.15,
+                           test_size: float = 0.2, seed: int = 0, n_tries: int = 50
+                           ) -> dict[str, np.ndarray]:
+    """Train / validation / test row indices, group-disjoint (e.g. artist), label-balanced.
+
+    For corpora without an official split (the demo corpus). ``n_tries`` seeded random
+    group splits (``GroupShuffleSplit``) are drawn and the one whose per-label positive
+    rates in the three parts are closest to the overall rates wins (labels with positives
+    missing from the training part are penalised first). Deterministic for a seed.
+    ``groups=None`` treats every row as its own group.
+    """
+    from sklearn.model_selection import GroupShuffleSplit
+
+    Y = as_label_matrix(Y, "Y")
+    n = len(Y)
+    g = np.arange(n) if groups is None else np.asarray(pd.Series(list(groups)).astype(str))
+    if len(g) != n:
+        raise ValueError(f"groups has {len(g)} entries for {n} rows")
+    if len(np.unique(g)) < 3:
+        raise ValueError("need at least 3 groups for a group-disjoint 3-way split")
+    overall = Y.mean(axis=0)
+    rng = np.random.default_rng(seed)
+    best, best_cost = None, np.inf
+    for _ in range(n_tries):
+        rs = int(rng.integers(2**31 - 1))
+        outer = GroupShuffleSplit(n_splits=1, test_size=test_size, random_state=rs)
+        rest, test = next(outer.split(np.zeros(n), groups=g))
+        inner = GroupShuffleSplit(n_splits=1, test_size=val_size / (1 - test_size), random_state=rs + 1)
+        tr, va = next(inner.split(np.zeros(len(rest)), groups=g[rest]))
+        parts = {"train": np.sort(rest[tr]), "validation": np.sort(rest[va]), "test": np.sort(test)}
+        if min(len(v) for v in parts.values()) == 0:
+            continue
+        missing = int(((Y[parts["train"]].sum(axis=0) == 0) & (Y.sum(axis=0) > 0)).sum())
+        cost = missing * 10.0 + sum(np.abs(Y[idx].mean(axis=0) - overall).sum()
+                                    for idx in parts.values())
+        if cost < best_cost:
+            best, best_cost = parts, cost
+    if best is None:
+        raise ValueError("could not make a non-empty group split; lower val_size/test_size")
+    return best
 
 
 # --------------------------------------------------------------------------- MediaEval

@@ -129,6 +129,22 @@ def test_fold_metrics_through_results_store(tmp_path):
     assert r2.loc[0, "roc_auc_macro"] == pytest.approx(1 - ref["roc_auc_macro"], abs=1e-6)
 
 
+def test_group_split_is_disjoint_deterministic_and_covers_labels():
+    rng = np.random.default_rng(0)
+    n = 120
+    artists = rng.integers(0, 30, n)
+    Y = (rng.random((n, 5)) < 0.25).astype(int)
+    a = mm.group_split_multilabel(Y, artists, seed=0)
+    b = mm.group_split_multilabel(Y, artists, seed=0)
+    assert all(np.array_equal(a[k], b[k]) for k in a)
+    assert sorted(np.concatenate(list(a.values())).tolist()) == list(range(n))
+    sets = {k: set(artists[v]) for k, v in a.items()}
+    assert not (sets["train"] & sets["test"]) and not (sets["train"] & sets["validation"])
+    assert not (sets["validation"] & sets["test"])
+    assert (Y[a["train"]].sum(axis=0) > 0).all()
+    assert 0.1 < len(a["test"]) / n < 0.35
+
+
 @pytest.mark.realdata
 def test_mediaeval_vggish_baseline_reproduces_published_scores(mediaeval_dir):
     b = mm.load_mediaeval_baseline(mediaeval_dir, "vggish")
