@@ -1,0 +1,342 @@
+"""Pretrained audio embeddings: VGGish (AudioSet) and musicnn (MTT / MSD tagging).
+
+One entry point, :func:`embed_tracks`::
+
+    E, kept_df, used = embed_tracks(df, "vggish", ctx=ctx, fallback="musicnn_msd")
+
+returns one track-level vector per row of ``kept_df`` (the mean over time of the model's
+frame-level embeddings), and the name of the model actually used.
+
+Models (:data:`MODELS`):
+
+``"vggish"``
+    The official AudioSet VGGish (:mod:`mer_utils.models.vggish`): 0.96-s examples,
+    128-d embeddings after the official PCA + clip to [-2, 2] + 8-bit quantisation (the
+    released AudioSet format, values 0..255 stored as float32). Needs the official
+    checkpoint and PCA parameters (downloaded when online; see
+    :func:`mer_utils.models.vggish.ensure_vggish_files`). When they are absent and
+    ``fallback`` is set, the fallback model is used and the substitution is recorded in
+    ``ctx.manifest`` (``substitute("VGGish embedding", used, reason)``); with
+    ``fallback=None`` a :class:`~mer_utils.models.vggish.VGGishUnavailable` error says
+    where to put the files. An untrained network is never used in its place.
+``"musicnn_msd"``, ``"musicnn_mtt"``
+    musicnn trained on the Million Song Dataset / MagnaTagATune
+    (:mod:`mer_utils.models.musicnn`, weights from the PyPI wheel ``musicnn==0.1.0``):
+    3-s patches (187 frames, non-overlapping); frame-level embedding = the back end's
+    ``max_pool`` layer (753-d: max over the patch of the 561 front-end + 3 x 64 mid-end
+    channels), the layer that keeps the most general, least tag-specific features;
+    ``layer="penultimate"`` (200-d) or ``"mean_pool"`` (753-d) select the others.
+``"musicnn_msd_vgg"``, ``"musicnn_mtt_vgg"``
+    The wheel's VGG-like baselines; frame-level embedding = ``pool5`` averaged over its
+    two time steps (128-d).
+
+Per-track frame-level embeddings are cached under ``<cache>/embeddings/<model>/<config
+hash>/`` (:class:`mer_utils.cache.FeatureCache`; keyed by track id, path, size and mtime;
+the config includes the layer and the port versions). Audio decoding and the numpy front
+end run in ``n_jobs`` joblib workers; the network runs batched in the calling process.
+Unreadable, silent or too-short clips are skipped, listed in ``ctx.manifest.skip`` and
+absent from ``kept_df`` (never a NaN row).
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import os
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+__all__ = ["MODELS", "EmbeddingModel", "embed_tracks", "embed_audio", "frame_embeddings",
+           "get_model", "describe", "predict_tags", "EmbeddingUnavailable"]
+
+
+@dataclasses.dataclass(frozen=True)
+class EmbeddingModel:
+    name: str
+    family: str            # "vggish" | "musicnn"
+    checkpoint: str        # musicnn checkpoint name, or "vggish"
+    default_layer: str
+    dim: int
+    seconds_per_frame: float
+    description: str
+
+
+MODELS: dict[str, EmbeddingModel] = {
+    "vggish": EmbeddingModel("vggish", "vggish", "vggish", "postprocessed", 128, 0.96,
+                             "VGGish (AudioSet, official weights), PCA + 8-bit, 0.96-s frames"),
+    "musicnn_msd": EmbeddingModel("musicnn_msd", "musicnn", "MSD_musicnn", "max_pool", 753, 187 * 256 / 16000,
+                                  "musicnn trained on the Million Song Dataset (50 tags; musicnn==0.1.0 wheel), "
+                                  "max_pool layer, 3-s patches"),
+    "musicnn_mtt": EmbeddingModel("musicnn_mtt", "musicnn", "MTT_musicnn", "max_pool", 753, 187 * 256 / 16000,
+                                  "musicnn trained on MagnaTagATune (50 tags; musicnn==0.1.0 wheel), "
+                                  "max_pool layer, 3-s patches"),
+    "musicnn_msd_vgg": EmbeddingModel("musicnn_msd_vgg", "musicnn", "MSD_vgg", "pool5", 128, 187 * 256 / 16000,
+                                      "VGG-like tagger trained on the Million Song Dataset (musicnn==0.1.0 wheel), "
+                                      "pool5 averaged over time, 3-s patches"),
+    "musicnn_mtt_vgg": EmbeddingModel("musicnn_mtt_vgg", "musicnn", "MTT_vgg", "pool5", 128, 187 * 256 / 16000,
+                                      "VGG-like tagger trained on MagnaTagATune (musicnn==0.1.0 wheel), "
+                                      "pool5 averaged over time, 3-s patches"),
+}
+
+_MUSICNN_LAYER_DIMS = {"max_pool": 753, "mean_pool": 753, "penultimate": 200, "taggram": 50, "logits": 50}
+
+
+class EmbeddingUnavailable(RuntimeError):
+    """Neither the requested model nor its fallback has weights here; says what to do."""
+
+
+def describe(model: str) -> str:
+    return MODELS[model].description
+
+
+def _spec(model: str) -> EmbeddingModel:
+    if model not in MODELS:
+        raise ValueError(f"Unknown embedding model {model!r}; choose one of {sorted(MODELS)}")
+    return MODELS[model]
+
+
+# --------------------------------------------------------------------------- front ends
+def _frontend_array(y: np.ndarray, sr: int, family: str, path: Any = "<array>") -> np.ndarray:
+    """Model input patches from a 16 kHz mono waveform."""
+    if family == "vggish":
+        from mer_utils.models import vggish
+
+        ex = vggish.waveform_to_examples(y, sr)
+        if ex.shape[0] == 0:
+            from mer_utils.audio import AudioError
+
+            raise AudioError(path, f"too short for VGGish: {len(y) / sr:.2f} s < 0.975 s",
+                             "drop the clip (it is skipped and recorded in the run manifest)")
+        return ex
+    from mer_utils.models import musicnn
+
+    return musicnn.patches(musicnn.log_mel(y, sr))
+
+
+def _frontend_file(path: str, family: str) -> np.ndarray:
+    """Worker body: decode + resample to 16 kHz + model front end (picklable, pure)."""
+    from mer_utils.audio import load_audio
+
+    y = load_audio(path, sr=16000, mono=True)
+    return _frontend_array(y, 16000, family, path)
+
+
+# --------------------------------------------------------------------------- networks
+@functools.lru_cache(maxsize=4)
+def _load_network(model: str, weights_path: str | None, download: bool):
+    """(keras model, postprocessor or None) with trained weights; raises when unavailable."""
+    spec = _spec(model)
+    if spec.family == "vggish":
+        from mer_utils.models import vggish
+
+        return vggish.load_model(weights_path, download=download)
+    from mer_utils.models import musicnn
+
+    return musicnn.load_model(spec.checkpoint, weights_dir=weights_path, download=download), None
+
+
+def get_model(model: str, *, weights_path: str | os.PathLike | None = None, download: bool = True):
+    """The Keras network behind ``model`` with its trained weights (cached per process)."""
+    return _load_network(model, None if weights_path is None else str(weights_path), download)[0]
+
+
+def frame_embeddings(x: np.ndarray, model: str, *, layer: str | None = None,
+                     weights_path=None, download: bool = True, batch_size: int = 64) -> np.ndarray:
+    """Frame-level embeddings (n_patches, d) float32 for front-end patches ``x``."""
+    spec = _spec(model)
+    layer = layer or spec.default_layer
+    net, post = _load_network(model, None if weights_path is None else str(weights_path), download)
+    if x.shape[0] == 0:
+        return np.zeros((0, spec.dim), np.float32)
+    out = net.predict(x, batch_size=batch_size, verbose=0)
+    if spec.family == "vggish":
+        emb = np.asarray(out)
+        if layer == "postprocessed":
+            return post.postprocess(emb).astype(np.float32)
+        if layer == "raw":
+            return emb.astype(np.float32)
+        if layer == "pca":
+            return post.pca(emb).astype(np.float32)
+        raise ValueError(f"VGGish layer must be 'postprocessed', 'pca' or 'raw', not {layer!r}")
+    if layer not in out:
+        raise ValueError(f"{model}: unknown layer {layer!r}; choose from {sorted(out)}")
+    a = np.asarray(out[layer], dtype=np.float32)
+    if a.ndim == 4:           # vgg pool maps (n, time, freq, ch): mean over time, flatten rest
+        a = a.mean(axis=1).reshape(a.shape[0], -1)
+    elif a.ndim == 3:         # per-frame maps (n, time, ch): mean over time
+        a = a.mean(axis=1)
+    return a
+
+
+def embed_audio(y: np.ndarray, sr: int, model: str = "musicnn_msd", *, layer: str | None = None,
+                weights_path=None, download: bool = True) -> np.ndarray:
+    """Frame-level embeddings of one waveform (resampled to 16 kHz when needed)."""
+    spec = _spec(model)
+    if sr != 16000:
+        from mer_utils.audio import resample
+
+        y = resample(np.asarray(y, np.float32), sr, 16000)
+    x = _frontend_array(np.asarray(y, np.float32), 16000, spec.family)
+    return frame_embeddings(x, model, layer=layer, weights_path=weights_path, download=download)
+
+
+def predict_tags(y: np.ndarray, sr: int, model: str = "musicnn_msd", *, top: int | None = 5,
+                 weights_path=None, download: bool = True):
+    """Tag probabilities of a musicnn model, averaged over patches: list of (tag, p), best first."""
+    spec = _spec(model)
+    if spec.family != "musicnn":
+        raise ValueError("predict_tags needs a musicnn model (VGGish has no tag output here)")
+    from mer_utils.models import musicnn
+
+    p = embed_audio(y, sr, model, layer="taggram", weights_path=weights_path, download=download).mean(axis=0)
+    labels = musicnn.labels_for(spec.checkpoint)
+    order = np.argsort(-p)
+    pairs = [(labels[i], float(p[i])) for i in order]
+    return pairs[:top] if top else pairs
+
+
+# --------------------------------------------------------------------------- tracks
+def _cache_config(model: str, layer: str) -> dict:
+    from mer_utils.models import musicnn, vggish
+
+    spec = _spec(model)
+    return {"model": model, "checkpoint": spec.checkpoint, "layer": layer, "sr": 16000,
+            "frame_seconds": spec.seconds_per_frame,
+            "port_version": vggish.PORT_VERSION if spec.family == "vggish" else musicnn.PORT_VERSION,
+            "version": 1}
+
+
+def _resolve(model: str, *, ctx, fallback: str | None, weights_path, download: bool) -> str:
+    """Name of the model to use: ``model`` if its weights load, else ``fallback`` (recorded)."""
+    _spec(model)
+    try:
+        _load_network(model, None if weights_path is None else str(weights_path), download)
+        return model
+    except FileNotFoundError as exc:   # VGGishUnavailable / MusicnnUnavailable
+        if fallback is None or fallback == model:
+            raise
+        reason = str(exc).strip().splitlines()[0]
+        _spec(fallback)
+        try:
+            _load_network(fallback, None, download)
+        except FileNotFoundError as exc2:
+            raise EmbeddingUnavailable(
+                f"Neither {model!r} nor its fallback {fallback!r} has weights here.\n"
+                f"{model}: {exc}\n{fallback}: {exc2}") from exc2
+        what = "VGGish embedding" if model == "vggish" else f"{model} embedding"
+        used = f"{fallback}: {describe(fallback)}"
+        msg = f"{model} weights absent ({reason}); using {fallback} instead"
+        warnings.warn(msg, stacklevel=3)
+        if ctx is not None:
+            ctx.manifest.substitute(what, used, f"{model} weights absent: {reason}")
+        return fallback
+
+
+def embed_tracks(df, model: str = "vggish", *, ctx=None, fallback: str | None = "musicnn_msd",
+                 n_jobs: int | None = None, layer: str | None = None,
+                 weights_path: str | os.PathLike | None = None, download: bool = True,
+                 cache_dir: str | os.PathLike | None = None, chunk_size: int = 32,
+                 progress: bool = True, return_frames: bool = False):
+    """Track-level embeddings of every row of ``df`` (columns ``track_id``, ``path``).
+
+    Returns ``(E, kept_df, used_model)``: ``E`` (n_kept, d) float32 = mean over time of the
+    frame-level embeddings (with ``return_frames=True`` a 4th item, the list of per-track
+    (frames, d) arrays); ``kept_df`` = the rows of ``df`` that could be embedded, in order,
+    with a fresh 0..n-1 index (``E[i]`` belongs to ``kept_df.iloc[i]``); ``used_model`` =
+    ``model`` or, when its weights are absent, ``fallback`` (recorded in ``ctx.manifest``).
+
+    ``n_jobs`` workers decode audio and compute the front end (default ``ctx.p.n_jobs``,
+    else 1); the network runs in this process in batches. Results are cached per track
+    and model under ``<cache_dir or ctx.cache_dir>/embeddings``.
+    """
+    import pandas as pd
+
+    from mer_utils.cache import FeatureCache, cached_map, default_cache_root, track_key
+
+    for col in ("track_id", "path"):
+        if col not in df.columns:
+            raise ValueError(f"embed_tracks needs a {col!r} column (got {list(df.columns)})")
+    used = _resolve(model, ctx=ctx, fallback=fallback, weights_path=weights_path, download=download)
+    spec = _spec(used)
+    lay = layer or spec.default_layer
+    if used != model and layer is not None and not _layer_valid(used, layer):
+        lay = spec.default_layer   # the layer named the requested model's; the fallback uses its own
+    wpath = None if used != model or weights_path is None else str(weights_path)
+    if n_jobs is None:
+        n_jobs = ctx.p.n_jobs if ctx is not None else 1
+    root = Path(cache_dir) if cache_dir is not None else default_cache_root(ctx)
+    cache = FeatureCache(root / "embeddings", used, _cache_config(used, lay))
+    manifest = ctx.manifest if ctx is not None else None
+
+    ids = [str(t) for t in df["track_id"]]
+    paths = [str(p) for p in df["path"]]
+    keys = [track_key(i, p) for i, p in zip(ids, paths)]
+    frames: list[np.ndarray | None] = [None] * len(df)
+    errors: dict[int, str] = {}
+    todo = []
+    for i, k in enumerate(keys):
+        v = cache.get(k)
+        if v is not None:
+            frames[i] = np.asarray(v, np.float32)
+            continue
+        r = cache.get_error(k)
+        if r is not None:
+            errors[i] = r
+            continue
+        todo.append(i)
+
+    t0 = time.perf_counter()
+    for start in range(0, len(todo), chunk_size):
+        idx = todo[start:start + chunk_size]
+        res = cached_map(functools.partial(_frontend_file, family=spec.family), [paths[i] for i in idx],
+                         ids=[ids[i] for i in idx], paths=[paths[i] for i in idx], cache=None,
+                         n_jobs=n_jobs, on_error="skip", manifest=None,
+                         desc=f"{used} front end ({start + len(idx)}/{len(todo)})", progress=progress)
+        for j, _tid, reason in res.skipped:
+            i = idx[j]
+            errors[i] = reason
+            cache.put_error(keys[i], reason)
+        if res.values:
+            x = np.concatenate(res.values, axis=0)
+            emb = frame_embeddings(x, used, layer=lay, weights_path=wpath, download=download)
+            bounds = np.cumsum([0] + [v.shape[0] for v in res.values])
+            for j, a, b in zip(res.kept, bounds[:-1], bounds[1:]):
+                i = idx[j]
+                frames[i] = emb[a:b]
+                cache.put(keys[i], emb[a:b])
+    elapsed = time.perf_counter() - t0
+
+    for i in sorted(errors):
+        if manifest is not None:
+            manifest.skip(f"{ids[i]} ({paths[i]})", f"{used} embedding: {errors[i]}")
+    kept = [i for i in range(len(df)) if frames[i] is not None]
+    E = (np.stack([frames[i].mean(axis=0) for i in kept]).astype(np.float32)
+         if kept else np.zeros((0, frames_dim(used, lay)), np.float32))
+    kept_df = df.iloc[kept].reset_index(drop=True)
+    if manifest is not None:
+        manifest.add_source(f"embedding:{used}",
+                            f"{describe(used)}; layer {lay}; {len(kept)} tracks "
+                            f"({len(todo)} computed in {elapsed:.1f} s, rest cached); "
+                            f"{len(errors)} skipped")
+    if return_frames:
+        return E, kept_df, used, [frames[i] for i in kept]
+    return E, kept_df, used
+
+
+def _layer_valid(model: str, layer: str) -> bool:
+    spec = _spec(model)
+    if spec.family == "vggish":
+        return layer in ("postprocessed", "pca", "raw")
+    if spec.default_layer == "pool5":
+        return layer in ("pool1", "pool2", "pool3", "pool4", "pool5", "taggram", "logits")
+    return layer in _MUSICNN_LAYER_DIMS or layer in ("timbral", "temporal", "cnn1", "cnn2", "cnn3")
+
+
+def frames_dim(model: str, layer: str | None = None) -> int:
+    spec = _spec(model)
+    if spec.family == "musicnn" and layer in _MUSICNN_LAYER_DIMS and spec.default_layer != "pool5":
+        return _MUSICNN_LAYER_DIMS[layer]
+    return spec.dim
