@@ -1,0 +1,54 @@
+"""Every numbered notebook: committed clean, and executed headless under the smoke profile."""
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import SHARED_DATA, require
+
+NB_DIR = Path(__file__).resolve().parents[1] / "notebooks"
+NOTEBOOKS = sorted(NB_DIR.glob("[0-9][0-9]_*.ipynb"))
+
+
+def test_there_are_notebooks():
+    assert NOTEBOOKS, "no numbered notebooks found"
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_is_clean_with_one_parameters_cell(nb):
+    cells = json.loads(nb.read_text())["cells"]
+    code = [c for c in cells if c["cell_type"] == "code"]
+    assert not any(c.get("outputs") or c.get("execution_count") for c in code), "commit without outputs"
+    tagged = [c for c in code if "parameters" in c.get("metadata", {}).get("tags", [])]
+    assert len(tagged) == 1, "exactly one cell tagged 'parameters'"
+    src = "".join(tagged[0]["source"])
+    for name in ("profile", "data_root", "seed"):
+        assert f"{name} =" in src, f"parameters cell lacks {name}"
+
+
+def _run(nb: Path, out_dir: Path, **params):
+    import papermill as pm
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    out = out_dir / f"{nb.stem}.{params.get('profile', 'smoke')}.ipynb"
+    pm.execute_notebook(str(nb), str(out), parameters=params, kernel_name="python3",
+                        cwd=str(NB_DIR), progress_bar=False)
+    return out
+
+
+@pytest.mark.notebook
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_under_smoke(nb, out_dir):
+    _run(nb, out_dir, profile="smoke", data_root="")
+
+
+@pytest.mark.notebook
+@pytest.mark.realdata
+@pytest.mark.parametrize("name", ["00_data"])
+def test_notebook_runs_on_real_data(name, out_dir):
+    """The data notebook on the shared real data (4Q clips + MTG-Jamendo metadata)."""
+    root = require(SHARED_DATA)
+    nb = NB_DIR / f"{name}.ipynb"
+    out = _run(nb, out_dir / "real", profile="smoke", data_root=str(root))
+    text = out.read_text()
+    assert "MT0000004637" in text or "4q" in text
