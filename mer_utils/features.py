@@ -230,16 +230,27 @@ def prepare_clip(y: np.ndarray, sr: int, fe: FrontEnd, path="<array>") -> np.nda
     return y
 
 
-def _mel_power(y: np.ndarray, fe: FrontEnd) -> np.ndarray:
-    """(n_mels, frames) mel power of y (any leading batch dims allowed)."""
-    import librosa
+def _stft_mag(y: np.ndarray, n_fft: int, hop: int, *, center: bool = True, window: str = "hann",
+              win_length: int | None = None) -> np.ndarray:
+    """|STFT| as librosa computes it (centred frames with constant padding, periodic
+    window), time-major: (..., frames, bins) float32. One batched single-threaded real FFT
+    over a strided view of the signal (no copies besides the windowed frames)."""
+    import scipy.fft
 
-    S = np.abs(librosa.stft(y=y, n_fft=fe.n_fft, hop_length=fe.hop_length, win_length=fe.win_length,
-                            window=fe.window, center=fe.center, pad_mode="constant"))
+    y = np.asarray(y, dtype=np.float32)
+    if center:
+        y = np.pad(y, [(0, 0)] * (y.ndim - 1) + [(n_fft // 2, n_fft // 2)])
+    frames = np.lib.stride_tricks.sliding_window_view(y, n_fft, axis=-1)[..., ::hop, :]
+    return np.abs(scipy.fft.rfft(frames * _window(window, n_fft, win_length), axis=-1, workers=1))
+
+
+def _mel_power(y: np.ndarray, fe: FrontEnd) -> np.ndarray:
+    """(..., n_mels, frames) mel power of y (any leading batch dims allowed)."""
+    S = _stft_mag(y, fe.n_fft, fe.hop_length, center=fe.center, window=fe.window, win_length=fe.win_length)
     if fe.power != 1.0:
-        S = S ** fe.power
-    return np.einsum("mf,...ft->...mt", _mel_basis(fe.sr, fe.n_fft, fe.n_mels, fe.fmin, fe.fmax), S,
-                     optimize=True)
+        S = S ** fe.power if fe.power != 2.0 else S * S
+    mel = _mel_basis(fe.sr, fe.n_fft, fe.n_mels, fe.fmin, fe.fmax)
+    return np.swapaxes(S @ mel.T, -1, -2)
 
 
 def _to_db(M: np.ndarray, fe: FrontEnd) -> np.ndarray:
@@ -698,11 +709,17 @@ class _Analysis:
         return librosa.feature.tonnetz(sr=self.sr, chroma=self.chroma)
 
 
-@functools.lru_cache(maxsize=8)
-def _hann(n: int) -> np.ndarray:
-    import scipy.signal
+@functools.lru_cache(maxsize=16)
+def _window(window: str, n_fft: int, win_length: int | None = None) -> np.ndarray:
+    """librosa's analysis window: periodic, centred and zero-padded to n_fft."""
+    import librosa
 
-    return scipy.signal.get_window("hann", n, fftbins=True).astype(np.float32)
+    w = librosa.filters.get_window(window, win_length or n_fft, fftbins=True)
+    return librosa.util.pad_center(w, size=n_fft).astype(np.float32)
+
+
+def _hann(n: int) -> np.ndarray:
+    return _window("hann", n)
 
 
 @functools.lru_cache(maxsize=8)

@@ -1,0 +1,313 @@
+#!/usr/bin/env python
+"""Feature-extraction benchmark on real clips (a script, not a test).
+
+    python benchmarks/bench_features.py                      # ../shared/data/4q-dev, all clips
+    python benchmarks/bench_features.py --root data/raw/4q --n 40 --jobs 2
+
+For each stage it prints clips/s of
+
+* a naive single-process librosa loop (``librosa.load`` + one ``librosa.feature.*`` call
+  per feature, each recomputing its own STFT; statistics with numpy/scipy per row),
+* our path, cold: ``mer_utils`` extraction with ``--jobs`` joblib workers and an empty
+  cache (a fresh temporary cache folder),
+* our path, cached re-run (same call again: every track served from the cache),
+
+for: decode + resample alone (the floor), log-mel (``louro_mel``), the 477-D set, the
+emotion set, and the offline embedding (musicnn via ``mer_utils.embeddings.embed_tracks``,
+"n/a" when it is unavailable). Then it checks the issue's targets:
+
+* 477-D set within 2x of the decode+resample floor (same number of workers);
+* parallel path >= 1.6x the naive loop (2 cores);
+* cached re-run < 5 % of the cold run.
+
+BLAS is limited to one thread in both the naive loop and our path (joblib gives each
+worker one thread anyway); on a busy 2-core machine a multi-threaded OpenBLAS is many
+times slower for these small matrices, which would flatter our numbers.
+The worker pool is started (and librosa imported in it) before timing, and each naive
+function runs once on the first clip before its loop is timed.
+"""
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from mer_utils import audio, features  # noqa: E402
+from mer_utils.cache import cached_map  # noqa: E402
+
+
+# --------------------------------------------------------------------------- clips
+def discover_clips(root: Path, n: int | None):
+    import pandas as pd
+
+    try:
+        from mer_utils.datasets import load
+
+        df = load("4q", root)
+        how = "mer_utils.datasets.load('4q')"
+    except Exception as exc:  # loader absent or layout not recognised: glob
+        paths = sorted(root.glob("Q*/*.mp3")) or sorted(root.glob("**/Q*/*.mp3"))
+        df = pd.DataFrame({"track_id": [p.stem for p in paths], "path": [str(p) for p in paths],
+                           "quadrant": [p.parent.name for p in paths]})
+        how = f"glob Q*/*.mp3 ({type(exc).__name__}: {exc})"
+    df = df.sort_values("track_id").reset_index(drop=True)
+    if n:
+        df = df.iloc[:n].reset_index(drop=True)
+    return df, how
+
+
+# --------------------------------------------------------------------------- naive loops
+def _stats_naive(x):
+    from scipy import stats
+
+    q1, q3 = np.percentile(x, 25), np.percentile(x, 75)
+    return [np.mean(x), np.median(x), np.std(x), np.sqrt(np.mean(x ** 2)), np.max(x), np.min(x),
+            q1, q3, q3 - q1, stats.skew(x), stats.kurtosis(x)]
+
+
+def naive_floor(path):
+    import librosa
+
+    y, _ = librosa.load(path, sr=22050)
+    return len(y)
+
+
+def naive_logmel(path):
+    import librosa
+
+    y, sr = librosa.load(path, sr=16000)
+    return librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=sr))
+
+
+def naive_477(path):
+    import librosa
+
+    y, sr = librosa.load(path, sr=22050, duration=29.1)
+    rms = librosa.feature.rms(y=y)[0]
+    rows = [librosa.feature.zero_crossing_rate(y=y)[0], rms,
+            librosa.feature.spectral_centroid(y=y, sr=sr)[0],
+            librosa.feature.spectral_rolloff(y=y, sr=sr, roll_percent=0.85)[0]]
+    mfcc = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=13)
+    rows += list(mfcc) + list(librosa.feature.delta(mfcc)) + list(librosa.feature.delta(mfcc, order=2))
+    tempo = librosa.feature.tempo(y=y, sr=sr)[0]
+    onsets = librosa.onset.onset_detect(y=y, sr=sr)
+    p5, p95 = np.percentile(rms, [5, 95])
+    seg = [tempo, len(onsets) / (len(y) / sr), np.mean(rms < rms.mean()), 20 * np.log10(p95 / max(p5, 1e-5))]
+    out = seg + [v for r in rows for v in _stats_naive(r)]
+    assert len(out) == 477
+    return np.asarray(out)
+
+
+def naive_emotion(path):
+    import librosa
+
+    y, sr = librosa.load(path, sr=22050)
+    mfcc = librosa.feature.mfcc(y=y, sr=sr, n_mfcc=20)
+    chroma = librosa.feature.chroma_stft(y=y, sr=sr)
+    rows = (list(mfcc) + list(librosa.feature.delta(mfcc))
+            + [librosa.feature.spectral_centroid(y=y, sr=sr)[0], librosa.feature.spectral_bandwidth(y=y, sr=sr)[0],
+               librosa.feature.spectral_rolloff(y=y, sr=sr)[0], librosa.feature.spectral_flatness(y=y)[0],
+               librosa.feature.zero_crossing_rate(y=y)[0], librosa.feature.rms(y=y)[0]]
+            + list(librosa.feature.spectral_contrast(y=y, sr=sr)) + list(chroma)
+            + list(librosa.feature.tonnetz(y=y, sr=sr)) + [librosa.onset.onset_strength(y=y, sr=sr)])
+    tempo = librosa.feature.tempo(y=y, sr=sr)[0]
+    onsets = librosa.onset.onset_detect(y=y, sr=sr)
+    key = features.key_features(chroma.mean(axis=1))
+    out = [tempo, len(onsets) / (len(y) / sr), *key] + [v for r in rows for v in _stats_naive(r)]
+    return np.asarray(out)
+
+
+def naive_embedding(path):
+    import librosa
+
+    from mer_utils.embeddings import embed_audio
+
+    y, sr = librosa.load(path, sr=16000)
+    return embed_audio(y, sr, "musicnn_msd").mean(axis=0)
+
+
+# --------------------------------------------------------------------------- our floor
+def _decode_len(path):
+    return np.asarray(len(audio.load_audio(path, sr=22050)))
+
+
+def _warm(_path):
+    import librosa  # noqa: F401
+
+    features.compute_features(np.random.default_rng(0).standard_normal(22050 * 2).astype(np.float32) * 0.1,
+                              22050, "javadi477")
+    return np.zeros(1)
+
+
+# --------------------------------------------------------------------------- timing
+def timed(fn):
+    t = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t, out
+
+
+def naive_loop(fn, paths):
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=1, user_api="blas"):
+        for p in paths:
+            fn(p)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--root", default=str(ROOT / "../shared/data/4q-dev"))
+    ap.add_argument("--n", type=int, default=None, help="number of clips (default: all)")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--skip", default="", help="comma list of stages to skip "
+                    "(floor,logmel,javadi477,emotion,embedding) or 'naive' to skip naive loops")
+    ap.add_argument("--json", default=None, help="also write the results here")
+    args = ap.parse_args(argv)
+    os.environ.setdefault("MER_PROGRESS", "0")
+    skip = {s.strip() for s in args.skip.split(",") if s.strip()}
+
+    root = Path(args.root).resolve()
+    if not root.exists():
+        print(f"data folder {root} not found; pass --root with the 4Q clips (Q1..Q4 folders)")
+        return 2
+    df, how = discover_clips(root, args.n)
+    paths = [str(p) for p in df["path"]]
+    n = len(paths)
+    print(f"{n} clips from {root} ({how}); {args.jobs} workers; {os.cpu_count()} CPUs")
+
+    tmp = Path(tempfile.mkdtemp(prefix="mer_bench_"))
+    man = SimpleNamespace(skip=lambda item, reason: None, substitute=lambda *a: None,
+                          add_source=lambda *a: None, notes=[])
+    ctx = SimpleNamespace(cache_dir=tmp, manifest=man, p=SimpleNamespace(n_jobs=args.jobs))
+    rows = []
+
+    # start the pool and import librosa in it (first-call cost is not per-clip cost)
+    t_warm, _ = timed(lambda: cached_map(_warm, paths[: 2 * args.jobs], n_jobs=args.jobs, progress=False))
+    print(f"worker start-up + imports (excluded): {t_warm:.1f} s")
+
+    def stage(name, naive_fn, ours_fn, *, cached=True):
+        if name in skip:
+            return
+        row = {"stage": name}
+        if "naive" not in skip and naive_fn is not None:
+            naive_loop(naive_fn, paths[:1])  # warm-up (lazy imports, numba), excluded
+            row["naive_s"], _ = timed(lambda: naive_loop(naive_fn, paths))
+        try:
+            row["ours_s"], _ = timed(ours_fn)
+            if cached:
+                row["cached_s"], _ = timed(ours_fn)
+        except Exception as exc:  # e.g. embedding weights unavailable
+            row["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
+        rows.append(row)
+        _print_row(row, n)
+
+    # floor: decode + resample to 22,050 Hz
+    stage("floor (decode+resample)", naive_floor,
+          lambda: cached_map(_decode_len, paths, n_jobs=args.jobs, progress=False), cached=False)
+    if "floor" not in skip:
+        t1, _ = timed(lambda: cached_map(_decode_len, paths, n_jobs=1, progress=False))
+        rows.append({"stage": "floor, 1 worker", "ours_s": t1})
+        _print_row(rows[-1], n)
+    stage("log-mel (louro_mel)", naive_logmel,
+          lambda: features.extract_spectrograms(df, "louro_mel", ctx=ctx, progress=False))
+    stage("477-D (javadi477)", naive_477,
+          lambda: features.extract_features(df, "javadi477", ctx=ctx, progress=False))
+    if "javadi477" not in skip:
+        c1 = SimpleNamespace(cache_dir=tmp / "serial", manifest=man, p=SimpleNamespace(n_jobs=1))
+        t1, _ = timed(lambda: features.extract_features(df, "javadi477", ctx=c1, progress=False))
+        rows.append({"stage": "477-D, 1 worker", "ours_s": t1})
+        _print_row(rows[-1], n)
+    stage("emotion set", naive_emotion,
+          lambda: features.extract_features(df, "emotion", ctx=ctx, progress=False))
+
+    def ours_embedding():
+        from mer_utils.embeddings import embed_tracks
+
+        return embed_tracks(df, "musicnn_msd", ctx=ctx, fallback=None, n_jobs=args.jobs,
+                            cache_dir=tmp, progress=False)
+
+    if "embedding" not in skip:
+        try:
+            import mer_utils.embeddings  # noqa: F401
+            stage("embedding (musicnn_msd)", naive_embedding, ours_embedding)
+        except ImportError as exc:
+            rows.append({"stage": "embedding (musicnn_msd)", "error": f"n/a ({exc})"})
+            _print_row(rows[-1], n)
+
+    shutil.rmtree(tmp, ignore_errors=True)
+    print()
+    print(_markdown(rows, n))
+    print()
+    ok = _targets(rows)
+    if args.json:
+        Path(args.json).write_text(json.dumps({"n": n, "jobs": args.jobs, "rows": rows, "targets": ok}, indent=2))
+    return 0
+
+
+def _cps(n, s):
+    return f"{n / s:.2f}" if s else "n/a"
+
+
+def _print_row(row, n):
+    parts = [f"{row['stage']:28s}"]
+    for k in ("naive_s", "ours_s", "cached_s"):
+        if k in row:
+            parts.append(f"{k[:-2]} {row[k]:7.1f} s ({_cps(n, row[k])} clips/s)")
+    if "error" in row:
+        parts.append(row["error"])
+    print(" | ".join(parts), flush=True)
+
+
+def _markdown(rows, n):
+    out = ["| stage | naive clips/s | ours clips/s | speed-up | cached re-run s | cached / cold |",
+           "|---|---|---|---|---|---|"]
+    for r in rows:
+        if "error" in r:
+            out.append(f"| {r['stage']} | n/a | n/a | | | {r['error']} |")
+            continue
+        sp = f"{r['naive_s'] / r['ours_s']:.2f}x" if "naive_s" in r and r.get("ours_s") else ""
+        cached = f"{r['cached_s']:.2f}" if "cached_s" in r else ""
+        frac = f"{100 * r['cached_s'] / r['ours_s']:.1f} %" if "cached_s" in r else ""
+        out.append(f"| {r['stage']} | {_cps(n, r.get('naive_s'))} | {_cps(n, r.get('ours_s'))} | {sp} | "
+                   f"{cached} | {frac} |")
+    return "\n".join(out)
+
+
+def _targets(rows):
+    by = {r["stage"]: r for r in rows}
+    res = {}
+    floor = by.get("floor (decode+resample)", {}).get("ours_s")
+    f477 = by.get("477-D (javadi477)", {}).get("ours_s")
+    if floor and f477:
+        ratio = f477 / floor
+        res["477 within 2x of floor"] = (ratio <= 2.0, f"{ratio:.2f}x the floor time")
+    s1 = by.get("477-D, 1 worker", {}).get("ours_s")
+    f1 = by.get("floor, 1 worker", {}).get("ours_s")
+    if s1 and f1:
+        res["477 within 2x of floor (1 worker each)"] = (s1 / f1 <= 2.0, f"{s1 / f1:.2f}x")
+    for r in rows:
+        if "naive_s" in r and r.get("ours_s") and not r["stage"].startswith("floor"):
+            sp = r["naive_s"] / r["ours_s"]
+            res[f"parallel >= 1.6x naive: {r['stage']}"] = (sp >= 1.6, f"{sp:.2f}x")
+        if "cached_s" in r and r.get("ours_s"):
+            fr = r["cached_s"] / r["ours_s"]
+            res[f"cached < 5% of cold: {r['stage']}"] = (fr < 0.05, f"{100 * fr:.1f} %")
+    for k, (good, detail) in res.items():
+        print(f"[{'MET' if good else 'NOT MET'}] {k}: {detail}")
+    return {k: {"met": bool(v[0]), "detail": v[1]} for k, v in res.items()}
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
