@@ -67,10 +67,11 @@ class PeakMemory:
 
 
 def run(profile: str, data_root: str = "", only: list[str] | None = None, out: Path | None = None,
-        kernel: str = "python3", extra_params: dict | None = None) -> int:
+        kernel: str = "python3", extra_params: dict | None = None,
+        directory: Path = NOTEBOOK_DIR) -> int:
     import papermill as pm
 
-    nbs = list_notebooks(only)
+    nbs = list_notebooks(only, directory)
     if not nbs:
         print("No notebooks to run.", file=sys.stderr)
         return 1

@@ -99,3 +99,27 @@ def top100_path(root: Path | str) -> Path | None:
         if cand.exists():
             return cand
     return None
+
+
+def download(dest: Path | str, *, url: str = URL, sha256: str | None = SHA256) -> Path:
+    """Fetch and unpack the 4Q archive into ``dest`` (resumable; kept in ``dest``).
+
+    The publisher gives no checksum, so after unpacking the layout is verified by loading
+    it (every annotated clip must be present). An existing unpacked copy is never touched.
+    Returns the data-set folder (the one holding ``MER_audio_taffc_dataset/``).
+    """
+    import zipfile
+
+    from mer_utils.download import fetch
+
+    dest = Path(dest)
+    if detect(dest):
+        return dest
+    archive = fetch(url, dest / "MER_audio_taffc_dataset.zip", sha256=sha256, what="4Q audio data set")
+    with zipfile.ZipFile(archive) as z:
+        bad = [n for n in z.namelist() if n.startswith("/") or ".." in Path(n).parts]
+        if bad:
+            raise DatasetError(f"{archive}: refusing to unpack unsafe paths {bad[:3]}")
+        z.extractall(dest)
+    load(dest, with_duration=False)  # raises if anything annotated is missing
+    return dest
