@@ -34,8 +34,18 @@ __all__ = [
     "micro_roc_auc", "micro_average_precision", "per_label_scores", "select_thresholds",
     "binarize", "precision_recall_f1", "evaluate_multilabel", "mediaeval_scores",
     "read_mediaeval_results", "load_mediaeval_baseline", "fold_metrics", "MEDIAEVAL_METRICS",
-    "group_split_multilabel",
+    "group_split_multilabel", "store_thresholded_run", "MEDIAEVAL_DROPPED_TAGS", "mediaeval_tags",
 ]
+
+# The 3 of the 59 mood/theme tags that split-0 drops (moodtheme.txt minus moodtheme_split.txt):
+# MediaEval's 56-tag task is the 59-tag vocabulary without them.
+MEDIAEVAL_DROPPED_TAGS = ("ambiental", "horror", "mellow")
+
+
+def mediaeval_tags(vocabulary: Sequence[str]) -> list[str]:
+    """The tags of ``vocabulary`` that belong to MediaEval's 56-tag split-0 task, in order."""
+    return [t for t in vocabulary if t not in MEDIAEVAL_DROPPED_TAGS]
+
 
 MEDIAEVAL_METRICS = ("ROC-AUC-macro", "PR-AUC-macro", "precision-macro", "recall-macro",
                      "F-score-macro", "ROC-AUC-micro", "PR-AUC-micro", "precision-micro",
@@ -246,6 +256,27 @@ def fold_metrics() -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- protocol
+def store_thresholded_run(results_dir, experiment: str, *, labels: Sequence[str], ids_test: Sequence,
+                          Y_val, S_val, Y_test, S_test, fold: int = 0,
+                          meta: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Choose per-label thresholds on the validation predictions, store the test fold.
+
+    The stored fold holds the test ``y_true``/``y_score`` and ``y_pred`` = test scores
+    thresholded with the validation thresholds; the thresholds go into ``meta.json``.
+    Returns the meta dict written. Test data never influence the thresholds.
+    """
+    from mer_utils.results import save_predictions
+
+    th = select_thresholds(Y_val, S_val)
+    info = dict(meta or {})
+    info.update(thresholds=[float(t) for t in th], threshold_rule="max F1 per label on validation",
+                n_val=int(len(Y_val)), n_test=int(len(Y_test)), labels=list(map(str, labels)))
+    save_predictions(results_dir, experiment, fold, ids=ids_test, y_true=as_label_matrix(Y_test),
+                     y_score=S_test, labels=labels, y_pred=binarize(S_test, th), meta=info)
+    return info
+
+
+
 def group_split_multilabel(Y, groups: Sequence | None = None, *, val_size: float = 0.15,
                            test_size: float = 0.2, seed: int = 0, n_tries: int = 50
                            ) -> dict[str, np.ndarray]:

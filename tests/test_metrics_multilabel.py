@@ -185,3 +185,28 @@ def test_mediaeval_popular_baseline_decisions(mediaeval_dir):
 def test_missing_mediaeval_folder_gives_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="groundtruth.npy"):
         mm.load_mediaeval_baseline(tmp_path)
+
+
+@pytest.mark.realdata
+def test_dropped_tags_match_split0_vocabulary(mediaeval_dir):
+    tags_dir = mediaeval_dir.parents[1] / "data" / "tags"
+    read = lambda f: [l.strip().split("---")[-1] for l in (tags_dir / f).read_text().splitlines() if l.strip()]
+    all59, kept56 = read("moodtheme.txt"), read("moodtheme_split.txt")
+    assert mm.mediaeval_tags(all59) == kept56
+    b = mm.load_mediaeval_baseline(mediaeval_dir)
+    assert b["tags"] == kept56                      # predictions' column order
+
+
+def test_store_thresholded_run_uses_validation_only(tmp_path):
+    from mer_utils.results import load_predictions
+
+    y_val = np.array([[1, 0], [0, 1], [1, 0], [0, 0]])
+    s_val = np.array([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3], [0.1, 0.2]])
+    y_te = np.array([[1, 1], [0, 0]])
+    s_te = np.array([[0.75, 0.5], [0.6, 0.9]])
+    info = mm.store_thresholded_run(tmp_path, "e", labels=["a", "b"], ids_test=["x", "y"],
+                                    Y_val=y_val, S_val=s_val, Y_test=y_te, S_test=s_te)
+    assert info["thresholds"] == pytest.approx([0.7, 0.8])
+    fp = load_predictions(tmp_path, "e")[0]
+    assert fp.y_pred.tolist() == [[1, 0], [0, 1]]
+    assert fp.meta["thresholds"] == pytest.approx([0.7, 0.8])
