@@ -50,7 +50,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["MODELS", "EmbeddingModel", "embed_tracks", "embed_audio", "frame_embeddings",
-           "get_model", "describe", "predict_tags", "EmbeddingUnavailable"]
+           "get_model", "describe", "predict_tags", "setup_weights", "EmbeddingUnavailable"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -252,7 +252,6 @@ def embed_tracks(df, model: str = "vggish", *, ctx=None, fallback: str | None = 
     else 1); the network runs in this process in batches. Results are cached per track
     and model under ``<cache_dir or ctx.cache_dir>/embeddings``.
     """
-    import pandas as pd
 
     from mer_utils.cache import FeatureCache, cached_map, default_cache_root, track_key
 
@@ -340,3 +339,32 @@ def frames_dim(model: str, layer: str | None = None) -> int:
     if spec.family == "musicnn" and layer in _MUSICNN_LAYER_DIMS and spec.default_layer != "pool5":
         return _MUSICNN_LAYER_DIMS[layer]
     return spec.dim
+
+
+def setup_weights(weights_dir: str | os.PathLike | None = None, *, download: bool = True) -> dict[str, str]:
+    """Set-up step: fetch the musicnn wheel and convert its four checkpoints to npz; report
+    whether the official VGGish files are present (they are never required).
+
+    ``python -m mer_utils.embeddings`` runs it (default folder: data/cache/weights/).
+    Returns model name -> path or the reason it is unavailable.
+    """
+    from mer_utils.models import musicnn, vggish
+
+    status: dict[str, str] = {}
+    for name, spec in MODELS.items():
+        try:
+            if spec.family == "musicnn":
+                status[name] = str(musicnn.ensure_musicnn_weights(spec.checkpoint, weights_dir=weights_dir,
+                                                                  download=download))
+            else:
+                status[name] = str(vggish.ensure_vggish_files(weights_dir=weights_dir, download=download)[0])
+        except FileNotFoundError as exc:
+            status[name] = "unavailable: " + str(exc).strip().splitlines()[0]
+    return status
+
+
+if __name__ == "__main__":  # pragma: no cover - a set-up convenience
+    import sys
+
+    for k, v in setup_weights(sys.argv[1] if len(sys.argv) > 1 else None).items():
+        print(f"{k:16s} {v}")

@@ -323,7 +323,6 @@ def test_musicnn_wheel_missing_offline_says_what_to_run(tmp_path, monkeypatch):
 
 @pytest.mark.parametrize("checkpoint", sorted(musicnn.CHECKPOINTS))
 def test_musicnn_every_checkpoint_variable_is_consumed(musicnn_weights, checkpoint):
-    import zipfile
     import tempfile
 
     with np.load(musicnn_weights.dir / "musicnn" / f"{checkpoint}.npz") as z:
