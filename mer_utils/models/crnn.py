@@ -1,0 +1,140 @@
+"""The two models of Velankar, Thombre & Wadkar, "Evaluating deep learning models for
+music emotion recognition": a CRNN and a parallel CNN-RNN (Keras 3, ``keras.layers`` only).
+
+Both take a mel spectrogram shaped ``(frames, bands)`` = ``(640, 128)`` (time first, as
+``mer_utils.features.extract_spectrograms(df, "velankar_crnn")`` returns it) and end in a
+softmax over the classes.
+
+What the paper fixes, and what we chose where it is silent (every choice is a keyword
+argument, so a reader can try the alternatives):
+
+CRNN (:func:`build_crnn`)
+    paper: 3 x [Conv1D over time, 56 filters, kernel 5 -> ReLU -> batch norm -> 1-D
+    max-pool] -> LSTM(96) -> Dense(64) -> softmax. The 128 mel bands are the Conv1D's
+    input channels.
+    ours: "valid" convolutions, pool size 2 (640 -> 636 -> 318 -> 314 -> 157 -> 153 -> 76
+    time steps reach the LSTM), ReLU on the 64-unit dense layer, dropout 0.3 after each
+    block, after the LSTM and after the dense layer (the paper names no regularisation;
+    without it the model memorises ~100 training clips in a few epochs), batch-norm
+    momentum 0.9 instead of Keras's 0.99: with ~100 training clips an epoch is only ~7
+    batches, and at 0.99 the moving statistics used at validation/test time would still
+    be mostly their initial values after several epochs (validation accuracy stuck at
+    chance).
+
+Parallel CNN-RNN (:func:`build_parallel_cnn_rnn`)
+    paper: CNN branch of 5 x [Conv2D kernel (3, 1), filters 16/32/64/64/64 -> ReLU ->
+    max-pool] flattened to 256; RNN branch max-pools the spectrogram (4, 2) and feeds a
+    bidirectional GRU(64) (128 outputs); concatenation (384) -> softmax.
+    ours: "valid" convolutions and pools (2,2), (2,2), (2,2), (4,4), (4,4) -- the sizes
+    that give exactly the paper's 256 = 4 x 1 x 64 on a 640 x 128 input (time
+    640 -> 638 -> 319 -> 317 -> 158 -> 156 -> 78 -> 76 -> 19 -> 17 -> 4, bands
+    128 -> 64 -> 32 -> 16 -> 4 -> 1). The (4, 2) pool of the RNN branch uses strides equal
+    to its size (160 steps x 64 bands reach the GRU); dropout 0.3 on the 384-d
+    concatenation.
+
+Parameter counts for 3 classes (derived by hand in ``tests/test_crnn.py``): CRNN 133,195
+(132,859 trainable + 336 batch-norm statistics); parallel CNN-RNN 83,619.
+
+Optimizer and learning rate live in :func:`mer_utils.training.compile_classifier`
+(Adam, 1e-3; the paper names none).
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import keras
+from keras import layers
+
+INPUT_SHAPE = (640, 128)   # (frames, mel bands), the paper's spectrogram shape
+
+
+def build_crnn(input_shape: Sequence[int] = INPUT_SHAPE, n_classes: int = 3, *,
+               filters: int = 56, kernel_size: int = 5, n_blocks: int = 3,
+               pool_size: int = 2, lstm_units: int = 96, dense_units: int = 64,
+               dropout: float = 0.3, bn_momentum: float = 0.9,
+               name: str = "velankar_crnn") -> keras.Model:
+    """The paper's CRNN: ``n_blocks`` x [Conv1D -> ReLU -> BatchNorm -> MaxPool1D] -> LSTM -> Dense -> softmax.
+
+    Returns an uncompiled model; compile it with :func:`mer_utils.training.compile_classifier`.
+    """
+    _check_shape(input_shape, n_classes)
+    inp = keras.Input(shape=tuple(input_shape), name="mel")
+    x = inp
+    for i in range(n_blocks):
+        x = layers.Conv1D(filters, kernel_size, padding="valid", name=f"conv{i + 1}")(x)
+        x = layers.Activation("relu", name=f"relu{i + 1}")(x)
+        x = layers.BatchNormalization(momentum=bn_momentum, name=f"bn{i + 1}")(x)
+        x = layers.MaxPooling1D(pool_size, name=f"pool{i + 1}")(x)
+        if dropout:
+            x = layers.Dropout(dropout, name=f"drop{i + 1}")(x)
+    x = layers.LSTM(lstm_units, name="lstm")(x)
+    if dropout:
+        x = layers.Dropout(dropout, name="drop_lstm")(x)
+    x = layers.Dense(dense_units, activation="relu", name="dense")(x)
+    if dropout:
+        x = layers.Dropout(dropout, name="drop_dense")(x)
+    out = layers.Dense(n_classes, activation="softmax", name="softmax")(x)
+    return keras.Model(inp, out, name=name)
+
+
+def build_parallel_cnn_rnn(input_shape: Sequence[int] = INPUT_SHAPE, n_classes: int = 3, *,
+                           cnn_filters: Sequence[int] = (16, 32, 64, 64, 64),
+                           cnn_kernel: tuple[int, int] = (3, 1),
+                           cnn_pools: Sequence[tuple[int, int]] = ((2, 2), (2, 2), (2, 2), (4, 4), (4, 4)),
+                           rnn_pool: tuple[int, int] = (4, 2), gru_units: int = 64,
+                           dropout: float = 0.3, name: str = "velankar_parallel_cnn_rnn",
+                           ) -> keras.Model:
+    """The paper's parallel CNN-RNN: a Conv2D branch and a pooled BiGRU branch, concatenated.
+
+    Returns an uncompiled model; compile it with :func:`mer_utils.training.compile_classifier`.
+    """
+    _check_shape(input_shape, n_classes)
+    if len(cnn_filters) != len(cnn_pools):
+        raise ValueError(f"cnn_filters ({len(cnn_filters)}) and cnn_pools ({len(cnn_pools)}) "
+                         "must have one entry per CNN block")
+    frames, bands = int(input_shape[0]), int(input_shape[1])
+    inp = keras.Input(shape=(frames, bands), name="mel")
+    img = layers.Reshape((frames, bands, 1), name="as_image")(inp)
+
+    # CNN branch
+    c = img
+    for i, (f, pool) in enumerate(zip(cnn_filters, cnn_pools)):
+        c = layers.Conv2D(f, cnn_kernel, padding="valid", activation="relu", name=f"cnn_conv{i + 1}")(c)
+        c = layers.MaxPooling2D(pool, name=f"cnn_pool{i + 1}")(c)
+    c = layers.Flatten(name="cnn_flat")(c)
+
+    # RNN branch: pool the spectrogram, drop the channel axis, run a bidirectional GRU over time
+    r = layers.MaxPooling2D(rnn_pool, name="rnn_pool")(img)
+    steps, feats = frames // rnn_pool[0], bands // rnn_pool[1]
+    r = layers.Reshape((steps, feats), name="rnn_seq")(r)
+    r = layers.Bidirectional(layers.GRU(gru_units), name="bigru")(r)
+
+    x = layers.Concatenate(name="concat")([c, r])
+    if dropout:
+        x = layers.Dropout(dropout, name="drop")(x)
+    out = layers.Dense(n_classes, activation="softmax", name="softmax")(x)
+    return keras.Model(inp, out, name=name)
+
+
+BUILDERS = {"crnn": build_crnn, "parallel_cnn_rnn": build_parallel_cnn_rnn}
+
+
+def parameter_counts(model: keras.Model) -> dict[str, int]:
+    """Total, trainable and non-trainable parameter counts of a built model."""
+    trainable = int(sum(int(_size(w.shape)) for w in model.trainable_weights))
+    non_trainable = int(sum(int(_size(w.shape)) for w in model.non_trainable_weights))
+    return {"total": trainable + non_trainable, "trainable": trainable, "non_trainable": non_trainable}
+
+
+def _size(shape) -> int:
+    n = 1
+    for s in shape:
+        n *= int(s)
+    return n
+
+
+def _check_shape(input_shape: Sequence[int], n_classes: int) -> None:
+    if len(input_shape) != 2:
+        raise ValueError(f"input_shape must be (frames, bands), got {tuple(input_shape)}")
+    if n_classes < 2:
+        raise ValueError(f"need at least 2 classes, got {n_classes}")

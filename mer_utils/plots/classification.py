@@ -1,0 +1,123 @@
+"""Figures for single-label classification: training curves, classification reports,
+confusion matrices. Each function returns a matplotlib Figure (save it with
+``ctx.savefig(fig, name)``); nothing is shown or written here, so they work headless.
+"""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+
+def plot_training_curves(histories: Sequence[Mapping] | Mapping, *, title: str = "",
+                         metrics: Sequence[str] = ("accuracy", "loss"),
+                         labels: Sequence[str] | None = None):
+    """Training and validation curves (one panel per metric), one line pair per run.
+
+    ``histories``: one history dict from :func:`mer_utils.training.fit` or a list of them
+    (e.g. one per seed). The epoch whose weights were kept (``best_epoch``) is marked.
+    """
+    if isinstance(histories, Mapping):
+        histories = [histories]
+    histories = list(histories)
+    labels = list(labels) if labels is not None else (
+        [f"run {i}" for i in range(len(histories))] if len(histories) > 1 else [""])
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 3.6), squeeze=False)
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for ax, m in zip(axes[0], metrics):
+        for i, (h, lab) in enumerate(zip(histories, labels)):
+            if m not in h:
+                continue
+            c = colors[i % len(colors)]
+            ep = h.get("epoch") or list(range(1, len(h[m]) + 1))
+            sep = f" ({lab})" if lab else ""
+            ax.plot(ep, h[m], color=c, lw=1.6, label=f"train{sep}")
+            if f"val_{m}" in h:
+                ax.plot(ep, h[f"val_{m}"], color=c, lw=1.6, ls="--", label=f"validation{sep}")
+                be = h.get("best_epoch")
+                if be and 1 <= be <= len(h[f"val_{m}"]):
+                    ax.plot([be], [h[f"val_{m}"][be - 1]], marker="o", color=c, ms=6, mfc="white")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(m)
+        ax.grid(alpha=0.3)
+        ax.set_title(m)
+    handles, labs = axes[0][0].get_legend_handles_labels()
+    if handles:
+        axes[0][-1].legend(handles, labs, fontsize=7, loc="best")
+    if title:
+        fig.suptitle(title + "  (o = epoch kept, chosen on validation)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_classification_report(report: pd.DataFrame, *, title: str = "",
+                               std: pd.DataFrame | None = None,
+                               paper: pd.DataFrame | None = None):
+    """A classification report drawn as an annotated heat map (as the paper's Figs 6 and 9).
+
+    ``report``: rows = classes (+ ``accuracy``, ``macro avg``, ``weighted avg``), columns
+    ``precision, recall, f1-score[, support]`` (from
+    :func:`mer_utils.evaluation.classification_report_df`, or means over seeds).
+    ``std``: same shape, shown as ``± std``. ``paper``: same shape (NaN where not reported),
+    shown as ``(paper x.xx)`` under each reproduced value.
+    """
+    cols = [c for c in ("precision", "recall", "f1-score") if c in report.columns]
+    vals = report[cols].astype(float)
+    fig, ax = plt.subplots(figsize=(1.9 * len(cols) + 2.4, 0.55 * len(vals) + 1.2))
+    ax.imshow(vals.to_numpy(), cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    for i, r in enumerate(vals.index):
+        for j, c in enumerate(cols):
+            v = vals.iloc[i, j]
+            txt = f"{v:.2f}"
+            if std is not None and r in std.index and c in std.columns and not pd.isna(std.loc[r, c]):
+                txt += f" ± {float(std.loc[r, c]):.2f}"
+            if paper is not None and r in paper.index and c in paper.columns and not pd.isna(paper.loc[r, c]):
+                txt += f"\n(paper {float(paper.loc[r, c]):.2f})"
+            ax.text(j, i, txt, ha="center", va="center", fontsize=8,
+                    color="white" if v > 0.6 else "black")
+    ylabels = list(vals.index)
+    if "support" in report.columns:
+        ylabels = [f"{r}  (n={int(s)})" for r, s in zip(vals.index, report["support"])]
+    ax.set_xticks(range(len(cols)), cols)
+    ax.set_yticks(range(len(vals)), ylabels)
+    ax.xaxis.tick_top()
+    if title:
+        ax.set_title(title, pad=24)
+    fig.tight_layout()
+    return fig
+
+
+def plot_confusion_matrix(cm: pd.DataFrame, *, title: str = "", normalize: bool | None = None):
+    """Confusion matrix heat map (rows true, columns predicted), counts and/or row shares.
+
+    ``cm``: a DataFrame from :func:`mer_utils.evaluation.confusion_matrix_df` (counts).
+    ``normalize`` (default: True when ``cm`` holds counts): colour by row share and write
+    ``count (share)`` in each cell.
+    """
+    counts = cm.to_numpy(dtype=float)
+    is_counts = np.allclose(counts, np.round(counts))
+    if normalize is None:
+        normalize = is_counts
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = np.nan_to_num(counts / counts.sum(axis=1, keepdims=True)) if normalize else counts
+    n = len(cm)
+    fig, ax = plt.subplots(figsize=(1.2 * n + 1.8, 1.1 * n + 1.2))
+    ax.imshow(share, cmap="Blues", vmin=0, vmax=1 if normalize or not is_counts else None)
+    for i in range(n):
+        for j in range(n):
+            if is_counts:
+                txt = f"{int(round(counts[i, j]))}" + (f"\n({share[i, j]:.0%})" if normalize else "")
+            else:
+                txt = f"{counts[i, j]:.2f}"
+            ax.text(j, i, txt, ha="center", va="center", fontsize=9,
+                    color="white" if share[i, j] > 0.6 else "black")
+    ax.set_xticks(range(n), list(cm.columns))
+    ax.set_yticks(range(n), list(cm.index))
+    ax.set_xlabel("predicted")
+    ax.set_ylabel("true")
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,107 @@
+"""Velankar et al. CRNN and parallel CNN-RNN: output shapes and exact parameter counts on the
+paper's 640 x 128 input, and that one training step lowers the loss.
+
+Parameter counts derived by hand (3 classes; Conv/Dense: inputs x units + biases):
+
+CRNN (input 640 frames x 128 bands; the bands are the Conv1D channels)
+  conv1  Conv1D(56, k=5) on 128 ch   5*128*56 + 56   = 35,896
+  bn1    BatchNorm(56)               4*56            =    224  (gamma, beta trainable; mean, var not)
+  conv2  Conv1D(56, k=5) on 56 ch    5*56*56 + 56    = 15,736
+  bn2                                               =    224
+  conv3                                             = 15,736
+  bn3                                               =    224
+  lstm   LSTM(96) on 56 features     4*(96*(56+96) + 96) = 58,752
+  dense  Dense(64) on 96             96*64 + 64      =  6,208
+  out    Dense(3) on 64              64*3 + 3        =    195
+  total 133,195 = 132,859 trainable + 336 non-trainable (3 BN layers x 2 x 56)
+  time steps: 640 -conv-> 636 -pool-> 318 -> 314 -> 157 -> 153 -> 76 into the LSTM
+
+Parallel CNN-RNN (input 640 x 128 x 1)
+  Conv2D(16, (3,1)) on 1 ch     3*1*16 + 16   =     64
+  Conv2D(32, (3,1)) on 16 ch    3*16*32 + 32  =  1,568
+  Conv2D(64, (3,1)) on 32 ch    3*32*64 + 64  =  6,208
+  Conv2D(64, (3,1)) on 64 ch    3*64*64 + 64  = 12,352
+  Conv2D(64, (3,1)) on 64 ch                  = 12,352
+  -> CNN branch 32,544; map 4 x 1 x 64 = 256 after pools (2,2),(2,2),(2,2),(4,4),(4,4)
+  BiGRU(64) on 64 features (Keras 3 GRU, reset_after=True: two bias vectors)
+    per direction 3*(64*(64+64) + 2*64) = 24,960; both directions 49,920
+  Dense(3) on 256 + 128 = 384   384*3 + 3 = 1,155
+  total 32,544 + 49,920 + 1,155 = 83,619, all trainable
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+keras = pytest.importorskip("keras")
+
+from mer_utils.models.crnn import (  # noqa: E402
+    build_crnn, build_parallel_cnn_rnn, parameter_counts,
+)
+from mer_utils.training import compile_classifier  # noqa: E402
+
+CRNN_TOTAL, CRNN_TRAINABLE = 133_195, 132_859
+PARALLEL_TOTAL = 83_619
+
+
+def test_crnn_shapes_and_parameter_count():
+    m = build_crnn((640, 128), 3)
+    assert m.input_shape == (None, 640, 128)
+    assert m.output_shape == (None, 3)
+    assert m.get_layer("pool3").output.shape[1:] == (76, 56)      # steps into the LSTM
+    assert m.get_layer("lstm").output.shape[1:] == (96,)
+    assert m.get_layer("dense").output.shape[1:] == (64,)
+    counts = parameter_counts(m)
+    assert counts == {"total": CRNN_TOTAL, "trainable": CRNN_TRAINABLE,
+                      "non_trainable": CRNN_TOTAL - CRNN_TRAINABLE}
+    assert m.count_params() == CRNN_TOTAL
+
+
+def test_parallel_shapes_and_parameter_count():
+    m = build_parallel_cnn_rnn((640, 128), 3)
+    assert m.input_shape == (None, 640, 128)
+    assert m.output_shape == (None, 3)
+    assert m.get_layer("cnn_flat").output.shape[1:] == (256,)     # the paper's 256
+    assert m.get_layer("rnn_seq").output.shape[1:] == (160, 64)   # (4, 2)-pooled spectrogram
+    assert m.get_layer("bigru").output.shape[1:] == (128,)        # the paper's 128
+    assert m.get_layer("concat").output.shape[1:] == (384,)       # the paper's 384
+    counts = parameter_counts(m)
+    assert counts == {"total": PARALLEL_TOTAL, "trainable": PARALLEL_TOTAL, "non_trainable": 0}
+
+
+def test_parameter_count_follows_the_number_of_classes():
+    # only the output layer changes: +1 class adds (64 + 1) and (384 + 1) weights
+    assert parameter_counts(build_crnn(n_classes=4))["total"] == CRNN_TOTAL + 65
+    assert parameter_counts(build_parallel_cnn_rnn(n_classes=4))["total"] == PARALLEL_TOTAL + 385
+
+
+def test_forward_pass_gives_probabilities():
+    x = np.random.default_rng(0).normal(size=(2, 640, 128)).astype("float32")
+    for build in (build_crnn, build_parallel_cnn_rnn):
+        p = np.asarray(build()(x, training=False))
+        assert p.shape == (2, 3)
+        np.testing.assert_allclose(p.sum(axis=1), 1.0, rtol=1e-5)
+
+
+def test_bad_arguments_raise():
+    with pytest.raises(ValueError, match="frames, bands"):
+        build_crnn((640, 128, 1))
+    with pytest.raises(ValueError, match="one entry per CNN block"):
+        build_parallel_cnn_rnn(cnn_filters=(16, 32))
+
+
+@pytest.mark.parametrize("build", [build_crnn, build_parallel_cnn_rnn])
+def test_one_training_step_reduces_the_loss(build):
+    keras.utils.set_random_seed(0)
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(6, 640, 128)).astype("float32")
+    y = np.array([0, 1, 2, 0, 1, 2])
+    model = compile_classifier(build(dropout=0.0), learning_rate=1e-3)
+
+    def loss():  # eager, in training mode (batch statistics), so no extra graph tracing
+        p = model(x, training=True)
+        return float(keras.ops.mean(keras.losses.sparse_categorical_crossentropy(y, p)))
+
+    before = loss()
+    model.train_on_batch(x, y)
+    assert loss() < before
