@@ -23,8 +23,10 @@ emotion set, and the offline embedding (musicnn via ``mer_utils.embeddings.embed
 BLAS is limited to one thread in both the naive loop and our path (joblib gives each
 worker one thread anyway); on a busy 2-core machine a multi-threaded OpenBLAS is many
 times slower for these small matrices, which would flatter our numbers.
-The worker pool is started (and librosa imported in it) before timing, and each naive
-function runs once on the first clip before its loop is timed.
+The worker pool is (re)started, with librosa imported and its numba functions compiled in
+each worker, before every timed parallel run (loky retires workers idle for 300 s, e.g.
+during a long naive loop); each naive function runs once on the first clip before its
+loop is timed. Numbers on a machine shared with other jobs vary a lot: look at the load.
 """
 from __future__ import annotations
 
@@ -185,7 +187,8 @@ def main(argv=None) -> int:
     df, how = discover_clips(root, args.n)
     paths = [str(p) for p in df["path"]]
     n = len(paths)
-    print(f"{n} clips from {root} ({how}); {args.jobs} workers; {os.cpu_count()} CPUs")
+    print(f"{n} clips from {root} ({how}); {args.jobs} workers; {os.cpu_count()} CPUs; "
+          f"load average {os.getloadavg()[0]:.1f}")
 
     tmp = Path(tempfile.mkdtemp(prefix="mer_bench_"))
     man = SimpleNamespace(skip=lambda item, reason: None, substitute=lambda *a: None,
@@ -194,17 +197,20 @@ def main(argv=None) -> int:
     rows = []
 
     # start the pool and import librosa in it (first-call cost is not per-clip cost)
-    t_warm, _ = timed(lambda: cached_map(_warm, paths[: 2 * args.jobs], n_jobs=args.jobs, progress=False))
-    print(f"worker start-up + imports (excluded): {t_warm:.1f} s")
+    def warm_pool():
+        return timed(lambda: cached_map(_warm, paths[: 2 * args.jobs], n_jobs=args.jobs, progress=False))[0]
 
-    def stage(name, naive_fn, ours_fn, *, cached=True):
-        if name in skip:
+    print(f"worker start-up + imports (excluded): {warm_pool():.1f} s")
+
+    def stage(name, naive_fn, ours_fn, *, cached=True, key=""):
+        if key in skip:
             return
         row = {"stage": name}
         if "naive" not in skip and naive_fn is not None:
             naive_loop(naive_fn, paths[:1])  # warm-up (lazy imports, numba), excluded
             row["naive_s"], _ = timed(lambda: naive_loop(naive_fn, paths))
         try:
+            warm_pool()  # loky retires idle workers after 300 s: restart them outside the timing
             row["ours_s"], _ = timed(ours_fn)
             if cached:
                 row["cached_s"], _ = timed(ours_fn)
@@ -215,22 +221,23 @@ def main(argv=None) -> int:
 
     # floor: decode + resample to 22,050 Hz
     stage("floor (decode+resample)", naive_floor,
-          lambda: cached_map(_decode_len, paths, n_jobs=args.jobs, progress=False), cached=False)
+          lambda: cached_map(_decode_len, paths, n_jobs=args.jobs, progress=False), cached=False, key="floor")
     if "floor" not in skip:
+        _warm(None)
         t1, _ = timed(lambda: cached_map(_decode_len, paths, n_jobs=1, progress=False))
         rows.append({"stage": "floor, 1 worker", "ours_s": t1})
         _print_row(rows[-1], n)
     stage("log-mel (louro_mel)", naive_logmel,
-          lambda: features.extract_spectrograms(df, "louro_mel", ctx=ctx, progress=False))
+          lambda: features.extract_spectrograms(df, "louro_mel", ctx=ctx, progress=False), key="logmel")
     stage("477-D (javadi477)", naive_477,
-          lambda: features.extract_features(df, "javadi477", ctx=ctx, progress=False))
+          lambda: features.extract_features(df, "javadi477", ctx=ctx, progress=False), key="javadi477")
     if "javadi477" not in skip:
         c1 = SimpleNamespace(cache_dir=tmp / "serial", manifest=man, p=SimpleNamespace(n_jobs=1))
         t1, _ = timed(lambda: features.extract_features(df, "javadi477", ctx=c1, progress=False))
         rows.append({"stage": "477-D, 1 worker", "ours_s": t1})
         _print_row(rows[-1], n)
     stage("emotion set", naive_emotion,
-          lambda: features.extract_features(df, "emotion", ctx=ctx, progress=False))
+          lambda: features.extract_features(df, "emotion", ctx=ctx, progress=False), key="emotion")
 
     def ours_embedding():
         from mer_utils.embeddings import embed_tracks
@@ -241,12 +248,13 @@ def main(argv=None) -> int:
     if "embedding" not in skip:
         try:
             import mer_utils.embeddings  # noqa: F401
-            stage("embedding (musicnn_msd)", naive_embedding, ours_embedding)
+            stage("embedding (musicnn_msd)", naive_embedding, ours_embedding, key="embedding")
         except ImportError as exc:
             rows.append({"stage": "embedding (musicnn_msd)", "error": f"n/a ({exc})"})
             _print_row(rows[-1], n)
 
     shutil.rmtree(tmp, ignore_errors=True)
+    print(f"\nload average at the end: {os.getloadavg()[0]:.1f} (1 min), {os.getloadavg()[2]:.1f} (15 min)")
     print()
     print(_markdown(rows, n))
     print()
