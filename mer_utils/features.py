@@ -462,8 +462,8 @@ def render_source_images(X: np.ndarray, sources: Sequence[str], *, size: int = 3
     sources = np.asarray([str(s) for s in sources])
     if len(sources) != len(X):
         raise ValueError("one source per spectrogram")
-    refs = dict(refs or {})
-    for s in np.unique(sources):
+    refs = {str(k): float(v) for k, v in (refs or {}).items()}
+    for s in map(str, np.unique(sources)):
         if s not in refs:
             refs[s] = source_reference(X[sources == s])
     images = np.stack([spectrogram_image(x, refs[s], size, top_db=top_db) for x, s in zip(X, sources)]) \
