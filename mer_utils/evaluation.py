@@ -194,6 +194,16 @@ def report_over_folds(folds: Sequence, labels: Sequence[str] | None = None) -> p
     return out.sort_values(["_o", "_m"]).drop(columns=["_o", "_m"]).reset_index(drop=True)
 
 
+def pivot_report(long: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(mean, std) wide tables (rows classes, columns metrics) from :func:`report_over_folds`."""
+    order = list(dict.fromkeys(long["class"]))
+    cols = [c for c in REPORT_COLUMNS if c in set(long["metric"])]
+    mean = long.pivot(index="class", columns="metric", values="mean").loc[order, cols]
+    std = long.pivot(index="class", columns="metric", values="std").loc[order, cols]
+    mean.columns.name = std.columns.name = None
+    return mean, std
+
+
 def confusion_matrix_df(y_true: Iterable, y_pred: Iterable, labels: Sequence[str], *,
                         normalize: str | None = None) -> pd.DataFrame:
     """Confusion matrix with true classes as rows and predicted classes as columns.

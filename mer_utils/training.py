@@ -194,3 +194,43 @@ def train_and_predict(build: Callable[[], Any], X: np.ndarray, y: np.ndarray,
     y_score = predict_proba(model, prep(X[te]), batch_size=batch_size)
     return TrainResult(model=model, history=hist, y_score=y_score, test_index=te, scaler=scaler,
                        seconds=round(time.perf_counter() - t0, 2))
+
+
+# --------------------------------------------------------------------------- repeated runs
+def train_over_seeds(build: Callable[[], Any], X: np.ndarray, y: np.ndarray, ids, labels,
+                     splits: dict[int, dict[str, np.ndarray]], *, results_dir, experiment: str,
+                     epochs: int, batch_size: int, patience: int | None,
+                     standardize: int | None | bool = None,
+                     compile_kwargs: dict[str, Any] | None = None,
+                     meta: dict[str, Any] | None = None, verbose: int = 0,
+                     progress: bool = True) -> dict[int, dict[str, Any]]:
+    """Train one single-label model once per seed and store each run's test predictions.
+
+    ``splits`` maps seed -> split (each seed may have its own split); ``y`` holds class
+    indices into ``labels``. Run ``seed`` becomes fold ``seed`` of ``experiment`` in the
+    results store (previous folds of the experiment are removed first), with the training
+    history kept in the experiment's ``meta.json`` (``history_fold<seed>``).
+    Returns ``{seed: history}`` (each history also has ``seconds`` and ``run_seconds``).
+    """
+    from mer_utils.results import clear_experiment, save_predictions
+
+    ids = np.asarray([str(i) for i in ids])
+    y = np.asarray(y)
+    clear_experiment(results_dir, experiment)
+    histories: dict[int, dict[str, Any]] = {}
+    for seed, split in splits.items():
+        r = train_and_predict(build, X, y, split, epochs=epochs, batch_size=batch_size,
+                              patience=patience, seed=int(seed), standardize=standardize,
+                              compile_kwargs=compile_kwargs, verbose=verbose)
+        hist = dict(r.history, run_seconds=r.seconds)
+        te = r.test_index
+        info = dict(meta or {}, epochs=epochs, batch_size=batch_size, patience=patience,
+                    labels=list(labels), **{f"history_fold{int(seed)}": hist})
+        save_predictions(results_dir, experiment, int(seed), ids=ids[te], y_true=y[te],
+                         y_score=r.y_score, labels=list(labels), meta=info)
+        histories[int(seed)] = hist
+        if progress:
+            acc = float(np.mean(np.argmax(r.y_score, axis=1) == y[te]))
+            print(f"{experiment} seed {seed}: {len(hist['epoch'])} epochs (kept {hist['best_epoch']}), "
+                  f"test accuracy {acc:.2f}, {r.seconds:.0f} s")
+    return histories

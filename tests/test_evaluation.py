@@ -124,6 +124,9 @@ def test_fold_metrics_and_report_over_folds(tmp_path):
     assert row["std"] == pytest.approx(np.std([1 / 3, 1], ddof=1))
     sup = rep[(rep["class"] == "calm") & (rep["metric"] == "support")].iloc[0]
     assert sup["mean"] == 8                                     # summed over the two folds
+    mean, std = ev.pivot_report(rep)
+    assert list(mean.index[:3]) == LABELS and list(mean.columns) == ["precision", "recall", "f1-score", "support"]
+    assert mean.loc["sad", "recall"] == pytest.approx(2 / 3) and std.loc["sad", "recall"] > 0
     cm = ev.confusion_over_folds(folds)
     assert cm.loc["sad", "sad"] == 1 + 3 and cm.to_numpy().sum() == 20
     assert ev.per_class_metrics(folds[0])["sad/f1-score"] == pytest.approx(0.4)

@@ -7,8 +7,9 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
+from mer_utils.results import load_predictions  # noqa: E402
 from mer_utils.training import (  # noqa: E402
-    Standardizer, compile_classifier, fit, predict_proba, train_and_predict,
+    Standardizer, compile_classifier, fit, predict_proba, train_and_predict, train_over_seeds,
 )
 
 
@@ -103,3 +104,19 @@ def test_train_and_predict_scores_test_rows_only():
     bad = dict(split, test=np.arange(40, 52))
     with pytest.raises(ValueError, match="overlap"):
         train_and_predict(lambda: _tiny_model(), X, y, bad, epochs=1, batch_size=8, patience=1)
+
+
+def test_train_over_seeds_stores_one_fold_per_seed(tmp_path):
+    X, y = _data(n=60)
+    ids = [f"t{i}" for i in range(60)]
+    splits = {3: {"train": np.arange(0, 36), "validation": np.arange(36, 48), "test": np.arange(48, 60)},
+              7: {"train": np.arange(12, 48), "validation": np.arange(48, 60), "test": np.arange(0, 12)}}
+    hists = train_over_seeds(lambda: _tiny_model(), X, y, ids, ["neg", "pos"], splits,
+                             results_dir=tmp_path, experiment="tiny", epochs=2, batch_size=16,
+                             patience=1, meta={"model": "tiny"}, progress=False)
+    assert sorted(hists) == [3, 7]
+    folds = load_predictions(tmp_path, "tiny")
+    assert [f.fold for f in folds] == [3, 7]
+    assert list(folds[1].ids) == ids[:12]                          # seed 7's test rows
+    np.testing.assert_array_equal(folds[0].y_true, y[48:])
+    assert folds[0].meta["model"] == "tiny" and "history_fold7" in folds[0].meta
