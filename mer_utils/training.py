@@ -56,14 +56,15 @@ class Standardizer:
 # --------------------------------------------------------------------------- compile / fit
 def compile_classifier(model, *, learning_rate: float = 1e-3, optimizer: str = "adam",
                        loss: str = "sparse_categorical_crossentropy",
-                       metrics: Sequence[str] = ("accuracy",)):
+                       metrics: Sequence[str] = ("accuracy",), **compile_kwargs):
     """Compile ``model`` for classification (sparse integer labels by default); returns it.
 
     Adam with learning rate 1e-3 by default; ``optimizer`` may be any name Keras knows
     (``"rmsprop"``, ``"sgd"``...). For multi-label models pass ``loss="binary_crossentropy"``.
+    Other keyword arguments (``run_eagerly``, ``jit_compile``...) go to ``model.compile``.
     """
     opt = keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": learning_rate}})
-    model.compile(optimizer=opt, loss=loss, metrics=list(metrics))
+    model.compile(optimizer=opt, loss=loss, metrics=list(metrics), **compile_kwargs)
     return model
 
 

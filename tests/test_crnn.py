@@ -96,7 +96,8 @@ def test_one_training_step_reduces_the_loss(build):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(6, 640, 128)).astype("float32")
     y = np.array([0, 1, 2, 0, 1, 2])
-    model = compile_classifier(build(dropout=0.0), learning_rate=1e-3)
+    # eager: one step needs no compiled graph (tracing would cost more than the step)
+    model = compile_classifier(build(dropout=0.0), learning_rate=1e-3, run_eagerly=True)
 
     def loss():  # eager, in training mode (batch statistics), so no extra graph tracing
         p = model(x, training=True)
