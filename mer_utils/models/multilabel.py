@@ -127,12 +127,33 @@ def _dense(a) -> np.ndarray:
     return np.asarray(a.toarray() if sparse.issparse(a) else a, dtype=np.float32)
 
 
+SMALL_PROBLEM = 2_000_000   # X.size below which BLAS runs single-threaded (see blas_threads)
+
+
 class FeatureMultiLabelModel:
-    """StandardScaler (fit on training data only) + one multi-label classifier."""
+    """StandardScaler (fit on training data only) + one multi-label classifier.
+
+    ``blas_threads``: BLAS threads while fitting/predicting. ``"auto"`` (default) uses one
+    thread when the training matrix is small (``X.size < SMALL_PROBLEM``): on small
+    problems multi-threaded BLAS inside scipy's L-BFGS spends its time synchronising
+    (40x slower on a busy 2-core machine), while large problems (real MTG-Jamendo) keep
+    all threads. ``None`` leaves BLAS alone; an int sets the limit.
+    """
 
     def __init__(self, name: str, *, seed: int = 0, base: str | Any = "logreg",
-                 n_jobs: int | None = None, **params):
+                 n_jobs: int | None = None, blas_threads: int | str | None = "auto", **params):
         self.name, self.seed, self.base, self.n_jobs, self.params = name, seed, base, n_jobs, params
+        self.blas_threads = blas_threads
+
+    def _limits(self, size: int):
+        from contextlib import nullcontext
+
+        from threadpoolctl import threadpool_limits
+
+        n = self.blas_threads
+        if n == "auto":
+            n = 1 if size < SMALL_PROBLEM else None
+        return nullcontext() if n is None else threadpool_limits(limits=int(n), user_api="blas")
 
     def fit(self, X: np.ndarray, Y: np.ndarray) -> "FeatureMultiLabelModel":
         X = np.asarray(X, dtype=np.float64)
@@ -146,21 +167,24 @@ class FeatureMultiLabelModel:
         Xs = self.scaler_.transform(X)
         self.clf_ = make_classifier(self.name, seed=self.seed, base=self.base,
                                     n_jobs=self.n_jobs, **self.params)
+        self.fit_size_ = int(Xs.size)
         state = random.getstate()
         try:
             random.seed(self.seed)        # RAkEL-d's label partition uses Python's random
             np.random.seed(self.seed)
             Ytr = sparse.lil_matrix(Y.astype(np.int8)) if self.name == "mlknn" else Y.astype(np.int8)
-            self.clf_.fit(Xs, Ytr)
+            with self._limits(self.fit_size_):
+                self.clf_.fit(Xs, Ytr)
         finally:
             random.setstate(state)
         return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         Xs = self.scaler_.transform(np.asarray(X, dtype=np.float64))
-        if self.name == "lp":
-            return self._lp_proba(Xs)
-        P = _dense(self.clf_.predict_proba(Xs))
+        with self._limits(self.fit_size_):
+            if self.name == "lp":
+                return self._lp_proba(Xs)
+            P = _dense(self.clf_.predict_proba(Xs))
         return np.clip(P, 0.0, 1.0)
 
     def _lp_proba(self, Xs: np.ndarray) -> np.ndarray:
