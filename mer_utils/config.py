@@ -306,6 +306,19 @@ def _resolve_data_root(data_root: str | os.PathLike | None) -> Path | None:
     return path.resolve()
 
 
+def output_label(profile: str, data_root: Path | None) -> str:
+    """Folder name for a run's outputs: the profile, plus the data root's name when one is given.
+
+    ``results/demo/`` holds the default run (data/raw/ and the demo corpus); a run with
+    ``--data ../shared/data/4q-dev`` writes to ``results/demo-4q-dev/``, so runs on other
+    data never overwrite each other.
+    """
+    if data_root is None:
+        return profile
+    slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in Path(data_root).name).strip("-.")
+    return f"{profile}-{slug or 'data'}"
+
+
 def setup_run(notebook: str, *, profile: str = "demo", data_root: str | None = None,
               seed: int = 0, **overrides: Any) -> RunContext:
     """Resolve profile + overrides, seed everything, create output folders, start a manifest.
@@ -319,8 +332,9 @@ def setup_run(notebook: str, *, profile: str = "demo", data_root: str | None = N
         p = p.replace(**overrides)
     seed_everything(seed)
     root = _resolve_data_root(data_root)
-    results_dir = RESULTS_DIR / p.name
-    figures_dir = FIGURES_DIR / p.name
+    label = output_label(p.name, root)
+    results_dir = RESULTS_DIR / label
+    figures_dir = FIGURES_DIR / label
     results_dir.mkdir(parents=True, exist_ok=True)
     figures_dir.mkdir(parents=True, exist_ok=True)
     man = Manifest(notebook=notebook, profile=p.to_dict(), seed=seed,

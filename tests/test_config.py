@@ -49,3 +49,12 @@ def test_data_root_must_exist(tmp_path):
         C.setup_run("99_test", profile="smoke", data_root=str(tmp_path / "nope"))
     ctx = C.setup_run("99_test", profile="smoke", data_root=str(tmp_path))
     assert ctx.data_root == tmp_path.resolve() and ctx.datasets() == {}
+
+
+def test_outputs_are_separated_by_data_root(tmp_path):
+    d = tmp_path / "4q-dev"
+    d.mkdir()
+    default = C.setup_run("99_test", profile="smoke")
+    real = C.setup_run("99_test", profile="smoke", data_root=str(d))
+    assert default.results_dir.name == "smoke" and real.results_dir.name == "smoke-4q-dev"
+    assert real.figures_dir.name == "smoke-4q-dev"
