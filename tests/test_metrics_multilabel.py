@@ -36,6 +36,7 @@ def test_macro_auc_equals_sklearn_when_all_labels_have_both_classes():
         skm.average_precision_score(y, s, average="macro"), abs=1e-12)
 
 
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.UndefinedMetricWarning")
 def test_single_class_label_is_skipped_and_counted():
     y, s = _random_problem()
     y[:, 2] = 0                      # no positive in this split
