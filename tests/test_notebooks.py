@@ -24,6 +24,12 @@ def test_notebook_is_clean_with_one_parameters_cell(nb):
     src = "".join(tagged[0]["source"])
     for name in ("profile", "data_root", "seed"):
         assert f"{name} =" in src, f"parameters cell lacks {name}"
+    # papermill must parse every parameter (``papermill --help-notebook``; no "unknown parameter")
+    from papermill.translators import PythonTranslator
+    import nbformat
+    parsed = [p.name for p in PythonTranslator.inspect(nbformat.from_dict({"source": src}))]
+    assigned = [l.split("=")[0].strip() for l in src.splitlines() if "=" in l.split("#")[0]]
+    assert parsed == assigned
 
 
 def _run(nb: Path, out_dir: Path, **params):
