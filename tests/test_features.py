@@ -278,3 +278,15 @@ def test_load_top100_real(real_4q):
     assert df.shape == (120, 101)
     assert set(df["quadrant"]) == {"Q1", "Q2", "Q3", "Q4"}
     assert df.drop(columns="quadrant").dtypes.eq(np.float64).all()
+
+
+def test_align_on_ids_keeps_corpus_order_and_common_tracks():
+    import pandas as pd
+    from mer_utils.features import align_on_ids
+
+    df = pd.DataFrame({"track_id": ["a", "b", "c", "d"]})
+    k1 = pd.DataFrame({"track_id": ["a", "c", "d"]})        # b failed in extractor 1
+    k2 = pd.DataFrame({"track_id": ["d", "a", "b", "c"]})   # different order
+    ids, rows, (p1, p2) = align_on_ids(df, k1, k2)
+    assert list(ids) == ["a", "c", "d"] and list(rows) == [0, 2, 3]
+    assert list(k1["track_id"].iloc[p1]) == list(ids) and list(k2["track_id"].iloc[p2]) == list(ids)
