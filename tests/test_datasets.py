@@ -128,9 +128,9 @@ def test_pmemo_deam_bimodal_fixtures(tmp_path):
     assert list(df["quadrant"]) == ["Q4", "Q2"]
 
     bm = tmp_path / "bimodal"
+    bm.mkdir()
     pd.DataFrame({"Song": ["a", "b", "c"], "Arousal": [1.0, -2.0, 0.0], "Valence": [1.0, 3.0, 0.0],
-                  "ArousalStd": [0.5, 0.4, 1.3], "ValenceStd": [0.3, 0.9, 0.2]}).to_csv(bm / "ratings.csv", index=False) \
-        if bm.mkdir() is None else None
+                  "ArousalStd": [0.5, 0.4, 1.3], "ValenceStd": [0.3, 0.9, 0.2]}).to_csv(bm / "ratings.csv", index=False)
     for s in "abc":
         _wav(bm / "audio" / f"{s}.wav", 1)
     df = D.load("bimodal", bm)

@@ -68,7 +68,6 @@ def test_audio_length_and_level(tiny):
 def test_mood_tags_follow_quadrant_and_themes_do_not(tiny):
     for q, pool in demo_mod._MOOD_TAGS.items():
         tags = {t for ts in tiny.loc[tiny["latent_quadrant"] == q, "tags"] for t in ts}
-        others = set().union(*(set(p) for k, p in demo_mod._MOOD_TAGS.items() if k != q))
         assert tags - set(demo_mod._THEME_TAGS) <= set(pool)
         assert tags & set(pool), q
 
