@@ -1,12 +1,12 @@
-"""Paths, profiles, seeding and run manifests: the single source of knobs.
+"""Paths, profiles, seeding and run manifests: the bottom layer of the package.
 
-Every notebook starts with::
+This module imports nothing from ``mer_utils`` (``tests/test_layers.py`` checks it), so
+every other module may import it. The run context a notebook starts with
+(:func:`mer_utils.run.setup_run`) is built on top of it in :mod:`mer_utils.run`.
 
-    ctx = setup_run("40_velankar_crnn", profile=profile, data_root=data_root, seed=seed)
-
-and from then on reads its knobs from ``ctx.p`` (the profile), writes tables with
-``ctx.save_table``, figures with ``ctx.savefig`` and records data sources and
-substitutions in ``ctx.manifest``, which is written beside every result.
+``Profile`` holds the knobs shared by all notebooks (demo-corpus size, caps on real data,
+workers, generic training defaults). A paper's own settings per profile live in its
+module under :mod:`mer_utils.papers`.
 """
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ FIGURES_DIR = Path(os.environ.get("MER_FIGURES", ROOT / "figures"))
 PACKAGE_DATA = Path(__file__).resolve().parent / "data"
 
 PROFILE_NAMES = ("smoke", "demo", "full")
+_HASH_SEED_AT_START = os.environ.get("PYTHONHASHSEED", "unset")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -110,20 +111,31 @@ def get_profile(name: str) -> Profile:
 
 
 def seed_everything(seed: int) -> None:
-    """Seed Python, numpy and Keras (and through Keras the backend)."""
-    os.environ["PYTHONHASHSEED"] = str(seed)
+    """Seed Python's and numpy's global generators, and Keras's (hence the backend's) when
+    Keras is already imported.
+
+    This is the one place that reseeds global generators: it is called when a run starts
+    (:func:`mer_utils.run.setup_run`) and right before a network is built and trained
+    (:mod:`mer_utils.training`). Everything else in the package draws from local,
+    explicitly seeded generators (``np.random.default_rng(seed)``).
+
+    Keras is not imported here (importing it pulls in the backend, seconds of start-up
+    for notebooks that train nothing): code that builds a model seeds again after
+    importing Keras. ``PYTHONHASHSEED`` only takes effect when set before the interpreter
+    starts; the runner sets it for every kernel, and the manifest records the value the
+    kernel started with (:func:`hash_seed`) rather than claiming one.
+    """
     random.seed(seed)
     np.random.seed(seed)
-    if "keras" in sys.modules or _keras_importable():
+    if "keras" in sys.modules:
         import keras
 
         keras.utils.set_random_seed(seed)
 
 
-def _keras_importable() -> bool:
-    import importlib.util
-
-    return importlib.util.find_spec("keras") is not None
+def hash_seed() -> str:
+    """``PYTHONHASHSEED`` as this interpreter started with it ("unset" when random)."""
+    return _HASH_SEED_AT_START
 
 
 # --------------------------------------------------------------------------- manifest
@@ -196,6 +208,7 @@ class Manifest:
     substitutions: list[dict[str, str]] = dataclasses.field(default_factory=list)
     skipped: list[dict[str, str]] = dataclasses.field(default_factory=list)
     notes: list[str] = dataclasses.field(default_factory=list)
+    settings: dict[str, Any] = dataclasses.field(default_factory=dict)  # paper configurations
 
     def add_source(self, name: str, description: str) -> None:
         self.data_sources[name] = description
@@ -217,6 +230,7 @@ class Manifest:
             git_commit=git_commit(),
             packages=package_versions(),
             backend=backend_info(),
+            python_hash_seed=hash_seed(),
         )
         return d
 
@@ -233,114 +247,3 @@ def atomic_write_text(path: Path, text: str) -> None:
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
     tmp.write_text(text)
     os.replace(tmp, path)
-
-
-# --------------------------------------------------------------------------- run context
-@dataclasses.dataclass
-class RunContext:
-    """Everything a notebook needs: profile, seed, output folders, data roots, manifest."""
-
-    notebook: str
-    p: Profile
-    seed: int
-    data_root: Path | None
-    results_dir: Path
-    figures_dir: Path
-    manifest: Manifest
-
-    @property
-    def profile(self) -> str:
-        return self.p.name
-
-    @property
-    def cache_dir(self) -> Path:
-        return CACHE_DIR
-
-    def datasets(self) -> dict[str, Path]:
-        """Real data sets found under the data root (name -> folder), by publisher layout."""
-        from mer_utils.datasets import discover
-
-        roots = [self.data_root] if self.data_root else [RAW_DIR]
-        found: dict[str, Path] = {}
-        for r in roots:
-            found.update(discover(r))
-        return found
-
-    def save_table(self, df, name: str, *, index: bool = False, floatfmt: str = ".3f") -> Path:
-        """Write a table as CSV and Markdown under results/<profile>/ and refresh the manifest."""
-        from mer_utils.results import write_table
-
-        path = write_table(df, self.results_dir / name, index=index, floatfmt=floatfmt)
-        self.write_manifest()
-        return path
-
-    def savefig(self, fig, name: str, *, dpi: int = 120) -> Path:
-        """Save a matplotlib figure as PNG under figures/<profile>/."""
-        self.figures_dir.mkdir(parents=True, exist_ok=True)
-        path = self.figures_dir / f"{name}.png"
-        fig.savefig(path, dpi=dpi, bbox_inches="tight")
-        return path
-
-    def write_manifest(self) -> Path:
-        return self.manifest.write(self.results_dir / "manifests" / self.notebook)
-
-
-def _resolve_data_root(data_root: str | os.PathLike | None) -> Path | None:
-    if data_root in (None, ""):
-        env = os.environ.get("MER_DATA")
-        if not env:
-            return None
-        data_root = env
-    path = Path(data_root).expanduser()
-    if not path.is_absolute():
-        # papermill runs a notebook with cwd = notebooks/; users pass paths relative to the
-        # project root or to where they stand. Try both, in that order.
-        for base in (Path.cwd(), ROOT):
-            if (base / path).exists():
-                return (base / path).resolve()
-    if not path.exists():
-        raise FileNotFoundError(
-            f"Data root {str(data_root)!r} does not exist. Pass --data with a folder that holds "
-            f"one data set or several (one sub-folder each, as in data/raw/<name>/), "
-            f"or leave it empty to use data/raw/ and the demo corpus.")
-    return path.resolve()
-
-
-def output_label(profile: str, data_root: Path | None) -> str:
-    """Folder name for a run's outputs: the profile, plus the data root's name when one is given.
-
-    ``results/demo/`` holds the default run (data/raw/ and the demo corpus); a run with
-    ``--data ../shared/data/4q-dev`` writes to ``results/demo-4q-dev/``, so runs on other
-    data never overwrite each other.
-    """
-    if data_root is None:
-        return profile
-    slug = "".join(c if c.isalnum() or c in "-_." else "-" for c in Path(data_root).name).strip("-.")
-    return f"{profile}-{slug or 'data'}"
-
-
-def setup_run(notebook: str, *, profile: str = "demo", data_root: str | None = None,
-              seed: int = 0, **overrides: Any) -> RunContext:
-    """Resolve profile + overrides, seed everything, create output folders, start a manifest.
-
-    ``overrides`` whose value is ``None`` are ignored, so a notebook's parameters cell can
-    hold ``epochs = None`` meaning "take it from the profile".
-    """
-    p = get_profile(profile)
-    overrides = {k: v for k, v in overrides.items() if v is not None}
-    if overrides:
-        p = p.replace(**overrides)
-    seed_everything(seed)
-    root = _resolve_data_root(data_root)
-    label = output_label(p.name, root)
-    results_dir = RESULTS_DIR / label
-    figures_dir = FIGURES_DIR / label
-    results_dir.mkdir(parents=True, exist_ok=True)
-    figures_dir.mkdir(parents=True, exist_ok=True)
-    man = Manifest(notebook=notebook, profile=p.to_dict(), seed=seed,
-                   data_root=str(root) if root else None)
-    if overrides:
-        man.notes.append(f"profile overrides: {overrides}")
-    ctx = RunContext(notebook=notebook, p=p, seed=seed, data_root=root,
-                     results_dir=results_dir, figures_dir=figures_dir, manifest=man)
-    return ctx

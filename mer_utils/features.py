@@ -837,22 +837,4 @@ def load_top100(root: str | Path) -> pd.DataFrame:
     return df
 
 
-def align_on_ids(df: pd.DataFrame, *kept: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
-    """Rows every extractor kept, in ``df``'s order, and where they sit in each output.
-
-    Extractors skip files they cannot read, so their outputs may cover different tracks.
-    Returns ``(ids, rows, positions)``: the track ids present in every ``kept`` table,
-    their row numbers in ``df``, and for each ``kept`` table the indices that pick those
-    tracks (in the same order) out of the array that extractor returned.
-    """
-    common = set(df["track_id"])
-    for k in kept:
-        common &= set(k["track_id"])
-    ids = [t for t in df["track_id"] if t in common]
-    pos = {t: i for i, t in enumerate(df["track_id"])}
-    rows = np.array([pos[t] for t in ids], dtype=int)
-    positions = []
-    for k in kept:
-        p = {t: i for i, t in enumerate(k["track_id"])}
-        positions.append(np.array([p[t] for t in ids], dtype=int))
-    return np.asarray(ids), rows, positions
+from mer_utils.datasets.merge import align_on_ids  # noqa: E402,F401  (moved; kept importable here)

@@ -1,11 +1,22 @@
-"""Results store: fold-level predictions as files, tables built from them, paper values beside.
+"""Results store: predictions per experiment x repeat x fold (x seed), tables built from them,
+the papers' values beside.
 
-Layout under ``results/<profile>/``::
+Layout under ``results/<label>/``::
 
-    predictions/<experiment>/fold-000.npz   ids, y_true, y_score (+ y_pred), labels
-    predictions/<experiment>/meta.json      what the experiment was (model, features, ...)
-    <table>.csv / <table>.md                tables built from the stored predictions
-    manifests/<notebook>/manifest.json      how they were produced
+    predictions/<experiment>/r00-f03.npz     one unit: ids, y_true, y_score (+ y_pred), labels,
+                                             info (JSON: history, timings...)
+    predictions/<experiment>/meta.json       config, config_hash, units, what the experiment is
+    predictions/.staging/<experiment>-<hash>/  units of a run not yet complete
+    <table>.csv / <table>.md                 tables built from the stored predictions
+    manifests/<notebook>/manifest.json       how they were produced
+
+**Resumable, never half-deleted.** An :class:`ExperimentRun` is one experiment under one
+configuration (its hash covers everything that changes the numbers: settings, split files,
+features). Units are written to the staging folder as they finish; a rerun under the same
+hash skips units stored there or in the committed folder; when every unit is stored the
+staging folder is swapped in for the committed one in two renames. An interrupted run
+therefore leaves the previous complete run's predictions, and every table built from
+them, as they were. ``mer_utils.experiment.run_protocol`` is the loop that drives it.
 
 The papers' reported numbers live in ``mer_utils/data/paper_values_*.csv`` (one file per
 paper, columns ``paper, table, row, metric, value, note``): tables show them beside ours,
@@ -13,12 +24,16 @@ and no reproduced number is ever typed in.
 """
 from __future__ import annotations
 
+import datetime as _dt
+import hashlib
 import json
 import os
 import re
+import shutil
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -27,15 +42,72 @@ from mer_utils.config import PACKAGE_DATA, atomic_write_text
 
 PAPER_VALUE_COLUMNS = ["paper", "table", "row", "metric", "value", "note"]
 _SAFE = re.compile(r"[^A-Za-z0-9_.+=-]+")
+_UNIT_RE = re.compile(r"^r(\d+)-f(\d+)(?:-s(\d+))?$")
+STAGING = ".staging"
+_OLD = ".replaced"
+
+
+class ResultsError(RuntimeError):
+    """Stored predictions are missing, unreadable or belong to something else."""
 
 
 def _safe(name: str) -> str:
     return _SAFE.sub("_", str(name)).strip("_") or "x"
 
 
+def config_hash(config: Mapping[str, Any]) -> str:
+    """A short, stable hash of a configuration (canonical JSON; numpy values as lists)."""
+    def norm(v):
+        if isinstance(v, Mapping):
+            return {str(k): norm(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [norm(x) for x in v]
+        if isinstance(v, np.ndarray):
+            return norm(v.tolist())
+        if isinstance(v, (np.integer,)):
+            return int(v)
+        if isinstance(v, (np.floating,)):
+            return float(v)
+        if isinstance(v, Path):
+            return str(v)
+        return v
+    text = json.dumps(norm(dict(config)), sort_keys=True, default=str)
+    return hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+@dataclass(frozen=True, order=True)
+class Unit:
+    """One train/test unit of a protocol: repeat ``r``, fold ``f`` and, where training is
+    repeated with several seeds on one split, the seed."""
+
+    repeat: int = 0
+    fold: int = 0
+    seed: int | None = None
+
+    @property
+    def key(self) -> str:
+        k = f"r{int(self.repeat):02d}-f{int(self.fold):02d}"
+        return k if self.seed is None else f"{k}-s{int(self.seed)}"
+
+    @classmethod
+    def from_key(cls, key: str) -> "Unit":
+        m = _UNIT_RE.match(key)
+        if not m:
+            raise ValueError(f"not a unit key: {key!r} (expected r<repeat>-f<fold>[-s<seed>])")
+        return cls(int(m[1]), int(m[2]), None if m[3] is None else int(m[3]))
+
+    def __str__(self) -> str:
+        return self.key
+
+
+def as_unit(unit: "Unit | int") -> Unit:
+    """A :class:`Unit`; a bare int means fold ``n`` of repeat 0."""
+    return unit if isinstance(unit, Unit) else Unit(0, int(unit))
+
+
 @dataclass
 class FoldPredictions:
-    """The predictions of one fold (or one split) of one experiment."""
+    """The stored predictions of one unit (repeat x fold [x seed]) of one experiment."""
 
     experiment: str
     fold: int
@@ -45,6 +117,13 @@ class FoldPredictions:
     labels: list[str]
     y_pred: np.ndarray | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    repeat: int = 0
+    seed: int | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def unit(self) -> Unit:
+        return Unit(self.repeat, self.fold, self.seed)
 
     def predicted(self) -> np.ndarray:
         """Hard predictions: stored ones, else argmax (single-label) / 0.5 (multi-label)."""
@@ -60,88 +139,276 @@ def predictions_dir(results_dir: Path | str, experiment: str) -> Path:
     return Path(results_dir) / "predictions" / _safe(experiment)
 
 
-def save_predictions(results_dir: Path | str, experiment: str, fold: int, *, ids: Sequence,
-                     y_true: np.ndarray, y_score: np.ndarray, labels: Sequence[str],
-                     y_pred: np.ndarray | None = None, meta: dict[str, Any] | None = None) -> Path:
-    """Store one fold's predictions and ground truth (atomically) and return the file path.
-
-    ``y_true`` is (n,) class labels/indices for single-label tasks or (n, L) 0/1 for
-    multi-label; ``y_score`` is (n, L) probabilities/scores with columns in ``labels`` order.
-    """
+def _check_arrays(experiment: str, unit: Unit, ids, y_true, y_score, labels):
     ids = np.asarray([str(i) for i in ids])
     y_true = np.asarray(y_true)
     y_score = np.asarray(y_score, dtype=np.float32)
     if len(ids) != len(y_true) or len(ids) != len(y_score):
-        raise ValueError(f"{experiment} fold {fold}: ids ({len(ids)}), y_true ({len(y_true)}) and "
+        raise ValueError(f"{experiment} {unit}: ids ({len(ids)}), y_true ({len(y_true)}) and "
                          f"y_score ({len(y_score)}) must have the same length")
     if y_score.ndim != 2 or y_score.shape[1] != len(labels):
-        raise ValueError(f"{experiment} fold {fold}: y_score shape {y_score.shape} does not match "
+        raise ValueError(f"{experiment} {unit}: y_score shape {y_score.shape} does not match "
                          f"{len(labels)} labels")
-    d = predictions_dir(results_dir, experiment)
-    d.mkdir(parents=True, exist_ok=True)
-    path = d / f"fold-{int(fold):03d}.npz"
-    tmp = d / f".fold-{int(fold):03d}.tmp{os.getpid()}.npz"
-    arrays = dict(ids=ids, y_true=y_true, y_score=y_score, labels=np.asarray(list(labels), dtype=str))
+    if len(set(ids)) != len(ids):
+        dup = pd.Series(ids)[pd.Series(ids).duplicated()].head(3).tolist()
+        raise ValueError(f"{experiment} {unit}: duplicated ids {dup}: each item is predicted once "
+                         "per unit (namespace ids by source when data sets are merged)")
+    return ids, y_true, y_score
+
+
+def _write_unit(directory: Path, experiment: str, unit: Unit, *, ids, y_true, y_score, labels,
+                y_pred=None, info: Mapping[str, Any] | None = None) -> Path:
+    ids, y_true, y_score = _check_arrays(experiment, unit, ids, y_true, y_score, labels)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"{unit.key}.npz"
+    tmp = directory / f".{unit.key}.tmp{os.getpid()}.npz"
+    arrays = dict(ids=ids, y_true=y_true, y_score=y_score,
+                  labels=np.asarray(list(labels), dtype=str),
+                  experiment=np.asarray(experiment), unit=np.asarray(unit.key),
+                  info=np.asarray(json.dumps(dict(info or {}), default=str)))
     if y_pred is not None:
         arrays["y_pred"] = np.asarray(y_pred)
+    if arrays["y_true"].dtype == object or arrays.get("y_pred", np.zeros(1)).dtype == object:
+        raise ValueError(f"{experiment} {unit}: y_true / y_pred must be numbers or strings, not objects")
     np.savez_compressed(tmp, **arrays)
     os.replace(tmp, path)
-    if meta is not None:
-        meta_path = d / "meta.json"
-        old = json.loads(meta_path.read_text()) if meta_path.exists() else {}
-        old.update({k: v for k, v in meta.items()})
-        atomic_write_text(meta_path, json.dumps(old, indent=2, default=str))
     return path
 
 
+def _rerun_hint(experiment: str, where: Path) -> str:
+    return (f"Delete {where} and rerun the notebook that trains {experiment!r} "
+            "(./run_all.sh --only <notebook>); stored predictions are regenerated, never repaired.")
+
+
+def _read_unit(path: Path, experiment: str, meta: dict[str, Any]) -> FoldPredictions:
+    try:
+        unit = Unit.from_key(path.stem)
+        with np.load(path, allow_pickle=False) as z:
+            stored_exp = str(z["experiment"]) if "experiment" in z.files else experiment
+            data = {k: z[k] for k in z.files}
+    except ValueError as exc:
+        if "pickle" in str(exc).lower():
+            raise ResultsError(f"{path}: holds Python objects, which the results store never "
+                               f"writes and never loads. {_rerun_hint(experiment, path.parent)}") from None
+        raise ResultsError(f"{path}: not a stored unit ({exc}). {_rerun_hint(experiment, path.parent)}") from None
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as exc:
+        raise ResultsError(f"{path}: stored predictions are unreadable ({type(exc).__name__}: {exc}). "
+                           f"{_rerun_hint(experiment, path.parent)}") from None
+    missing = [k for k in ("ids", "y_true", "y_score", "labels") if k not in data]
+    if missing:
+        raise ResultsError(f"{path}: lacks {missing}. {_rerun_hint(experiment, path.parent)}")
+    if stored_exp != experiment and _safe(stored_exp) != _safe(experiment):
+        raise ResultsError(f"{path}: holds predictions of experiment {stored_exp!r}, not {experiment!r}. "
+                           f"{_rerun_hint(experiment, path.parent)}")
+    try:
+        info = json.loads(str(data["info"])) if "info" in data else {}
+    except json.JSONDecodeError:
+        info = {}
+    return FoldPredictions(
+        experiment=experiment, fold=unit.fold, repeat=unit.repeat, seed=unit.seed,
+        ids=data["ids"], y_true=data["y_true"], y_score=data["y_score"],
+        labels=[str(x) for x in data["labels"]], y_pred=data.get("y_pred"), meta=meta, info=info)
+
+
+def _read_meta(d: Path, experiment: str) -> dict[str, Any]:
+    path = d / "meta.json"
+    if not path.exists():
+        return {}
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ResultsError(f"{path}: unreadable ({exc}). {_rerun_hint(experiment, d)}") from None
+    if not isinstance(meta, dict):
+        raise ResultsError(f"{path}: not a JSON object. {_rerun_hint(experiment, d)}")
+    return meta
+
+
+def _unit_files(d: Path) -> list[Path]:
+    return sorted(p for p in d.glob("*.npz") if _UNIT_RE.match(p.stem))
+
+
+def _recover(results_dir: Path | str, experiment: str) -> None:
+    """Finish a swap that was interrupted between its two renames."""
+    final = predictions_dir(results_dir, experiment)
+    old = final.parent / _OLD / final.name
+    if not final.exists() and old.exists():
+        os.replace(old, final)
+
+
+class ExperimentRun:
+    """One experiment under one configuration, unit by unit, resumable.
+
+    >>> run = ExperimentRun(ctx.results_dir, "louro_svm", config, units)
+    >>> for unit in run.pending():
+    ...     run.save(unit, ids=..., y_true=..., y_score=..., labels=...)
+    >>> run.commit()           # swaps the complete set in; the old one is removed last
+
+    ``config`` is everything that changes the numbers (settings, split folder, features);
+    its hash decides what may be reused. ``meta`` is descriptive (model name, corpus...).
+    """
+
+    def __init__(self, results_dir: Path | str, experiment: str, config: Mapping[str, Any],
+                 units: Iterable[Unit], *, meta: Mapping[str, Any] | None = None):
+        self.results_dir = Path(results_dir)
+        self.experiment = str(experiment)
+        self.config = dict(config)
+        self.hash = config_hash(self.config)
+        self.units = sorted({as_unit(u) for u in units})
+        if not self.units:
+            raise ValueError(f"{experiment}: a run needs at least one unit")
+        self.meta = dict(meta or {})
+        _recover(self.results_dir, self.experiment)
+        self.final_dir = predictions_dir(self.results_dir, self.experiment)
+        self.staging_dir = self.final_dir.parent / STAGING / f"{self.final_dir.name}-{self.hash}"
+
+    # what is stored already
+    def _final_matches(self) -> bool:
+        return _read_meta(self.final_dir, self.experiment).get("config_hash") == self.hash
+
+    def stored(self) -> dict[Unit, Path]:
+        """Units stored under this configuration (committed or staged) -> file."""
+        out: dict[Unit, Path] = {}
+        if self.final_dir.exists() and self._final_matches():
+            out.update({Unit.from_key(p.stem): p for p in _unit_files(self.final_dir)})
+        if self.staging_dir.exists():
+            out.update({Unit.from_key(p.stem): p for p in _unit_files(self.staging_dir)})
+        return out
+
+    def pending(self) -> list[Unit]:
+        have = self.stored()
+        return [u for u in self.units if u not in have]
+
+    def complete(self) -> bool:
+        return not self.pending()
+
+    def is_committed(self) -> bool:
+        """The committed folder holds every unit of this configuration (nothing to run)."""
+        if not (self.final_dir.exists() and self._final_matches()):
+            return False
+        have = {Unit.from_key(p.stem) for p in _unit_files(self.final_dir)}
+        return all(u in have for u in self.units)
+
+    def save(self, unit: Unit | int, *, ids: Sequence, y_true, y_score, labels: Sequence[str],
+             y_pred=None, info: Mapping[str, Any] | None = None) -> Path:
+        """Store one unit's test predictions (staged until the run is complete)."""
+        unit = as_unit(unit)
+        if unit not in self.units:
+            raise ValueError(f"{self.experiment}: {unit} is not a unit of this run")
+        return _write_unit(self.staging_dir, self.experiment, unit, ids=ids, y_true=y_true,
+                           y_score=y_score, labels=labels, y_pred=y_pred, info=info)
+
+    def commit(self) -> Path:
+        """Swap the complete set of units in for the committed folder; return it."""
+        missing = self.pending()
+        if missing:
+            raise ResultsError(f"{self.experiment}: {len(missing)} unit(s) not stored yet "
+                               f"(e.g. {[u.key for u in missing[:3]]}); the committed results are kept")
+        if self.is_committed() and not self.staging_dir.exists():
+            return self.final_dir
+        self.staging_dir.mkdir(parents=True, exist_ok=True)
+        if self.final_dir.exists() and self._final_matches():
+            for p in _unit_files(self.final_dir):       # keep what the same config stored before
+                target = self.staging_dir / p.name
+                if not target.exists():
+                    try:
+                        os.link(p, target)
+                    except OSError:
+                        shutil.copy2(p, target)
+        keys = sorted(Unit.from_key(p.stem).key for p in _unit_files(self.staging_dir))
+        meta = dict(self.meta, experiment=self.experiment, config=self.config,
+                    config_hash=self.hash, units=keys, complete=True,
+                    committed=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+        atomic_write_text(self.staging_dir / "meta.json", json.dumps(meta, indent=2, default=str))
+        old = self.final_dir.parent / _OLD / self.final_dir.name
+        if old.exists():
+            shutil.rmtree(old)
+        if self.final_dir.exists():
+            old.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(self.final_dir, old)
+        os.replace(self.staging_dir, self.final_dir)
+        if old.exists():
+            shutil.rmtree(old)
+        return self.final_dir
+
+    def __repr__(self) -> str:
+        return (f"ExperimentRun({self.experiment!r}, hash {self.hash}, {len(self.units)} units, "
+                f"{len(self.units) - len(self.pending())} stored)")
+
+
+def save_predictions(results_dir: Path | str, experiment: str, fold: Unit | int, *, ids: Sequence,
+                     y_true: np.ndarray, y_score: np.ndarray, labels: Sequence[str],
+                     y_pred: np.ndarray | None = None, meta: dict[str, Any] | None = None,
+                     config: Mapping[str, Any] | None = None,
+                     info: Mapping[str, Any] | None = None) -> Path:
+    """Store one unit as a complete run on its own (staged, then swapped in).
+
+    For experiments of one unit (a holdout split, a published baseline). Units of the same
+    ``config`` stored earlier are kept; a different ``config`` replaces them. Multi-unit
+    protocols use :class:`ExperimentRun` (through ``mer_utils.experiment.run_protocol``).
+    ``y_true`` is (n,) class labels/indices for single-label tasks or (n, L) 0/1 for
+    multi-label; ``y_score`` is (n, L) scores with columns in ``labels`` order.
+    """
+    unit = as_unit(fold)
+    run = ExperimentRun(results_dir, experiment, dict(config or {}), [unit], meta=meta)
+    # keep the other units that the same configuration stored earlier
+    run.units = sorted(set(run.units) | set(run.stored()))
+    run.save(unit, ids=ids, y_true=y_true, y_score=y_score, labels=labels, y_pred=y_pred, info=info)
+    return run.commit() / f"{unit.key}.npz"
+
+
 def load_predictions(results_dir: Path | str, experiment: str) -> list[FoldPredictions]:
+    """Every committed unit of ``experiment``, in (repeat, fold, seed) order."""
+    _recover(results_dir, experiment)
     d = predictions_dir(results_dir, experiment)
-    files = sorted(d.glob("fold-*.npz"))
+    files = _unit_files(d) if d.exists() else []
     if not files:
         raise FileNotFoundError(
             f"No stored predictions for experiment {experiment!r} under {d}. Run the notebook "
             f"that trains it first (run_all.sh --only <notebook>).")
-    meta = json.loads((d / "meta.json").read_text()) if (d / "meta.json").exists() else {}
-    out = []
-    for f in files:
-        with np.load(f, allow_pickle=False) as z:
-            out.append(FoldPredictions(
-                experiment=experiment, fold=int(f.stem.split("-")[1]), ids=z["ids"],
-                y_true=z["y_true"], y_score=z["y_score"], labels=[str(x) for x in z["labels"]],
-                y_pred=z["y_pred"] if "y_pred" in z.files else None, meta=meta))
-    return out
+    meta = _read_meta(d, experiment)
+    return [_read_unit(f, experiment, meta) for f in files]
+
+
+def load_meta(results_dir: Path | str, experiment: str) -> dict[str, Any]:
+    """The committed ``meta.json`` of an experiment (config, hash, units, description)."""
+    return _read_meta(predictions_dir(results_dir, experiment), experiment)
 
 
 def list_experiments(results_dir: Path | str) -> list[str]:
     d = Path(results_dir) / "predictions"
-    return sorted(p.name for p in d.iterdir() if p.is_dir()) if d.exists() else []
-
-
-def clear_experiment(results_dir: Path | str, experiment: str) -> None:
-    """Remove an experiment's stored folds (generated files only) before re-running it."""
-    d = predictions_dir(results_dir, experiment)
-    for f in d.glob("fold-*.npz"):
-        f.unlink()
+    return sorted(p.name for p in d.iterdir() if p.is_dir() and not p.name.startswith(".")) \
+        if d.exists() else []
 
 
 def score_experiment(results_dir: Path | str, experiment: str, metrics: dict[str, Any]) -> pd.DataFrame:
     """Apply ``metrics`` (name -> fn(FoldPredictions) -> float) to every stored fold.
 
-    Returns one row per fold; aggregate with :func:`summarise`.
+    Returns one row per unit (``experiment, repeat, fold, seed`` and one column per
+    metric; ``seed`` is -1 where units carry none); aggregate with :func:`summarise`.
     """
     rows = []
     for fp in load_predictions(results_dir, experiment):
-        row = {"experiment": experiment, "fold": fp.fold}
+        row = {"experiment": experiment, "repeat": fp.repeat, "fold": fp.fold,
+               "seed": -1 if fp.seed is None else fp.seed}
         for name, fn in metrics.items():
             row[name] = float(fn(fp))
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def summarise(fold_scores: pd.DataFrame, by: str | list[str] = "experiment") -> pd.DataFrame:
-    """Mean and std over folds of every numeric metric column."""
+def summarise(fold_scores: pd.DataFrame, by: str | list[str] = "experiment", *,
+              per_repeat: bool = False) -> pd.DataFrame:
+    """Mean and std of every numeric metric column over units.
+
+    Default: over all units (for 10x10 CV, the 100 splits, as the methods paper reports);
+    ``<metric>_std`` is their standard deviation and ``n_folds`` how many units. With
+    ``per_repeat=True`` one row per (``by``, repeat): mean and std over that repeat's folds.
+    """
     by = [by] if isinstance(by, str) else list(by)
-    metric_cols = [c for c in fold_scores.columns if c not in by + ["fold"]
+    if per_repeat and "repeat" not in by:
+        by = by + ["repeat"]
+    unit_cols = {"fold", "repeat", "seed"}
+    metric_cols = [c for c in fold_scores.columns if c not in by and c not in unit_cols
                    and pd.api.types.is_numeric_dtype(fold_scores[c])]
     g = fold_scores.groupby(by)[metric_cols]
     mean, std = g.mean(), g.std(ddof=1).fillna(0.0)
@@ -149,6 +416,8 @@ def summarise(fold_scores: pd.DataFrame, by: str | list[str] = "experiment") -> 
     for c in metric_cols:
         out[f"{c}_std"] = std[c]
     out["n_folds"] = g.size()
+    if "repeat" in fold_scores.columns and not per_repeat:
+        out["n_repeats"] = fold_scores.groupby(by)["repeat"].nunique()
     return out.reset_index()
 
 

@@ -43,3 +43,46 @@ def jamendo_root() -> Path:
 @pytest.fixture(scope="session")
 def out_dir() -> Path:
     return _OUT
+
+
+def write_tone(path: Path, seconds: float = 1.0, sr: int = 8000, freq: float = 440.0) -> Path:
+    """A short sine tone as a WAV file (fixtures of publisher layouts)."""
+    import numpy as np
+    import soundfile as sf
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    t = np.arange(int(seconds * sr)) / sr
+    sf.write(path, 0.3 * np.sin(2 * np.pi * freq * t), sr)
+    return path
+
+
+@pytest.fixture
+def pmemo_root(tmp_path) -> Path:
+    """PMEmo 2019 layout; ids 1-4 (they collide with the DEAM fixture's on purpose)."""
+    import pandas as pd
+
+    root = tmp_path / "pmemo"
+    pm = root / "PMEmo2019"
+    (pm / "annotations").mkdir(parents=True)
+    pd.DataFrame({"musicId": [1, 2, 3, 4], "Arousal(mean)": [0.8, 0.7, 0.2, 0.3],
+                  "Valence(mean)": [0.9, 0.2, 0.1, 0.8]}).to_csv(
+        pm / "annotations" / "static_annotations.csv", index=False)
+    for i in (1, 2, 3, 4):
+        write_tone(pm / "chorus" / f"{i}.wav", 1.0, freq=300 + 50 * i)
+    return root
+
+
+@pytest.fixture
+def deam_root(tmp_path) -> Path:
+    """Emotion in Music (DEAM 2013 layout); ids 2-5 (2-4 collide with PMEmo's)."""
+    import pandas as pd
+
+    root = tmp_path / "eim"
+    (root / "annotations").mkdir(parents=True)
+    pd.DataFrame({"song_id": [2, 3, 4, 5], "mean_arousal": [7.0, 6.5, 2.0, 3.0],
+                  "std_arousal": [1, 1, 1, 1], "mean_valence": [7.0, 2.0, 2.5, 7.5],
+                  "std_valence": [1, 1, 1, 1]}).to_csv(root / "annotations" / "static_annotations.csv",
+                                                       index=False)
+    for i in (2, 3, 4, 5):
+        write_tone(root / "clips_45seconds" / f"{i}.wav", 1.0, freq=600 + 50 * i)
+    return root

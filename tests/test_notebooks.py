@@ -56,7 +56,8 @@ def test_notebook_runs_on_real_data(name, out_dir):
     root = require(SHARED_DATA)
     nb = NB_DIR / f"{name}.ipynb"
     _run(nb, out_dir / "real", profile="smoke", data_root=str(root))
-    from mer_utils.config import RESULTS_DIR, output_label
+    from mer_utils.config import RESULTS_DIR
+    from mer_utils.run import output_label
     manifest = RESULTS_DIR / output_label("smoke", root) / "manifests" / name / "manifest.json"
     sources = json.loads(manifest.read_text())["data_sources"]
     assert any("4q-dev" in v for v in sources.values()), sources  # real 4Q was used, not the demo

@@ -68,14 +68,26 @@ def test_fit_refuses_training_metrics_and_missing_validation():
 
 
 def test_fit_is_seeded():
+    """fit() seeds shuffling itself: the global state before the call must not matter.
+
+    Both runs start from the same initial weights; the global generators are left in
+    different states before each call, so the two runs agree only if fit reseeds.
+    """
     X, y = _data()
     Xv, yv = _data(seed=1)
+    keras.utils.set_random_seed(11)
+    template = _tiny_model()
+    w0 = template.get_weights()
     runs = []
-    for _ in range(2):
-        keras.utils.set_random_seed(5)
+    for disturb in (1, 2, 1):
         m = compile_classifier(_tiny_model())
-        runs.append(fit(m, (X, y), (Xv, yv), epochs=2, batch_size=16, seed=5)["val_loss"])
-    np.testing.assert_allclose(runs[0], runs[1], rtol=1e-5)
+        m.set_weights(w0)
+        keras.utils.set_random_seed(disturb)       # a different global state before each fit
+        seed = 5 if len(runs) < 2 else 6
+        runs.append(fit(m, (X, y), (Xv, yv), epochs=3, batch_size=8, seed=seed)["loss"])
+    np.testing.assert_allclose(runs[0], runs[1], rtol=1e-6)
+    # and the seed argument is what decides: another seed gives another shuffling
+    assert not np.allclose(runs[0], runs[2], rtol=1e-6)
 
 
 def test_standardizer_uses_given_rows_only():
@@ -116,7 +128,13 @@ def test_train_over_seeds_stores_one_fold_per_seed(tmp_path):
                              patience=1, meta={"model": "tiny"}, progress=False)
     assert sorted(hists) == [3, 7]
     folds = load_predictions(tmp_path, "tiny")
-    assert [f.fold for f in folds] == [3, 7]
+    assert [(f.repeat, f.fold, f.seed) for f in folds] == [(0, 0, 3), (1, 0, 7)]
     assert list(folds[1].ids) == ids[:12]                          # seed 7's test rows
     np.testing.assert_array_equal(folds[0].y_true, y[48:])
-    assert folds[0].meta["model"] == "tiny" and "history_fold7" in folds[0].meta
+    assert folds[0].meta["model"] == "tiny" and folds[1].info["history"]["epoch"]
+    assert hists[7]["epoch"] == folds[1].info["history"]["epoch"]
+    # a rerun with the same settings trains nothing and returns the stored histories
+    again = train_over_seeds(lambda: 1 / 0, X, y, ids, ["neg", "pos"], splits,
+                             results_dir=tmp_path, experiment="tiny", epochs=2, batch_size=16,
+                             patience=1, meta={"model": "tiny"}, progress=False)
+    assert again == hists

@@ -203,35 +203,42 @@ def train_over_seeds(build: Callable[[], Any], X: np.ndarray, y: np.ndarray, ids
                      epochs: int, batch_size: int, patience: int | None,
                      standardize: int | None | bool = None,
                      compile_kwargs: dict[str, Any] | None = None,
-                     meta: dict[str, Any] | None = None, verbose: int = 0,
-                     progress: bool = True) -> dict[int, dict[str, Any]]:
-    """Train one single-label model once per seed and store each run's test predictions.
+                     meta: dict[str, Any] | None = None, config: dict[str, Any] | None = None,
+                     verbose: int = 0, progress: bool = True) -> dict[int, dict[str, Any]]:
+    """Train one single-label model once per seed, each on its own split, into the store.
 
-    ``splits`` maps seed -> split (each seed may have its own split); ``y`` holds class
-    indices into ``labels``. Run ``seed`` becomes fold ``seed`` of ``experiment`` in the
-    results store (previous folds of the experiment are removed first), with the training
-    history kept in the experiment's ``meta.json`` (``history_fold<seed>``).
-    Returns ``{seed: history}`` (each history also has ``seconds`` and ``run_seconds``).
+    ``splits`` maps seed -> split (``{"train", "validation", "test"}`` positions); ``y``
+    holds class indices into ``labels``. Seed ``s`` (the ``i``-th) is unit ``r<i>-f00-s<s>``
+    of ``experiment``; its training history is stored with it. ``config`` (plus the
+    training settings here) decides what a rerun may reuse: units stored under the same
+    configuration are not trained again, and the previous complete set is replaced only
+    when every seed has run. Returns ``{seed: history}`` (each with ``run_seconds``).
     """
-    from mer_utils.results import clear_experiment, save_predictions
+    from mer_utils.evaluation.protocols import Split
+    from mer_utils.experiment import UnitResult, run_protocol
+    from mer_utils.results import Unit, load_predictions
 
     ids = np.asarray([str(i) for i in ids])
     y = np.asarray(y)
-    clear_experiment(results_dir, experiment)
-    histories: dict[int, dict[str, Any]] = {}
-    for seed, split in splits.items():
-        r = train_and_predict(build, X, y, split, epochs=epochs, batch_size=batch_size,
-                              patience=patience, seed=int(seed), standardize=standardize,
+    units = [Split(Unit(i, 0, int(s)), sp["train"], sp["test"], sp["validation"])
+             for i, (s, sp) in enumerate(splits.items())]
+
+    def fit_predict(split: Split) -> UnitResult:
+        r = train_and_predict(build, X, y, split.as_dict(), epochs=epochs, batch_size=batch_size,
+                              patience=patience, seed=int(split.unit.seed), standardize=standardize,
                               compile_kwargs=compile_kwargs, verbose=verbose)
-        hist = dict(r.history, run_seconds=r.seconds)
         te = r.test_index
-        info = dict(meta or {}, epochs=epochs, batch_size=batch_size, patience=patience,
-                    labels=list(labels), **{f"history_fold{int(seed)}": hist})
-        save_predictions(results_dir, experiment, int(seed), ids=ids[te], y_true=y[te],
-                         y_score=r.y_score, labels=list(labels), meta=info)
-        histories[int(seed)] = hist
         if progress:
             acc = float(np.mean(np.argmax(r.y_score, axis=1) == y[te]))
-            print(f"{experiment} seed {seed}: {len(hist['epoch'])} epochs (kept {hist['best_epoch']}), "
-                  f"test accuracy {acc:.2f}, {r.seconds:.0f} s")
-    return histories
+            print(f"{experiment} seed {split.unit.seed}: {len(r.history['epoch'])} epochs "
+                  f"(kept {r.history['best_epoch']}), test accuracy {acc:.2f}, {r.seconds:.0f} s")
+        return UnitResult(ids=ids[te], y_true=y[te], y_score=r.y_score, labels=list(labels),
+                          info={"history": dict(r.history, run_seconds=r.seconds)})
+
+    settings = dict(config or {}, epochs=epochs, batch_size=batch_size, patience=patience,
+                    standardize=standardize, compile_kwargs=compile_kwargs or {},
+                    n_rows=len(ids), labels=list(labels))
+    run_protocol(results_dir, experiment, units, config=settings, fit_predict=fit_predict,
+                 meta=dict(meta or {}, labels=list(labels)), progress=progress)
+    return {int(fp.seed): fp.info.get("history", {}) for fp in load_predictions(results_dir, experiment)
+            if fp.seed is not None}

@@ -97,7 +97,13 @@ def load_split(path: Path | str, ids: Sequence | None = None) -> dict[str, np.nd
     if ids is None:
         pos = np.arange(len(df))
     else:
-        where = {str(t): i for i, t in enumerate(ids)}
+        ids = [str(t) for t in ids]
+        if len(set(ids)) != len(ids):
+            dup = pd.Series(ids)[pd.Series(ids).duplicated()].head(3).tolist()
+            raise ValueError(f"{path}: the data have duplicated track ids {dup}; a split maps ids "
+                             "to rows, so ids must be unique (namespace merged sources: "
+                             "mer_utils.datasets.merge.merge_sources)")
+        where = {t: i for i, t in enumerate(ids)}
         missing = [t for t in df["track_id"] if t not in where]
         if missing:
             raise ValueError(f"{path}: {len(missing)} track(s) in the split file are not in the "

@@ -1,0 +1,150 @@
+"""The experiment layer: a paper's configuration per profile, and the loop that runs a
+protocol's units into the results store.
+
+A paper module (``mer_utils/papers/<paper>.py``) declares its settings as a frozen
+dataclass derived from :class:`PaperConfig`, with one set of values per profile (the
+paper's own under ``full``), and runs its experiments with :func:`run_protocol`::
+
+    @dataclasses.dataclass(frozen=True)
+    class Config(PaperConfig):
+        epochs: int = setting(25, paper="25 epochs (Sec. 4)")
+        batch_size: int = setting(16, paper="not given")
+
+        PROFILES = {"smoke": dict(epochs=1), "demo": dict(epochs=8), "full": {}}
+
+    cfg = Config.for_profile("demo", epochs=None)       # None: keep the profile's value
+    cfg.table()                                          # setting, value, paper, note
+
+    run_protocol(ctx.results_dir, "velankar_crnn", splits, config={...}, fit_predict=step)
+
+``fit_predict(split) -> UnitResult`` trains on ``split.train`` (early stopping on
+``split.validation``), predicts ``split.test`` and returns what to store. Units already
+stored under the same configuration hash are skipped, so an interrupted notebook resumes
+where it stopped; the committed results are replaced only when every unit is stored.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any, Callable, ClassVar, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from mer_utils.evaluation.protocols import Split, split_signature
+from mer_utils.results import ExperimentRun, Unit
+
+__all__ = ["PaperConfig", "setting", "UnitResult", "run_protocol"]
+
+
+def setting(default: Any, *, paper: str = "", note: str = "") -> Any:
+    """A configuration field with its default (the paper's value where it gives one),
+    what the paper says (``paper``) and why we chose ours (``note``)."""
+    if isinstance(default, (list, dict, set)):
+        raise TypeError("use a tuple (immutable) as a setting's default")
+    return dataclasses.field(default=default, metadata={"paper": paper, "note": note})
+
+
+@dataclasses.dataclass(frozen=True)
+class PaperConfig:
+    """Base of every paper's configuration: values per profile, overrides, a table.
+
+    Subclasses set ``PROFILES = {"smoke": {...}, "demo": {...}, "full": {...}}``: the
+    field values that differ from the defaults under each profile. Defaults are the
+    paper's values; ``full`` normally overrides nothing.
+    """
+
+    profile: str = "demo"
+    PROFILES: ClassVar[dict[str, dict[str, Any]]] = {"smoke": {}, "demo": {}, "full": {}}
+
+    @classmethod
+    def for_profile(cls, profile: str, **overrides: Any):
+        """The configuration of ``profile``; ``overrides`` with value ``None`` are ignored
+        (a notebook's parameters cell says ``epochs = None`` for "the profile's")."""
+        if profile not in cls.PROFILES:
+            raise ValueError(f"{cls.__name__}: unknown profile {profile!r}; choose one of "
+                             f"{', '.join(cls.PROFILES)}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        overrides = {k: v for k, v in overrides.items() if v is not None}
+        unknown = sorted(set(overrides) - names)
+        if unknown:
+            raise TypeError(f"{cls.__name__} has no setting(s) {unknown}; known: {sorted(names)}")
+        values = dict(cls.PROFILES[profile])
+        values.update({k: (tuple(v) if isinstance(v, list) else v) for k, v in overrides.items()})
+        cfg = cls(profile=profile, **values)
+        object.__setattr__(cfg, "_overrides", tuple(sorted(overrides)))
+        return cfg
+
+    @property
+    def overrides(self) -> tuple[str, ...]:
+        """Settings the caller changed from the profile's values."""
+        return getattr(self, "_overrides", ())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+    def table(self) -> pd.DataFrame:
+        """One row per setting: value under this profile, the paper's, our note."""
+        rows = []
+        for f in dataclasses.fields(self):
+            if f.name == "profile":
+                continue
+            v = getattr(self, f.name)
+            rows.append({"setting": f.name, "value": v if not isinstance(v, tuple) else list(v),
+                         "paper": f.metadata.get("paper", ""),
+                         "note": ("overridden; " if f.name in self.overrides else "")
+                         + f.metadata.get("note", "")})
+        return pd.DataFrame(rows)
+
+    def record(self, manifest) -> None:
+        """Put the configuration (and which settings were overridden) into a run manifest."""
+        manifest.settings[type(self).__module__.rsplit(".", 1)[-1]] = {
+            "class": type(self).__name__, **self.to_dict(), "overridden": list(self.overrides)}
+
+
+@dataclasses.dataclass
+class UnitResult:
+    """What one unit stores: its test rows' ids, truth, scores (and decisions, info)."""
+
+    ids: Sequence
+    y_true: np.ndarray
+    y_score: np.ndarray
+    labels: Sequence[str]
+    y_pred: np.ndarray | None = None
+    info: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def run_protocol(results_dir, experiment: str, splits: Sequence[Split], *,
+                 config: Mapping[str, Any], fit_predict: Callable[[Split], UnitResult],
+                 meta: Mapping[str, Any] | None = None, seeds: Sequence[int] | None = None,
+                 progress: bool = True) -> ExperimentRun:
+    """Run every unit of ``splits`` not yet stored under ``config`` and commit the set.
+
+    ``config`` must hold everything that changes the numbers (the paper configuration,
+    features, corpus); the splits' own signature is added to it. With ``seeds``, every
+    split is trained once per seed (units ``r-f-s``) and ``fit_predict(split, seed)`` is
+    called instead. Returns the committed :class:`~mer_utils.results.ExperimentRun`.
+    """
+    by_unit: dict[Unit, tuple[Split, int | None]] = {}
+    for sp in splits:
+        for s in (seeds if seeds is not None else [None]):
+            by_unit[Unit(sp.unit.repeat, sp.unit.fold, s if s is not None else sp.unit.seed)] = (sp, s)
+    full_config = dict(config, splits=split_signature(splits), seeds=list(seeds) if seeds else None)
+    run = ExperimentRun(results_dir, experiment, full_config, by_unit, meta=meta)
+    todo = run.pending()
+    if progress:
+        done = len(by_unit) - len(todo)
+        print(f"{experiment}: {len(by_unit)} unit(s)" + (f", {done} stored earlier" if done else "")
+              + (f", {len(todo)} to run" if todo else ", nothing to run"))
+    t_all = time.perf_counter()
+    for i, unit in enumerate(todo, 1):
+        sp, s = by_unit[unit]
+        t0 = time.perf_counter()
+        res = fit_predict(sp) if s is None else fit_predict(sp, s)
+        info = dict(res.info, seconds=round(time.perf_counter() - t0, 3))
+        run.save(unit, ids=res.ids, y_true=res.y_true, y_score=res.y_score, labels=res.labels,
+                 y_pred=res.y_pred, info=info)
+        if progress and (i == len(todo) or time.perf_counter() - t_all > 5):
+            print(f"  {unit.key}: done in {info['seconds']:.1f} s ({i}/{len(todo)})")
+    run.commit()
+    return run

@@ -1,0 +1,166 @@
+"""The results store: units keyed by repeat x fold (x seed), resumable, swapped in whole."""
+import json
+
+import numpy as np
+import pytest
+
+from mer_utils import results as R
+from mer_utils.evaluation import protocols as P
+from mer_utils.experiment import PaperConfig, UnitResult, run_protocol, setting
+
+
+def _unit_result(split, y):
+    return UnitResult(ids=[f"t{i}" for i in split.test], y_true=y[split.test],
+                      y_score=np.eye(2, dtype=np.float32)[y[split.test]], labels=["a", "b"])
+
+
+class Interrupt(Exception):
+    pass
+
+
+def test_10x10_resumes_after_an_interruption(tmp_path):
+    """A 10x10 run killed after 37 units resumes with 63, and never trains a unit twice."""
+    y = np.repeat([0, 1], 20)
+    splits = P.repeated_kfold(10, 10, seed=0).make(y)
+    calls, kill = [], [True]
+
+    def step(split):
+        if kill[0] and len(calls) == 37:
+            raise Interrupt()
+        calls.append(split.unit)
+        return _unit_result(split, y)
+
+    with pytest.raises(Interrupt):
+        run_protocol(tmp_path, "svm", splits, config={"C": 1}, fit_predict=step, progress=False)
+    assert not R.predictions_dir(tmp_path, "svm").exists()        # nothing committed yet
+    with pytest.raises(FileNotFoundError):
+        R.load_predictions(tmp_path, "svm")
+    first = list(calls)
+    kill[0] = False
+    run_protocol(tmp_path, "svm", splits, config={"C": 1}, fit_predict=step, progress=False)
+    assert len(calls) == 100 and len(set(calls)) == 100             # the 63 others, once each
+    assert not set(calls[37:]) & set(first)
+    folds = R.load_predictions(tmp_path, "svm")
+    assert len(folds) == 100 and {(f.repeat, f.fold) for f in folds} == {(r, f) for r in range(10) for f in range(10)}
+    # and a third run trains nothing
+    run_protocol(tmp_path, "svm", splits, config={"C": 1}, fit_predict=lambda s: 1 / 0, progress=False)
+
+
+def test_interrupted_rerun_keeps_the_complete_earlier_run(tmp_path):
+    y = np.repeat([0, 1], 10)
+    splits = P.kfold(5, seed=0).make(y)
+    run_protocol(tmp_path, "e", splits, config={"lr": 1}, fit_predict=lambda s: _unit_result(s, y),
+                 progress=False)
+    before = {p.name: p.read_bytes() for p in R.predictions_dir(tmp_path, "e").iterdir()}
+    n = []
+
+    def dies(split):
+        if n:
+            raise Interrupt()
+        n.append(1)
+        return _unit_result(split, y)
+
+    with pytest.raises(Interrupt):
+        run_protocol(tmp_path, "e", splits, config={"lr": 2}, fit_predict=dies, progress=False)
+    after = {p.name: p.read_bytes() for p in R.predictions_dir(tmp_path, "e").iterdir()}
+    assert after == before                                          # untouched
+    assert R.load_meta(tmp_path, "e")["config"]["lr"] == 1
+    # finishing the new configuration swaps it in whole
+    run_protocol(tmp_path, "e", splits, config={"lr": 2}, fit_predict=lambda s: _unit_result(s, y),
+                 progress=False)
+    assert R.load_meta(tmp_path, "e")["config"]["lr"] == 2
+    assert len(R.load_predictions(tmp_path, "e")) == 5
+    assert not any((tmp_path / "predictions" / R.STAGING).iterdir())
+
+
+def test_interrupted_swap_is_recovered(tmp_path):
+    y = np.repeat([0, 1], 10)
+    splits = P.kfold(2, seed=0).make(y)
+    run_protocol(tmp_path, "e", splits, config={}, fit_predict=lambda s: _unit_result(s, y), progress=False)
+    final = R.predictions_dir(tmp_path, "e")
+    old = final.parent / R._OLD / final.name
+    old.parent.mkdir()
+    final.rename(old)                   # killed between the two renames of a swap
+    assert len(R.load_predictions(tmp_path, "e")) == 2
+
+
+def test_scores_and_summaries_per_repeat(tmp_path):
+    y = np.repeat([0, 1], 10)
+    splits = P.repeated_kfold(2, 3, seed=0).make(y)
+    run_protocol(tmp_path, "e", splits, config={}, fit_predict=lambda s: _unit_result(s, y), progress=False)
+    from mer_utils.evaluation import SINGLE_LABEL_METRICS
+    scores = R.score_experiment(tmp_path, "e", SINGLE_LABEL_METRICS)
+    assert list(scores[["repeat", "fold"]].itertuples(index=False, name=None)) == \
+        [(r, f) for r in range(3) for f in range(2)]
+    s = R.summarise(scores)
+    assert s["n_folds"].item() == 6 and s["n_repeats"].item() == 3 and s["accuracy"].item() == 1.0
+    per = R.summarise(scores, per_repeat=True)
+    assert list(per["repeat"]) == [0, 1, 2] and (per["n_folds"] == 2).all()
+
+
+@pytest.mark.parametrize("damage", ["garbage", "truncated", "empty", "other-experiment", "pickle"])
+def test_corrupt_units_are_named_without_pickle_hints(tmp_path, damage):
+    R.save_predictions(tmp_path, "mine", 0, ids=["a", "b"], y_true=[0, 1],
+                       y_score=np.eye(2), labels=["x", "y"])
+    path = R.predictions_dir(tmp_path, "mine") / "r00-f00.npz"
+    if damage == "garbage":
+        path.write_bytes(b"not a zip at all")
+    elif damage == "truncated":
+        path.write_bytes(path.read_bytes()[:40])
+    elif damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "other-experiment":
+        R.save_predictions(tmp_path, "theirs", 0, ids=["a", "b"], y_true=[0, 1],
+                           y_score=np.eye(2), labels=["x", "y"])
+        path.write_bytes((R.predictions_dir(tmp_path, "theirs") / "r00-f00.npz").read_bytes())
+    else:
+        np.savez(path.with_suffix(""), ids=np.array([object()], dtype=object),
+                 y_true=np.zeros(1), y_score=np.zeros((1, 2)), labels=np.array(["x", "y"]))
+    with pytest.raises(R.ResultsError) as e:
+        R.load_predictions(tmp_path, "mine")
+    assert str(path) in str(e.value) and "rerun" in str(e.value)
+    assert "allow_pickle" not in str(e.value)
+
+
+def test_bad_meta_is_named(tmp_path):
+    R.save_predictions(tmp_path, "m", 0, ids=["a"], y_true=[0], y_score=np.ones((1, 1)), labels=["x"])
+    meta = R.predictions_dir(tmp_path, "m") / "meta.json"
+    meta.write_text("{not json")
+    with pytest.raises(R.ResultsError, match="meta.json"):
+        R.load_predictions(tmp_path, "m")
+
+
+def test_units_refuse_duplicate_ids(tmp_path):
+    with pytest.raises(ValueError, match="duplicated ids"):
+        R.save_predictions(tmp_path, "d", 0, ids=["4", "4"], y_true=[0, 1], y_score=np.eye(2), labels=["a", "b"])
+
+
+def test_unit_keys_round_trip():
+    for u in (R.Unit(0, 0), R.Unit(9, 9), R.Unit(1, 2, 3)):
+        assert R.Unit.from_key(u.key) == u
+    with pytest.raises(ValueError):
+        R.Unit.from_key("fold-000")
+
+
+def test_paper_config_profiles_and_overrides():
+    import dataclasses
+
+    @dataclasses.dataclass(frozen=True)
+    class Cfg(PaperConfig):
+        epochs: int = setting(100, paper="100 epochs")
+        batch: int = setting(16, paper="batch 16", note="the paper's")
+        PROFILES = {"smoke": dict(epochs=1), "demo": dict(epochs=5), "full": {}}
+
+    assert Cfg.for_profile("full").epochs == 100
+    c = Cfg.for_profile("demo", epochs=None, batch=8)
+    assert (c.epochs, c.batch, c.overrides) == (5, 8, ("batch",))
+    t = c.table().set_index("setting")
+    assert t.loc["epochs", "paper"] == "100 epochs" and t.loc["batch", "note"].startswith("overridden")
+    with pytest.raises(TypeError, match="no setting"):
+        Cfg.for_profile("demo", epoch=3)
+    with pytest.raises(ValueError, match="unknown profile"):
+        Cfg.for_profile("huge")
+    from mer_utils.config import Manifest
+    m = Manifest("nb", {}, 0, None)
+    c.record(m)
+    assert json.dumps(m.settings, default=str)
