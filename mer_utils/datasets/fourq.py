@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from mer_utils.datasets.base import DatasetError, audio_durations, find_audio, tidy
@@ -123,3 +124,35 @@ def download(dest: Path | str, *, url: str = URL, sha256: str | None = SHA256) -
         z.extractall(dest)
     load(dest, with_duration=False)  # raises if anything annotated is missing
     return dest
+
+
+def load_top100(root: str | Path) -> pd.DataFrame:
+    """The official 4Q ``top100_features.csv`` -> DataFrame indexed by ``track_id``.
+
+    ``root`` is the CSV itself or a folder holding it (searched up to three levels deep,
+    so the 4Q download folder or a data root both work). Columns: the 100 published
+    features under their original names (float) and ``quadrant`` (from ``Quadrant``).
+    """
+    root = Path(root)
+    path = root if root.is_file() else None
+    if path is None and root.is_dir():
+        for pattern in ("top100_features.csv", "*/top100_features.csv", "*/*/top100_features.csv",
+                        "*/*/*/top100_features.csv"):
+            hits = sorted(root.glob(pattern))
+            if hits:
+                path = hits[0]
+                break
+    if path is None:
+        raise FileNotFoundError(
+            f"top100_features.csv not found under {root}. It comes with the 4Q emotion data set's "
+            "feature release (Panda, Malheiro & Paiva 2018); place it in the 4Q data folder "
+            "(e.g. data/raw/4q/top100_features.csv).")
+    df = pd.read_csv(path)
+    if "SongID" not in df.columns:
+        raise ValueError(f"{path}: expected a 'SongID' column (official 4Q top-100 feature file)")
+    df = df.rename(columns={"SongID": "track_id", "Quadrant": "quadrant"})
+    df["track_id"] = df["track_id"].astype(str)
+    df = df.set_index("track_id")
+    feats = [c for c in df.columns if c != "quadrant"]
+    df[feats] = df[feats].apply(pd.to_numeric, errors="coerce").astype(np.float64)
+    return df
