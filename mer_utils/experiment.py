@@ -34,7 +34,7 @@ import pandas as pd
 from mer_utils.evaluation.protocols import Split, split_signature
 from mer_utils.results import ExperimentRun, Unit
 
-__all__ = ["PaperConfig", "setting", "UnitResult", "run_protocol"]
+__all__ = ["PaperConfig", "setting", "UnitResult", "run_protocol", "Fidelity", "fidelity_table"]
 
 
 def setting(default: Any, *, paper: str = "", note: str = "") -> Any:
@@ -148,3 +148,35 @@ def run_protocol(results_dir, experiment: str, splits: Sequence[Split], *,
             print(f"  {unit.key}: done in {info['seconds']:.1f} s ({i}/{len(todo)})")
     run.commit()
     return run
+
+
+# --------------------------------------------------------------------------- fidelity
+FIDELITY_STATUSES = ("same", "departure", "paper silent")
+
+
+@dataclasses.dataclass(frozen=True)
+class Fidelity:
+    """One point of a paper checked against our code.
+
+    ``status``: ``same`` (we do what the paper says), ``departure`` (we do otherwise;
+    ``reason`` says why) or ``paper silent`` (the paper does not say; ``ours`` is our
+    choice and ``reason`` where it comes from, e.g. a cited original).
+    """
+
+    point: str
+    paper: str           # the paper's words (a short quote) or "—"
+    ours: str
+    status: str
+    reason: str = ""
+
+    def __post_init__(self):
+        if self.status not in FIDELITY_STATUSES:
+            raise ValueError(f"fidelity status must be one of {FIDELITY_STATUSES}, not {self.status!r}")
+        if self.status != "same" and not self.reason:
+            raise ValueError(f"fidelity point {self.point!r}: a {self.status} needs a reason")
+
+
+def fidelity_table(points: Sequence[Fidelity]) -> pd.DataFrame:
+    """The paper-vs-code table a notebook shows: point, paper's words, our choice, status, reason."""
+    return pd.DataFrame([dataclasses.asdict(p) for p in points],
+                        columns=["point", "paper", "ours", "status", "reason"])

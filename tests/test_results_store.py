@@ -164,3 +164,15 @@ def test_paper_config_profiles_and_overrides():
     m = Manifest("nb", {}, 0, None)
     c.record(m)
     assert json.dumps(m.settings, default=str)
+
+
+def test_fidelity_points_need_a_reason_to_depart():
+    from mer_utils.experiment import Fidelity, fidelity_table
+
+    ok = [Fidelity("batch size", "batch of 16", "16", "same"),
+          Fidelity("padding", "—", "repeat", "paper silent", "as the cited original")]
+    assert list(fidelity_table(ok)["status"]) == ["same", "paper silent"]
+    with pytest.raises(ValueError, match="needs a reason"):
+        Fidelity("epochs", "25", "8", "departure")
+    with pytest.raises(ValueError, match="status"):
+        Fidelity("epochs", "25", "8", "close enough", "x")
