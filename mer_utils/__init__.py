@@ -1,17 +1,23 @@
 """mer_utils: the thin shared package of the music emotion recognition compendium.
 
-Modules (one concern each; one paper's code never imports another paper's):
-  config      paths, profiles (smoke/demo/full), seeding, run context and manifest
-  datasets    one loader per data set, discovery by publisher layout, the demo corpus
+Modules, bottom layer first (docs/ARCHITECTURE.md has the import rules; a paper never
+imports another paper, a shared module never imports a paper, config imports nothing):
+  config      paths, profiles (smoke/demo/full), seeding, the run manifest
   labels      V/A -> quadrant conversions, tag vocabularies
   audio       decode, resample, crop, pad, segment
-  features    spectrogram front ends per paper, handcrafted feature sets, feature cache
+  cache       per-(track, config) feature cache, parallel cached map
+  datasets/   one loader per data set, discovery, merge (namespaced ids), the demo corpus
+  features/   front ends per paper, extraction, multi-source images, handcrafted sets
   embeddings  VGGish and musicnn embeddings (Keras 3), weight fetching
-  models      Keras 3 builders, one file per family
-  training    fit helpers
-  evaluation  splits, folds, single-label metrics;  metrics_multilabel: tagging metrics
-  results     stored predictions, tables with the papers' values beside ours
-  plots       figure helpers
+  models/     Keras 3 builders, one file per family
+  results     predictions per experiment x repeat x fold (x seed), tables, paper values
+  evaluation/ protocols (saved splits), reports, segment -> song aggregation, paired tests
+  training/   fit helpers, custom training loops and losses
+  experiment  PaperConfig (a paper's settings per profile), run_protocol, fidelity tables
+  run         setup_run: the run context every notebook starts with
+  papers/     one module per paper: its configuration and the steps its notebook calls
+  plots/      figure helpers
+  runner      papermill over the numbered notebooks
 
 Heavy dependencies (TensorFlow/Keras, librosa) are imported by the modules that need
 them, so `import mer_utils.config` stays fast.
