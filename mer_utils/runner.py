@@ -120,24 +120,25 @@ class Console:
         self.out = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8", errors="replace")
         self.err = os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8", errors="replace")
         self.colour = self.err.isatty()
-        self._open_line = False
+        self._open_line, self._prefix = False, ""
         if not verbose:
             os.dup2(self.log.fileno(), 1)
             os.dup2(self.log.fileno(), 2)
 
-    def _write(self, stream, text: str) -> None:
+    def _write(self, stream, text: str, log_text: str | None = None) -> None:
         stream.write(text)
         stream.flush()
-        self.log.write(_ANSI.sub("", text))
+        self.log.write(_ANSI.sub("", text if log_text is None else log_text))
         self.log.flush()
 
     def start(self, text: str) -> None:
-        """Begin a notebook's line (finished by :meth:`end`)."""
-        self._write(self.out, text)
+        """Begin a notebook's line on the terminal (finished by :meth:`end`)."""
+        self._prefix = text
+        self._write(self.out, text, log_text=text + "started\n")
         self._open_line = True
 
     def end(self, text: str) -> None:
-        self._write(self.out, text + "\n")
+        self._write(self.out, text + "\n", log_text=self._prefix + text + "\n")
         self._open_line = False
 
     def say(self, text: str = "", *, err: bool = False) -> None:

@@ -435,6 +435,7 @@ os.write(2, b"CHATTER-ON-FD2\\n")
 from mer_utils.run import setup_run
 ctx = setup_run("00_chatty", profile=profile, data_root=data_root, seed=seed)
 import pandas as pd
+ctx.manifest.substitute("the real thing", "a stand-in", "the real thing is absent")
 ctx.save_table(pd.DataFrame({"hash_seed": [os.environ.get("PYTHONHASHSEED")]}), "hash_seed")
 '''
 FAILING = '''def inner_function():
@@ -465,6 +466,8 @@ def test_quiet_main_job(tmp_path):
     # one line per notebook with its time and peak memory
     assert re.search(r"\[1/2\] 00_chatty \.\.\. ok +\d+ s +peak \d+\.\d\d GiB", r.stdout), r.stdout
     assert "01_failing ... FAILED" in r.stdout
+    # what the notebook substituted is on the terminal too
+    assert "substitution: a stand-in for the real thing (the real thing is absent)" in r.stdout
     # PYTHONHASHSEED=0 is set for the kernels and recorded in the manifest
     assert pd.read_csv(root / "results" / "smoke" / "hash_seed.csv")["hash_seed"].tolist() == [0]
     man = json.loads((root / "results/smoke/manifests/00_chatty/manifest.json").read_text())
