@@ -198,7 +198,7 @@ def _open_stage(results_dir: Path, figures_dir: Path, notebook: str, token: str 
     recover_stage(stage)
     if token is None:
         return None
-    stage.mkdir(parents=True)
+    stage.mkdir(parents=True, exist_ok=True)
     atomic_write_text(stage / _STAGE_INFO, json.dumps(
         {"notebook": notebook, "results_dir": str(results_dir), "figures_dir": str(figures_dir),
          "token": token, "pid": os.getpid()}, indent=2))
