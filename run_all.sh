@@ -97,4 +97,8 @@ if [ "$mode" = tests ]; then
   exit $rc
 fi
 
+# exec: the runner replaces this shell, so Ctrl-C (SIGINT to the foreground process group)
+# and SIGTERM reach it directly. It stops the running notebook's kernel (which runs in a
+# session of its own), keeps every output as the last complete run left it, and exits
+# with 130 / 143 (see mer_utils/runner.py).
 exec "$VENV/bin/python" -m mer_utils.runner --profile "$profile" --data "$data" "${only[@]}"

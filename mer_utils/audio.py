@@ -9,13 +9,21 @@ installed. Resampling is ``soxr`` at "HQ" quality (the same as librosa's
 Bad input never becomes a silent NaN: :func:`load_audio` raises :class:`AudioError`
 naming the file, what is wrong and what to do, for
 
-* a missing file, an undecodable / corrupt file, an empty file;
+* a missing file, a path that is not a regular file, an empty (0-byte) file, an
+  undecodable / corrupt file;
 * non-finite samples;
 * a silent file: RMS below ``SILENCE_RMS`` (1e-4 of full scale, about -80 dBFS; an
   all-zero file is the extreme case) — such clips carry no emotion cue and make
   dB-scaled features -inf / constant;
 * a too-short file, when ``min_duration`` is given (the clip policies below raise for
-  too-short clips too, or return None when asked to).
+  too-short clips too, or return None when asked to). The length that counts is the
+  decoded one: a truncated MP3 whose header promises 30 s but decodes to 0.85 s is 0.85 s.
+
+:func:`check_file` runs exactly these checks on a file without extracting anything
+(``datasets.validate`` uses it, so validation finds what extraction finds), and
+:func:`required_seconds` says how long a clip must be for a front end's crop.
+Audio files are matched by extension case-insensitively (:func:`is_audio_file`: ``.MP3``
+is as much an MP3 as ``.mp3``).
 
 Clip policies (all on 1-D float arrays; ``sr`` in Hz, lengths in seconds unless noted):
 
@@ -43,13 +51,18 @@ from typing import Sequence
 import numpy as np
 
 __all__ = [
-    "AudioError", "load_audio", "audio_info", "check_signal", "resample", "to_mono",
+    "AudioError", "load_audio", "audio_info", "check_signal", "check_file", "required_seconds",
+    "is_audio_file", "AUDIO_EXTENSIONS", "MIN_SECONDS", "resample", "to_mono",
     "central_crop", "first_seconds", "trim_to_shortest", "pad", "segment", "n_segments",
     "chunks", "SILENCE_RMS", "SHORTCHUNK_SECONDS", "SAMPLECNN_SAMPLES",
 ]
 
 #: RMS (full scale = 1.0) below which a clip counts as silent (about -80 dBFS).
 SILENCE_RMS = 1e-4
+#: Decoded length below which no front end uses a clip (``FrontEnd.min_seconds``'s default).
+MIN_SECONDS = 1.0
+#: Extensions taken for audio, compared lower-cased (``.MP3`` counts).
+AUDIO_EXTENSIONS = (".mp3", ".wav", ".flac", ".ogg", ".m4a", ".aiff", ".aif")
 #: ShortChunk CNN input length (Won et al. 2020), seconds.
 SHORTCHUNK_SECONDS = 3.5
 #: SampleCNN input length, samples (3^10; ~2.7 s at 22.05 kHz).
@@ -72,15 +85,37 @@ class AudioError(Exception):
         return (type(self), (self.path, self.reason, self.hint))
 
 
-# --------------------------------------------------------------------------- decoding
-def audio_info(path) -> dict:
-    """Sample rate, channels, frames and duration of a file, without decoding it."""
-    import soundfile as sf
+def is_audio_file(path) -> bool:
+    """An audio file by its extension, whatever its case (``a.MP3``, ``b.Wav``); hidden files
+    (``._a.mp3`` from macOS archives) are not."""
+    path = Path(path)
+    return path.suffix.lower() in AUDIO_EXTENSIONS and not path.name.startswith(".")
 
+
+# --------------------------------------------------------------------------- decoding
+def _check_path(path) -> Path:
+    """A path that exists, is a regular file and is not empty, or :class:`AudioError`."""
     path = Path(path)
     if not path.exists():
         raise AudioError(path, "file not found",
                          "check the data root and that the loader's paths exist (datasets.validate)")
+    if not path.is_file():
+        raise AudioError(path, "not a regular file (a folder, pipe or device)",
+                         "point the loader at the audio files themselves")
+    if path.stat().st_size == 0:
+        raise AudioError(path, "empty file (0 bytes)",
+                         "the download or copy was interrupted; re-download or re-export it")
+    return path
+
+
+def audio_info(path) -> dict:
+    """Sample rate, channels, frames and duration of a file, without decoding it.
+
+    The duration is the header's: a truncated file may decode to less (see :func:`check_file`).
+    """
+    import soundfile as sf
+
+    path = _check_path(path)
     try:
         info = sf.info(str(path))
     except Exception as exc:
@@ -113,6 +148,20 @@ def _decode_audioread(path: Path, offset: float, duration: float | None):
                                  duration=duration, dtype=np.float32)
     y = np.atleast_2d(y).T  # (frames, channels)
     return y, int(native)
+
+
+def _decode(path: Path, offset: float = 0.0, duration: float | None = None):
+    """(frames, channels) float32 and the native rate: soundfile, then audioread."""
+    try:
+        return _decode_soundfile(path, offset, duration)
+    except Exception as sf_exc:
+        try:
+            return _decode_audioread(path, offset, duration)
+        except Exception:
+            raise AudioError(path, f"cannot decode ({type(sf_exc).__name__}: {sf_exc})",
+                             "the file is corrupt or in a format libsndfile cannot read; "
+                             "re-download it, convert it to WAV/FLAC, or install ffmpeg so "
+                             "that audioread can decode it") from None
 
 
 def to_mono(y: np.ndarray) -> np.ndarray:
@@ -166,22 +215,8 @@ def load_audio(path, *, sr: int | None, mono: bool = True, offset: float = 0.0,
     (RMS < ``rms_floor``; pass None to allow silence) or, given ``min_duration``,
     too-short audio. ``offset``/``duration`` are in seconds of the source file.
     """
-    path = Path(path)
-    if not path.exists():
-        raise AudioError(path, "file not found",
-                         "check the data root and that the loader's paths exist (datasets.validate)")
-    if path.stat().st_size == 0:
-        raise AudioError(path, "empty file (0 bytes)", "re-download or re-export it")
-    try:
-        y, native = _decode_soundfile(path, offset, duration)
-    except Exception as sf_exc:
-        try:
-            y, native = _decode_audioread(path, offset, duration)
-        except Exception:
-            raise AudioError(path, f"cannot decode ({type(sf_exc).__name__}: {sf_exc})",
-                             "the file is corrupt or in a format libsndfile cannot read; "
-                             "re-download it, convert it to WAV/FLAC, or install ffmpeg so "
-                             "that audioread can decode it") from None
+    path = _check_path(path)
+    y, native = _decode(path, offset, duration)
     if mono:
         y = to_mono(y)
     else:
@@ -194,6 +229,55 @@ def load_audio(path, *, sr: int | None, mono: bool = True, offset: float = 0.0,
     check_signal(y if mono else y.mean(axis=0), out_sr, path,
                  min_duration=min_duration, rms_floor=rms_floor)
     return np.ascontiguousarray(y, dtype=np.float32)
+
+
+def required_seconds(front_end=None, *, min_seconds: float | None = None) -> float:
+    """Decoded length a clip needs so that extraction with ``front_end`` keeps it.
+
+    ``front_end`` is a :class:`mer_utils.features.FrontEnd` (read through its attributes,
+    so this module needs no import of the features package): the central-crop front end
+    needs its whole crop (the multi-source paper drops shorter songs), a segment front end
+    one full segment, every front end at least its ``min_seconds``. Without a front end:
+    ``min_seconds``, else :data:`MIN_SECONDS`.
+    """
+    if front_end is None:
+        return float(MIN_SECONDS if min_seconds is None else min_seconds)
+    need = float(getattr(front_end, "min_seconds", MIN_SECONDS) or 0.0)
+    if getattr(front_end, "clip", None) == "central" and getattr(front_end, "clip_seconds", None):
+        need = max(need, float(front_end.clip_seconds))
+    if getattr(front_end, "segment_seconds", None):
+        need = max(need, float(front_end.segment_seconds))
+    if min_seconds is not None:
+        need = max(need, float(min_seconds))
+    return need
+
+
+def check_file(path, *, decode: bool = True, min_duration: float | None = MIN_SECONDS,
+               rms_floor: float | None = SILENCE_RMS) -> dict:
+    """Run the checks extraction runs, without extracting; raise :class:`AudioError`.
+
+    Always: the file exists, is a regular non-empty file. ``decode=False`` then reads the
+    header only (readable, header duration >= ``min_duration``). ``decode=True`` decodes
+    the whole file as :func:`load_audio` does (soundfile, then audioread) and checks the
+    decoded mono signal with :func:`check_signal`, as :func:`load_audio` does: no samples,
+    NaN/inf samples, decoded length below ``min_duration``, silence (RMS below
+    ``rms_floor``). Returns ``sr, channels, frames, duration`` (the decoded ones when
+    decoding, else the header's).
+    """
+    path = _check_path(path)
+    if not decode:
+        info = audio_info(path)
+        if min_duration is not None and info["duration"] + 1e-9 < min_duration:
+            raise AudioError(path, f"too short: {info['duration']:.2f} s < required {min_duration:.2f} s",
+                             "drop the clip (features skip it and record it in the run manifest) "
+                             "or choose a padding policy")
+        return info
+    y, native = _decode(path)
+    channels = int(y.shape[1]) if y.ndim == 2 else 1
+    y = to_mono(y)
+    check_signal(y, native, path, min_duration=min_duration, rms_floor=rms_floor)
+    return {"sr": int(native), "channels": channels, "frames": int(len(y)),
+            "duration": len(y) / float(native)}
 
 
 # --------------------------------------------------------------------------- clip policies

@@ -9,21 +9,41 @@ and from then on it reads shared knobs from ``ctx.p`` (the profile), writes tabl
 substitutions in ``ctx.manifest``, which is written beside every result. A paper's own
 settings come from its module (``mer_utils.papers.<paper>.config(ctx)``).
 
+Outputs are replaced only by a complete run. Under the runner (``run_all.sh``, which sets
+``MER_STAGE``) tables, figures and the manifest are written to a staging folder,
+``results/<label>/.incomplete/<notebook>/``, and moved into place (file by file, the
+manifest last) only when the notebook has finished without error; a failed, killed or
+interrupted run leaves the previous complete run's outputs as they were, and its staging
+folder is discarded when that notebook next starts. Without ``MER_STAGE`` (a notebook
+opened in Jupyter) outputs are written in place, as each cell runs. Predictions and split
+files have their own stores, which stage themselves (:mod:`mer_utils.results`).
+
 This module sits above :mod:`mer_utils.config`, :mod:`mer_utils.datasets` and
 :mod:`mer_utils.results`; it imports no model code, so starting a run imports no Keras.
 """
 from __future__ import annotations
 
 import dataclasses
+import errno
 import hashlib
+import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
 from mer_utils.config import (CACHE_DIR, FIGURES_DIR, RAW_DIR, RESULTS_DIR, ROOT, Manifest,
-                              Profile, get_profile, seed_everything)
+                              Profile, atomic_write_text, get_profile, seed_everything)
 
-__all__ = ["RunContext", "setup_run", "output_label", "resolve_data_root"]
+__all__ = ["RunContext", "setup_run", "output_label", "resolve_data_root", "commit_stage",
+           "recover_stage", "stage_dir", "STAGE_ENV"]
+
+#: Set by the runner to a folder of its own: a notebook started with it stages its outputs
+#: and registers its staging folder there, for the runner to commit on success.
+STAGE_ENV = "MER_STAGE"
+STAGE_FOLDER = ".incomplete"
+_COMPLETE = "COMPLETE"      # marker: the notebook finished; the stage may be moved into place
+_STAGE_INFO = "stage.json"  # where the staged files go, and which run staged them
 
 
 @dataclasses.dataclass
@@ -37,6 +57,7 @@ class RunContext:
     results_dir: Path
     figures_dir: Path
     manifest: Manifest
+    stage: Path | None = None  # staging folder under the runner; None: write in place
 
     @property
     def profile(self) -> str:
@@ -56,23 +77,41 @@ class RunContext:
             found.update(discover(r))
         return found
 
+    def output_dir(self, name: str = "", *, kind: str = "results") -> Path:
+        """Folder this notebook writes its own outputs into: ``results/<label>/<name>`` (or
+        ``figures/<label>/<name>`` with ``kind="figures"``), or the matching place in its
+        staging folder under the runner. Read earlier notebooks' outputs from
+        ``ctx.results_dir``, which holds committed (complete) runs only."""
+        if kind not in ("results", "figures"):
+            raise ValueError(f"kind must be 'results' or 'figures', not {kind!r}")
+        if self.stage is not None:
+            d = self.stage / kind / name
+        else:
+            d = (self.results_dir if kind == "results" else self.figures_dir) / name
+        d.mkdir(parents=True, exist_ok=True)
+        return d
+
     def save_table(self, df, name: str, *, index: bool = False, floatfmt: str = ".3f") -> Path:
-        """Write a table as CSV and Markdown under results/<label>/ and refresh the manifest."""
+        """Write a table as CSV and Markdown under results/<label>/ and refresh the manifest.
+
+        Under the runner both go to the staging folder first (the returned path is there)
+        and replace the previous run's only when the notebook completes."""
         from mer_utils.results import write_table
 
-        path = write_table(df, self.results_dir / name, index=index, floatfmt=floatfmt)
+        path = write_table(df, self.output_dir() / name, index=index, floatfmt=floatfmt)
         self.write_manifest()
         return path
 
     def savefig(self, fig, name: str, *, dpi: int = 120) -> Path:
-        """Save a matplotlib figure as PNG under figures/<label>/."""
-        self.figures_dir.mkdir(parents=True, exist_ok=True)
-        path = self.figures_dir / f"{name}.png"
-        fig.savefig(path, dpi=dpi, bbox_inches="tight")
+        """Save a matplotlib figure as PNG under figures/<label>/ (staged under the runner)."""
+        path = self.output_dir(kind="figures") / f"{name}.png"
+        tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}.png")
+        fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
+        os.replace(tmp, path)
         return path
 
     def write_manifest(self) -> Path:
-        return self.manifest.write(self.results_dir / "manifests" / self.notebook)
+        return self.manifest.write(self.output_dir("manifests") / self.notebook)
 
 
 def resolve_data_root(data_root: str | os.PathLike | None) -> Path | None:
@@ -137,5 +176,116 @@ def setup_run(notebook: str, *, profile: str = "demo", data_root: str | None = N
                    data_root=str(root) if root else None)
     if overrides:
         man.notes.append(f"profile overrides: {overrides}")
+    stage = _open_stage(results_dir, figures_dir, notebook, os.environ.get(STAGE_ENV) or None)
     return RunContext(notebook=notebook, p=p, seed=seed, data_root=root,
-                      results_dir=results_dir, figures_dir=figures_dir, manifest=man)
+                      results_dir=results_dir, figures_dir=figures_dir, manifest=man, stage=stage)
+
+
+# --------------------------------------------------------------------------- output staging
+def stage_dir(results_dir: Path | str, notebook: str) -> Path:
+    """``results/<label>/.incomplete/<notebook>/``: where a runner-started notebook stages."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in notebook) or "notebook"
+    return Path(results_dir) / STAGE_FOLDER / safe
+
+
+def _open_stage(results_dir: Path, figures_dir: Path, notebook: str, token: str | None) -> Path | None:
+    """Finish or discard what an earlier run of this notebook left staged; under the runner
+    (``token`` = its ``MER_STAGE`` folder) open a fresh staging folder and register it."""
+    stage = stage_dir(results_dir, notebook)
+    info = _read_info(stage)
+    if token is not None and info.get("token") == token and not (stage / _COMPLETE).exists():
+        return stage  # setup_run called again in the same notebook run: keep what it staged
+    recover_stage(stage)
+    if token is None:
+        return None
+    stage.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(stage / _STAGE_INFO, json.dumps(
+        {"notebook": notebook, "results_dir": str(results_dir), "figures_dir": str(figures_dir),
+         "token": token, "pid": os.getpid()}, indent=2))
+    registry = Path(token)
+    key = hashlib.sha1(str(stage).encode()).hexdigest()[:12]
+    atomic_write_text(registry / f"{key}.json", json.dumps({"stage": str(stage)}))
+    return stage
+
+
+def _read_info(stage: Path) -> dict:
+    try:
+        return json.loads((stage / _STAGE_INFO).read_text())
+    except (OSError, ValueError):
+        return {}
+
+
+def staged_outputs(stage: Path | str) -> list[tuple[Path, Path]]:
+    """(staged file, its final place) for every file in ``stage``; manifests last."""
+    stage = Path(stage)
+    info = _read_info(stage)
+    if not info:
+        return []
+    pairs = []
+    for kind, dest in (("results", info["results_dir"]), ("figures", info["figures_dir"])):
+        base = stage / kind
+        if not base.is_dir():
+            continue
+        for src in sorted(base.rglob("*")):
+            if src.is_file() and not src.name.startswith("."):  # .name.tmpPID: an unfinished write
+                pairs.append((src, Path(dest) / src.relative_to(base)))
+    pairs.sort(key=lambda pair: "manifests" in pair[0].relative_to(stage).parts)  # stable: manifests last
+    return pairs
+
+
+def commit_stage(stage: Path | str) -> list[Path]:
+    """Move a finished notebook's staged outputs into place and remove the staging folder.
+
+    First a ``COMPLETE`` marker is written (from then on the stage counts as a complete
+    run: a commit cut short, even by SIGKILL, is finished by :func:`recover_stage` when
+    the notebook next starts); then each file replaces its final copy atomically
+    (``os.replace``), tables and figures first, manifests last. Returns the final paths.
+    """
+    stage = Path(stage)
+    if not stage.is_dir():
+        return []
+    marker = stage / _COMPLETE
+    if not marker.exists():
+        atomic_write_text(marker, "complete\n")
+    moved = []
+    for src, dst in staged_outputs(stage):
+        _replace(src, dst)
+        moved.append(dst)
+    shutil.rmtree(stage, ignore_errors=True)
+    _remove_if_empty(stage.parent)
+    return moved
+
+
+def recover_stage(stage: Path | str) -> str | None:
+    """What an earlier run left in ``stage``: finish its commit if it had completed
+    (``"committed"``), else discard the partial outputs (``"discarded"``); None if nothing."""
+    stage = Path(stage)
+    if not stage.exists():
+        return None
+    if (stage / _COMPLETE).exists():
+        commit_stage(stage)
+        return "committed"
+    shutil.rmtree(stage, ignore_errors=True)
+    _remove_if_empty(stage.parent)
+    return "discarded"
+
+
+def _replace(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.replace(src, dst)
+    except OSError as exc:
+        if exc.errno != errno.EXDEV:
+            raise
+        # figures/ on another file system than results/: copy beside, then rename in place
+        tmp = dst.with_name(f".{dst.name}.tmp{os.getpid()}")
+        shutil.copy2(src, tmp)
+        os.replace(tmp, dst)
+        src.unlink()
+
+
+def _remove_if_empty(folder: Path) -> None:
+    try:
+        folder.rmdir()
+    except OSError:
+        pass

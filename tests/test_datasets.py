@@ -68,7 +68,7 @@ def test_validate_reports_corrupt_silent_and_short(tmp_path):
     probs = dict(zip(rep["track_id"], rep["problem"]))
     assert "g" not in probs
     assert "silent" in probs["s"] and "too short" in probs["h"]
-    assert "not decodable" in probs["c"] and probs["m"] == "file missing"
+    assert "cannot decode" in probs["c"] and probs["m"] == "file not found"
     with pytest.raises(DatasetError, match="4 of 5 tracks failed"):
         D.validate(df, decode=True, min_seconds=1.0)
 
@@ -85,7 +85,8 @@ def jamendo_fixture(tmp_path):
     (root / "data/autotagging_moodtheme.tsv").write_text(header + "".join(rows))
     for split, r in zip(("train", "validation", "test"), rows):
         (root / f"data/splits/split-0/autotagging_moodtheme-{split}.tsv").write_text(header + r)
-    (root / "data/tags/moodtheme.txt").write_text("mood/theme---happy\nmood/theme---film\n")
+    (root / "data/tags/moodtheme.txt").write_text(
+        "mood/theme---happy\nmood/theme---film\nmood/theme---sad\nmood/theme---calm\n")
     _wav(root / "audio-low" / "02" / "2.low.mp3".replace(".mp3", ".wav"), 1)  # decoy, wrong ext
     _wav(root / "audio" / "01" / "1.wav", 1)
     return root
@@ -98,7 +99,7 @@ def test_jamendo_loader_tags_splits_and_audio(jamendo_fixture):
     assert df["duration"].tolist() == [200.5, 100.0, 90.0]
     assert not df["audio_exists"].any()  # audio/01/1.mp3 is looked for, not 1.wav
     from mer_utils.datasets.jamendo import read_tag_list
-    assert read_tag_list(jamendo_fixture) == ["happy", "film"]
+    assert read_tag_list(jamendo_fixture) == ["happy", "film", "sad", "calm"]
 
 
 def test_jamendo_metadata_download_from_local_mirror(jamendo_root, tmp_path):

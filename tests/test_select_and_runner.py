@@ -83,7 +83,7 @@ def test_list_notebooks_order_and_only(tmp_path):
 
 
 @pytest.mark.notebook
-def test_runner_stops_on_failure_and_keeps_clean_copy(tmp_path, capsys):
+def test_runner_stops_on_failure_and_keeps_clean_copy(tmp_path, capfd):
     nbdir = tmp_path / "nbs"
     nbdir.mkdir()
     _nb(nbdir / "00_ok.ipynb", "x = 1")
@@ -91,8 +91,8 @@ def test_runner_stops_on_failure_and_keeps_clean_copy(tmp_path, capsys):
     _nb(nbdir / "02_never.ipynb", "x = 2")
     before = (nbdir / "01_bad.ipynb").read_text()
     rc = runner.run("smoke", directory=nbdir, out=tmp_path / "run")
-    err = capsys.readouterr().err
-    assert rc == 1 and "01_bad.ipynb FAILED" in err and "boom in cell" in err
+    cap = capfd.readouterr()  # the runner writes to the terminal's file descriptors
+    assert rc == 1 and "01_bad ... FAILED" in cap.out and "boom in cell" in cap.err
     assert (nbdir / "01_bad.ipynb").read_text() == before          # clean notebook untouched
     assert not (tmp_path / "run" / "02_never.ipynb").exists()      # stopped at the failure
     timings = pd.read_csv(tmp_path / "run" / "timings.csv")

@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 from typing import Callable, Iterable
 
-import numpy as np
 import pandas as pd
 
 # Every loader returns at least these columns (one row per track); labels it has come after.
@@ -47,37 +46,34 @@ def audio_durations(paths: Iterable[str]) -> list[float]:
     return out
 
 
-def validate(df: pd.DataFrame, *, decode: bool = False, min_seconds: float = 0.0,
-             raise_on_error: bool = True) -> pd.DataFrame:
-    """Check that every row's audio exists (and, with ``decode=True``, decodes and is not silent).
+def validate(df: pd.DataFrame, *, decode: bool = False, min_seconds: float | None = None,
+             front_end=None, raise_on_error: bool = True) -> pd.DataFrame:
+    """Check every row's audio with the checks extraction applies (:func:`mer_utils.audio.check_file`).
+
+    Always: the file exists, is a regular file and is not empty (0 bytes). Without
+    ``decode`` the header is read (its duration must reach the minimum); with
+    ``decode=True`` the whole file is decoded, as extraction decodes it, and rejected for
+    no samples, NaN/inf samples, silence (RMS below ``audio.SILENCE_RMS``) or a decoded
+    length below the minimum (a truncated MP3 is as long as what decodes).
+
+    The minimum length is ``min_seconds``, else what ``front_end`` needs
+    (:func:`mer_utils.audio.required_seconds`: the multi-source front end's central 24 s,
+    a segment front end's one segment), else ``audio.MIN_SECONDS`` (1 s, below which no
+    front end keeps a clip). Pass ``front_end=mer_utils.features.get_front_end(name)`` to
+    learn which clips that front end will drop.
 
     Returns a table of problems (``track_id, path, problem``); raises :class:`DatasetError`
     listing the first ones when ``raise_on_error`` and any problem was found.
     """
-    import soundfile as sf
+    from mer_utils import audio
 
+    need = audio.required_seconds(front_end, min_seconds=min_seconds)
     problems = []
     for tid, path in zip(df["track_id"], df["path"]):
-        p = Path(path)
-        if not p.exists():
-            problems.append((tid, path, "file missing"))
-            continue
         try:
-            info = sf.info(str(p))
-        except Exception as exc:
-            problems.append((tid, path, f"not decodable ({exc.__class__.__name__}: {exc})"))
-            continue
-        if info.duration < min_seconds:
-            problems.append((tid, path, f"too short ({info.duration:.1f} s < {min_seconds} s)"))
-            continue
-        if decode:
-            try:
-                y, _ = sf.read(str(p), dtype="float32", always_2d=True)
-            except Exception as exc:
-                problems.append((tid, path, f"not decodable ({exc.__class__.__name__}: {exc})"))
-                continue
-            if y.size == 0 or float(np.max(np.abs(y))) < 1e-4:
-                problems.append((tid, path, "silent (peak below -80 dBFS)"))
+            audio.check_file(path, decode=decode, min_duration=need)
+        except audio.AudioError as exc:
+            problems.append((tid, path, exc.reason))
     report = pd.DataFrame(problems, columns=["track_id", "path", "problem"])
     if raise_on_error and len(report):
         lines = "\n".join(f"  {r.track_id}: {r.path}: {r.problem}" for r in report.head(10).itertuples())
@@ -87,6 +83,26 @@ def validate(df: pd.DataFrame, *, decode: bool = False, min_seconds: float = 0.0
             f"Re-download or remove those files (the loaders never modify raw data), "
             f"or call validate(..., raise_on_error=False) to get the list and drop them.")
     return report
+
+
+def read_csv(path: Path | str, *, what: str = "annotations", **kwargs) -> pd.DataFrame:
+    """``pandas.read_csv`` whose errors name the file: an empty file, a file that is not a
+    table, bad encoding all become a :class:`DatasetError` with the path and what to do."""
+    path = Path(path)
+    try:
+        if path.stat().st_size == 0:
+            raise pd.errors.EmptyDataError("0 bytes")
+        df = pd.read_csv(path, **kwargs)
+    except pd.errors.EmptyDataError:
+        raise DatasetError(f"{path}: the {what} file is empty (0 bytes or no header). The download "
+                           f"or copy was cut short: restore it from the original archive.") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        raise DatasetError(f"{path}: cannot read the {what} file as CSV ({type(exc).__name__}: {exc}). "
+                           f"Restore it from the original archive.") from None
+    if len(df.columns) and len(df) == 0:
+        raise DatasetError(f"{path}: the {what} file has a header ({', '.join(map(str, df.columns))}) "
+                           f"but no rows. Restore it from the original archive.")
+    return df
 
 
 def find_column(columns: Iterable[str], *patterns: str, required: bool = True,
@@ -105,11 +121,29 @@ def find_column(columns: Iterable[str], *patterns: str, required: bool = True,
 
 
 def find_audio(folder: Path, stem: str, exts=(".mp3", ".wav", ".flac", ".ogg", ".m4a")) -> Path | None:
+    """``folder/<stem><ext>`` for the first extension in ``exts`` that exists, matched
+    case-insensitively (``MT0001.MP3`` is found for ``.mp3``); None when there is none."""
+    folder = Path(folder)
     for e in exts:
         p = folder / f"{stem}{e}"
         if p.exists():
             return p
+    by_name = audio_files_by_name(folder)
+    for e in exts:
+        p = by_name.get(f"{stem}{e}".lower())
+        if p is not None:
+            return p
     return None
+
+
+def audio_files_by_name(folder: Path) -> dict[str, Path]:
+    """Lower-cased file name -> path for the audio files directly in ``folder`` ({} if none)."""
+    from mer_utils.audio import is_audio_file
+
+    try:
+        return {f.name.lower(): f for f in sorted(Path(folder).iterdir()) if is_audio_file(f)}
+    except OSError:
+        return {}
 
 
 def first_existing(root: Path, candidates: Iterable[str]) -> Path | None:

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from mer_utils.audio import AUDIO_EXTENSIONS, is_audio_file
 from mer_utils.datasets.base import DatasetError, audio_durations, tidy
 
 NAME = "folder"
-AUDIO_EXTS = {".mp3", ".wav", ".flac", ".ogg", ".m4a", ".aiff", ".aif"}
+AUDIO_EXTS = set(AUDIO_EXTENSIONS)  # compared lower-cased: .MP3 counts
 MARKER = "classes.txt"  # optional: list of class folder names, one per line, to fix the order
 
 
@@ -30,7 +31,7 @@ def detect(root: Path) -> bool:
     if any(root.glob("*.csv")) or any(root.glob("*.tsv")):
         return False
     dirs = _class_dirs(root) if root.is_dir() else []
-    with_audio = [d for d in dirs if any(f.suffix.lower() in AUDIO_EXTS for f in d.iterdir())]
+    with_audio = [d for d in dirs if any(is_audio_file(f) for f in d.iterdir())]
     return len(with_audio) >= 2 and len(with_audio) == len(dirs)
 
 
@@ -51,7 +52,7 @@ def load(root: Path | str, *, label_column: str = "label", with_duration: bool =
                            f"(layout: {root}/<class>/<audio files>)")
     rows = []
     for d in dirs:
-        files = sorted(f for f in d.iterdir() if f.suffix.lower() in AUDIO_EXTS and not f.name.startswith("."))
+        files = sorted(f for f in d.iterdir() if is_audio_file(f))
         if not files:
             raise DatasetError(f"class folder {d} holds no audio files ({', '.join(sorted(AUDIO_EXTS))})")
         for f in files:

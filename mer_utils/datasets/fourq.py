@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from mer_utils.datasets.base import DatasetError, audio_durations, find_audio, tidy
+from mer_utils.datasets.base import (DatasetError, audio_durations, audio_files_by_name, find_audio,
+                                     read_csv, tidy)
 
 NAME = "4q"
 URL = "http://mir.dei.uc.pt/resources/MER_audio_taffc_dataset.zip"
@@ -30,16 +31,25 @@ METADATA = "panda_dataset_taffc_metadata.csv"
 INNER = "MER_audio_taffc_dataset"
 
 
+QUADRANTS = ("Q1", "Q2", "Q3", "Q4")
+
+
 def _audio_root(root: Path) -> Path | None:
     for cand in (root / INNER, root):
-        if all((cand / q).is_dir() for q in ("Q1", "Q2", "Q3", "Q4")):
+        if all((cand / q).is_dir() for q in QUADRANTS):
             return cand
     return None
 
 
+def _clips(folder: Path) -> list[Path]:
+    """The 4Q clips of a quadrant folder: ``MT*.mp3`` (or another audio format), whatever
+    the case of the name and extension (``MT0001.MP3``)."""
+    return [p for name, p in sorted(audio_files_by_name(folder).items()) if name.startswith("mt")]
+
+
 def detect(root: Path) -> bool:
     a = _audio_root(Path(root))
-    return a is not None and ((a / ANNOTATIONS).exists() or any((a / "Q1").glob("MT*.mp3")))
+    return a is not None and ((a / ANNOTATIONS).exists() or any(_clips(a / q) for q in QUADRANTS))
 
 
 def instructions(root: Path) -> str:
@@ -55,17 +65,22 @@ def load(root: Path | str, *, with_duration: bool = True) -> pd.DataFrame:
                            f"(or {INNER}/Q1..Q4).\n{instructions(root)}")
     ann_path = a / ANNOTATIONS
     if ann_path.exists():
-        ann = pd.read_csv(ann_path)
-        ann.columns = [c.strip() for c in ann.columns]
+        ann = read_csv(ann_path, what="4Q annotations")
+        ann.columns = [str(c).strip() for c in ann.columns]
         if not {"Song", "Quadrant"} <= set(ann.columns):
             raise DatasetError(f"{ann_path}: expected columns Song,Quadrant, found {list(ann.columns)}")
     else:  # annotations absent: the folder is the label
-        ann = pd.DataFrame([(p.stem, q) for q in ("Q1", "Q2", "Q3", "Q4")
-                            for p in sorted((a / q).glob("MT*.mp3"))], columns=["Song", "Quadrant"])
+        ann = pd.DataFrame([(p.stem, q) for q in QUADRANTS for p in _clips(a / q)],
+                           columns=["Song", "Quadrant"])
+        if ann.empty:
+            raise DatasetError(f"4Q under {a}: no {ANNOTATIONS} and no MT*.mp3 clips in Q1..Q4. "
+                               f"{instructions(root)}")
     rows, missing = [], []
-    for song, quad in zip(ann["Song"].astype(str).str.strip(), ann["Quadrant"].astype(str).str.strip()):
-        if quad not in ("Q1", "Q2", "Q3", "Q4"):
-            raise DatasetError(f"{ann_path}: song {song} has quadrant {quad!r} (expected Q1..Q4)")
+    for line, (song, quad) in enumerate(zip(ann["Song"].astype(str).str.strip(),
+                                             ann["Quadrant"].astype(str).str.strip()), start=2):
+        if quad not in QUADRANTS:
+            raise DatasetError(f"{ann_path}, line {line}: song {song} has quadrant {quad!r} "
+                               f"(expected Q1..Q4)")
         p = find_audio(a / quad, song)
         if p is None:
             missing.append(f"{quad}/{song}.mp3")
@@ -78,8 +93,8 @@ def load(root: Path | str, *, with_duration: bool = True) -> pd.DataFrame:
     df = pd.DataFrame(rows)
     meta_path = a / METADATA
     if meta_path.exists():
-        meta = pd.read_csv(meta_path)
-        meta.columns = [c.strip() for c in meta.columns]
+        meta = read_csv(meta_path, what="4Q metadata")
+        meta.columns = [str(c).strip() for c in meta.columns]
         keep = {"Song": "track_id", "Artist": "artist", "Title": "title", "GenresStr": "genre",
                 "MoodsStrSplit": "allmusic_moods"}
         meta = meta[[c for c in keep if c in meta.columns]].rename(columns=keep)

@@ -15,13 +15,15 @@ TAGS are tab-separated trailing fields (a row has 6 + n_tags - 1 fields), each p
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
+from typing import Iterable
 
 import pandas as pd
 
-from mer_utils.datasets.base import DatasetError, tidy
+from mer_utils.datasets.base import DatasetError, audio_files_by_name, tidy
 from mer_utils.download import fetch
-from mer_utils.labels import strip_tag_prefix
+from mer_utils.labels import MOODTHEME_TAGS, strip_tag_prefix
 
 NAME = "mtg-jamendo"
 META = "data/autotagging_moodtheme.tsv"
@@ -53,23 +55,83 @@ def instructions(root: Path) -> str:
             f"mer_utils.datasets.jamendo.download_audio().")
 
 
-def read_tsv(path: Path) -> pd.DataFrame:
-    """Read an MTG-Jamendo TSV whose TAGS column spans the trailing tab-separated fields."""
+def read_tsv(path: Path, vocabulary: Iterable[str] | None = None) -> pd.DataFrame:
+    """Read an MTG-Jamendo TSV whose TAGS column spans the trailing tab-separated fields.
+
+    Every row is checked as it is read, and a bad one raises :class:`DatasetError` naming
+    the file, the line and the value: fewer than 6 fields, a DURATION that is not a
+    non-negative number, and — given ``vocabulary`` (tags without the ``mood/theme---``
+    prefix) — a tag outside it (a misspelt ``hapy``, or a shifted field such as ``186.0``).
+    """
+    path = Path(path)
+    vocab = None if vocabulary is None else {strip_tag_prefix(t) for t in vocabulary}
     rows = []
-    with open(path, newline="") as f:
+    try:
+        f = open(path, newline="", encoding="utf-8")
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot open it ({exc})") from None
+    with f:
         reader = csv.reader(f, delimiter="\t")
-        header = next(reader)
-        if header[:5] != ["TRACK_ID", "ARTIST_ID", "ALBUM_ID", "PATH", "DURATION"]:
-            raise DatasetError(f"{path}: unexpected header {header}")
-        for i, r in enumerate(reader, start=2):
-            if not r:
-                continue
-            if len(r) < 6:
-                raise DatasetError(f"{path}: line {i} has {len(r)} fields (expected >= 6)")
-            rows.append({"track_id": r[0], "artist": r[1], "album": r[2], "rel_path": r[3],
-                         "duration": float(r[4]),
-                         "tags": [strip_tag_prefix(t) for t in r[5:] if t]})
-    return pd.DataFrame(rows)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise DatasetError(f"{path}: the file is empty; restore it from the MTG-Jamendo repository.") from None
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise DatasetError(f"{path}, line 1: not a tab-separated text file ({exc})") from None
+        if header[:5] != list(HEADER):
+            raise DatasetError(f"{path}, line 1: unexpected header {header} (expected {list(HEADER)} + TAGS)")
+        try:
+            for i, r in enumerate(reader, start=2):
+                if not r:
+                    continue
+                rows.append(_parse_row(path, i, r, vocab))
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise DatasetError(f"{path}, line {reader.line_num + 1}: not tab-separated text ({exc})") from None
+    return pd.DataFrame(rows, columns=["track_id", "artist", "album", "rel_path", "duration", "tags"])
+
+
+HEADER = ("TRACK_ID", "ARTIST_ID", "ALBUM_ID", "PATH", "DURATION")
+
+
+def _parse_row(path: Path, line: int, r: list[str], vocab: set[str] | None) -> dict:
+    where = f"{path}, line {line}"
+    if len(r) < 6:
+        raise DatasetError(f"{where}: {len(r)} fields (expected TRACK_ID, ARTIST_ID, ALBUM_ID, PATH, "
+                           f"DURATION and at least one tag): {r}")
+    try:
+        duration = float(r[4])
+    except ValueError:
+        raise DatasetError(f"{where}: DURATION {r[4]!r} is not a number (track {r[0]}); "
+                           f"is a field missing or shifted?") from None
+    if not math.isfinite(duration) or duration < 0:
+        raise DatasetError(f"{where}: DURATION {r[4]!r} is not a non-negative length in seconds (track {r[0]})")
+    tags = [strip_tag_prefix(t.strip()) for t in r[5:] if t.strip()]
+    if not tags:
+        raise DatasetError(f"{where}: track {r[0]} has no tag")
+    if vocab is not None:
+        bad = [t for t in tags if t not in vocab]
+        if bad:
+            hint = ("a number where a tag belongs: is a field shifted?"
+                    if any(_is_number(t) for t in bad) else "misspelt, or from another vocabulary?")
+            raise DatasetError(f"{where}: tag {bad[0]!r} of track {r[0]} is not one of the "
+                               f"{len(vocab)} mood/theme tags ({hint})")
+    return {"track_id": r[0], "artist": r[1], "album": r[2], "rel_path": r[3],
+            "duration": duration, "tags": tags}
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def vocabulary(root: Path) -> list[str]:
+    """The tags rows may carry: ``data/tags/moodtheme.txt`` when present, else the public
+    59-tag list (:data:`mer_utils.labels.MOODTHEME_TAGS`)."""
+    p = Path(root) / "data" / "tags" / "moodtheme.txt"
+    return read_tag_list(root) if p.exists() else list(MOODTHEME_TAGS)
 
 
 def read_tag_list(root: Path, which: str = "moodtheme") -> list[str]:
@@ -77,20 +139,34 @@ def read_tag_list(root: Path, which: str = "moodtheme") -> list[str]:
     p = Path(root) / "data" / "tags" / f"{which}.txt"
     if not p.exists():
         raise DatasetError(f"{p} is missing. {instructions(Path(root))}")
-    return [strip_tag_prefix(l.strip()) for l in p.read_text().splitlines() if l.strip()]
+    tags = [strip_tag_prefix(l.strip()) for l in p.read_text().splitlines() if l.strip()]
+    if not tags:
+        raise DatasetError(f"{p} is empty; restore it from the MTG-Jamendo repository.")
+    return tags
 
 
-def resolve_audio(root: Path, rel_path: str, audio_dir: Path | None = None) -> Path:
-    """Full-quality audio first, then the low-quality version; the first candidate if neither."""
+def resolve_audio(root: Path, rel_path: str, audio_dir: Path | None = None, *,
+                  _listings: dict | None = None) -> Path:
+    """Full-quality audio first, then the low-quality version; the first candidate if neither.
+
+    File names are matched case-insensitively (``48/948.MP3`` is found for ``48/948.mp3``).
+    """
     root = Path(root)
     cands = []
+    low = rel_path[:-4] + ".low.mp3" if rel_path.lower().endswith(".mp3") else rel_path
     if audio_dir is not None:
-        cands += [Path(audio_dir) / rel_path, Path(audio_dir) / rel_path.replace(".mp3", ".low.mp3")]
-    cands += [root / "audio" / rel_path, root / "audio-low" / rel_path.replace(".mp3", ".low.mp3"),
-              root / "raw_30s_audio" / rel_path]
+        cands += [Path(audio_dir) / rel_path, Path(audio_dir) / low]
+    cands += [root / "audio" / rel_path, root / "audio-low" / low, root / "raw_30s_audio" / rel_path]
     for c in cands:
         if c.exists():
             return c
+    listings = {} if _listings is None else _listings
+    for c in cands:
+        if c.parent not in listings:
+            listings[c.parent] = audio_files_by_name(c.parent)
+        hit = listings[c.parent].get(c.name.lower())
+        if hit is not None:
+            return hit
     return cands[0]
 
 
@@ -99,11 +175,14 @@ def load(root: Path | str, *, split: int | None = 0, audio_dir: Path | str | Non
 
     Tracks that are in no split-``split`` file get ``split = None`` (split-0 drops tracks
     whose only tags were dropped). ``audio_exists`` says whether the audio was found.
+    Every row's DURATION and tags are checked at load (tags against :func:`vocabulary`);
+    a bad row raises :class:`DatasetError` with its file, line and value.
     """
     root = Path(root)
     if not detect(root):
         raise DatasetError(f"No MTG-Jamendo metadata under {root}. {instructions(root)}")
-    df = read_tsv(root / META)
+    vocab = vocabulary(root)
+    df = read_tsv(root / META, vocab)
     if split is not None:
         membership = {}
         sdir = root / SPLIT_DIR.format(n=split)
@@ -111,10 +190,12 @@ def load(root: Path | str, *, split: int | None = 0, audio_dir: Path | str | Non
             p = sdir / f"autotagging_moodtheme-{s}.tsv"
             if not p.exists():
                 raise DatasetError(f"{p} is missing (split-{split}). {instructions(root)}")
-            for tid in read_tsv(p)["track_id"]:
+            for tid in read_tsv(p, vocab)["track_id"]:
                 membership[tid] = s
         df["split"] = df["track_id"].map(membership)
-    paths = [resolve_audio(root, rp, Path(audio_dir) if audio_dir else None) for rp in df["rel_path"]]
+    listings: dict = {}
+    paths = [resolve_audio(root, rp, Path(audio_dir) if audio_dir else None, _listings=listings)
+             for rp in df["rel_path"]]
     df["path"] = [str(p) for p in paths]
     df["audio_exists"] = [p.exists() for p in paths]
     df["source"] = NAME

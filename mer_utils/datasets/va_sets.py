@@ -34,14 +34,14 @@ import numpy as np
 import pandas as pd
 
 from mer_utils.datasets.base import (DatasetError, audio_durations, find_audio, find_column,
-                                     first_existing, tidy)
+                                     first_existing, read_csv, tidy)
 from mer_utils.labels import quadrant_for_dataset
 
 BIMODAL_MAX_STD = 1.2
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    df = pd.read_csv(path, sep=None, engine="python")
+def _read_csv(path: Path, what: str = "annotations") -> pd.DataFrame:
+    df = read_csv(path, what=what, sep=None, engine="python")
     df.columns = [str(c).strip() for c in df.columns]
     return df
 
@@ -95,7 +95,7 @@ def load_pmemo(root: Path | str, *, with_duration: bool = True) -> pd.DataFrame:
                        "valence": ann[vc].astype(float)})
     std_path = base / "annotations" / "static_annotations_std.csv"
     if std_path.exists():
-        sd = _read_csv(std_path)
+        sd = _read_csv(std_path, "PMEmo annotation std")
         sid = find_column(sd.columns, r"music_?id", r"song_?id", r"id", where=str(std_path))
         sd = pd.DataFrame({"track_id": sd[sid].astype(str),
                            "arousal_std": sd[find_column(sd.columns, r"arousal.*", where=str(std_path))].astype(float),
@@ -103,7 +103,7 @@ def load_pmemo(root: Path | str, *, with_duration: bool = True) -> pd.DataFrame:
         df = df.merge(sd, on="track_id", how="left")
     meta_path = base / "metadata.csv"
     if meta_path.exists():
-        meta = _read_csv(meta_path)
+        meta = _read_csv(meta_path, "PMEmo metadata")
         mid = find_column(meta.columns, r"music_?id", r"id", where=str(meta_path))
         art = find_column(meta.columns, r"artist", required=False)
         if art:
