@@ -440,9 +440,13 @@ def classification_report_vs_paper(ctx, data: Data, model: Model) -> Report:
     ctx.save_table(cmp, f"velankar_{model.report_table}_vs_paper")
     paper = _paper_report(model.report_table)
     n = len(load_predictions(ctx.results_dir, model.experiment))
+    mapping = paper_class_map(data.labels)
+    title = f"Fig. {model.report_fig}: {model.name} (test; mean over {n} seed(s))"
+    if mapping and any(c != p for c, p in mapping.items()):
+        title += "\nours as the paper's: " + ", ".join(f"{c} as {p}" for c, p in mapping.items())
     fig = PC.plot_classification_report(
         mean, std=std, paper=paper if mapped else paper.loc[["accuracy", "macro avg", "weighted avg"]],
-        title=f"Fig. {model.report_fig}: {model.name} (test; mean over {n} seed(s))")
+        title=title)
     ctx.savefig(fig, f"velankar_fig{model.report_fig}_report_{model.experiment}")
     return Report(model, mean, std, paper, cmp)
 
@@ -454,9 +458,10 @@ def plot_confusion(ctx, model: Model):
     folds = load_predictions(ctx.results_dir, model.experiment)
     cm = ev.confusion_over_folds(folds)
     mapping = paper_class_map(list(folds[0].labels))
-    if mapping:
+    if mapping:                                   # the paper's class order, both names shown
+        order = sorted(cm.index, key=lambda c: PAPER_CLASSES.index(mapping[c]))
         names = {c: f"{c} ({mapping[c]})" for c in cm.index}
-        cm = cm.rename(index=names, columns=names)
+        cm = cm.loc[order, order].rename(index=names, columns=names)
     fig = PC.plot_confusion_matrix(cm, title=f"Fig. {model.confusion_fig}: {model.name} "
                                              f"({len(folds)} seed(s) pooled)")
     ctx.savefig(fig, f"velankar_fig{model.confusion_fig}_confusion_{model.experiment}")

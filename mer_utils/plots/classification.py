@@ -101,7 +101,7 @@ def plot_classification_report(report: pd.DataFrame, *, title: str = "",
     ax.set_yticks(range(len(vals)), ylabels)
     ax.xaxis.tick_top()
     if title:
-        ax.set_title(title, pad=24)
+        ax.set_title(title, pad=24 + 8 * title.count("\n"))
     fig.tight_layout()
     return fig
 
@@ -130,7 +130,8 @@ def plot_confusion_matrix(cm: pd.DataFrame, *, title: str = "", normalize: bool 
                 txt = f"{counts[i, j]:.2f}"
             ax.text(j, i, txt, ha="center", va="center", fontsize=9,
                     color="white" if share[i, j] > 0.6 else "black")
-    ax.set_xticks(range(n), list(cm.columns))
+    long = max(len(str(c)) for c in cm.columns) > 8
+    ax.set_xticks(range(n), list(cm.columns), rotation=30 if long else 0, ha="right" if long else "center")
     ax.set_yticks(range(n), list(cm.index))
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
