@@ -18,9 +18,28 @@ staging folder is swapped in for the committed one in two renames. An interrupte
 therefore leaves the previous complete run's predictions, and every table built from
 them, as they were. ``mer_utils.experiment.run_protocol`` is the loop that drives it.
 
-The papers' reported numbers live in ``mer_utils/data/paper_values_*.csv`` (one file per
-paper, columns ``paper, table, row, metric, value, note``): tables show them beside ours,
-and no reproduced number is ever typed in.
+**Paper values.** The papers' reported numbers live in
+``mer_utils/data/paper_values_<paper>.csv`` (one file per paper, columns ``paper, table,
+row, metric, value, note``; ``#`` lines are comments), transcribed from the paper, never
+guessed, and never typed into a notebook. :func:`paper_values` reads them (a duplicated
+cell or a value that is not a number is an error naming the file); :func:`compare_with_paper`
+puts them beside ours. A cell the paper does not report is left out of the file, never
+written with an empty value: :func:`empty_paper_values` lists empty ones, and the test suite
+fails on any.
+
+**Every compared cell has a paper value.** A paper module declares the cells its notebook
+compares, and the comparison demands them:
+
+1. in ``mer_utils/papers/<paper>.py`` (``<paper>`` is also the CSV's ``paper`` column),
+   define ``PAPER_CELLS``: a tuple of ``(table, row, metric)`` -- every cell its notebook
+   passes to :func:`compare_with_paper` (build it from the same names the steps use, so
+   the two cannot drift apart; an empty tuple when the notebook compares nothing);
+2. call ``compare_with_paper(ours, "<paper>", table, ..., require_paper=True)``: a
+   reproduced cell without a paper value raises :class:`MissingPaperValue`, naming the
+   cells, instead of showing NaN;
+3. ``tests/test_paper_values.py`` imports every paper module and checks
+   (:func:`missing_paper_values`) that each registered cell has a value in the CSV, so a
+   missing one fails the suite before any notebook runs.
 """
 from __future__ import annotations
 
@@ -422,50 +441,121 @@ def summarise(fold_scores: pd.DataFrame, by: str | list[str] = "experiment", *,
 
 
 # --------------------------------------------------------------------------- paper values
-def paper_values(paper: str | None = None, table: str | None = None) -> pd.DataFrame:
-    """The papers' reported numbers (from the package's data files), optionally filtered."""
-    files = sorted(PACKAGE_DATA.glob("paper_values_*.csv"))
-    frames = [pd.read_csv(f, comment="#", dtype={"table": str, "row": str}) for f in files]
-    if not frames:
-        return pd.DataFrame(columns=PAPER_VALUE_COLUMNS)
-    df = pd.concat(frames, ignore_index=True)
+PaperCell = tuple  # (table, row, metric), e.g. ("fig6", "Sad", "recall")
+
+
+class MissingPaperValue(ValueError):
+    """A compared cell has no paper value (see the module docstring, "Paper values")."""
+
+
+def _read_paper_file(path: Path) -> pd.DataFrame:
+    df = pd.read_csv(path, comment="#", dtype={"paper": str, "table": str, "row": str,
+                                                "metric": str, "note": str})
     missing = set(PAPER_VALUE_COLUMNS) - set(df.columns)
     if missing:
-        raise ValueError(f"paper value files lack columns {sorted(missing)}")
+        raise ValueError(f"{path.name}: lacks column(s) {sorted(missing)}; expected {PAPER_VALUE_COLUMNS}")
+    value = pd.to_numeric(df["value"], errors="coerce")
+    bad = df[value.isna() & df["value"].notna()]
+    if len(bad):
+        raise ValueError(f"{path.name}: value(s) that are not numbers, e.g. "
+                         f"{bad[['table', 'row', 'metric', 'value']].head(3).to_dict('records')}")
+    dup = df[df.duplicated(["paper", "table", "row", "metric"], keep=False)]
+    if len(dup):
+        raise ValueError(f"{path.name}: cell(s) given twice, e.g. "
+                         f"{dup[['table', 'row', 'metric']].head(3).to_dict('records')}")
+    df["value"] = value
+    df["file"] = path.name
+    return df
+
+
+def _paper_files() -> list[Path]:
+    return sorted(PACKAGE_DATA.glob("paper_values_*.csv"))
+
+
+def paper_values(paper: str | None = None, table: str | None = None, *,
+                 include_empty: bool = False) -> pd.DataFrame:
+    """The papers' reported numbers (from the package's data files), optionally filtered.
+
+    Columns ``paper, table, row, metric, value, note, file``. Cells whose value is empty
+    are left out unless ``include_empty`` (an empty cell is a transcription still owed).
+    """
+    frames = [_read_paper_file(f) for f in _paper_files()]
+    if not frames:
+        return pd.DataFrame(columns=PAPER_VALUE_COLUMNS + ["file"])
+    df = pd.concat(frames, ignore_index=True)
     if paper is not None:
         df = df[df["paper"] == paper]
     if table is not None:
         df = df[df["table"].astype(str) == str(table)]
+    if not include_empty:
+        df = df[df["value"].notna()]
     return df.reset_index(drop=True)
+
+
+def empty_paper_values() -> pd.DataFrame:
+    """Cells written into a paper-values file without a value (``file, table, row, metric``)."""
+    df = paper_values(include_empty=True)
+    return df.loc[df["value"].isna(), ["file", "paper", "table", "row", "metric"]].reset_index(drop=True)
+
+
+def missing_paper_values(paper: str, cells: Iterable[PaperCell]) -> list[PaperCell]:
+    """The ``(table, row, metric)`` cells of ``cells`` that have no value for ``paper``."""
+    pv = paper_values(paper)
+    have = set(zip(pv["table"].astype(str), pv["row"].astype(str), pv["metric"].astype(str)))
+    return [tuple(map(str, c)) for c in cells if tuple(map(str, c)) not in have]
 
 
 def compare_with_paper(reproduced: pd.DataFrame, paper: str, table: str,
                        *, row_col: str = "row", metric_cols: Iterable[str] | None = None,
-                       ) -> pd.DataFrame:
+                       require_paper: bool = False) -> pd.DataFrame:
     """Put the paper's reported values beside reproduced ones.
 
     ``reproduced`` has one row per ``row_col`` value (e.g. a model name) and one column
     per metric (optionally ``<metric>_std``). The result is long-format:
     ``row, metric, paper, reproduced, reproduced_std, delta`` with NaN where the paper
-    does not report the metric (or we did not reproduce it).
+    does not report the metric (or we did not reproduce it); a cell that neither side
+    has (NaN in ``reproduced``, nothing in the paper) is left out.
+
+    ``require_paper=True``: every reproduced (non-NaN) cell must have a paper value, else
+    :class:`MissingPaperValue` lists the cells that lack one (a table that claims to set
+    the paper beside us never shows a silent NaN). Paper cells we did not reproduce are
+    still shown, with NaN in ``reproduced``.
     """
     pv = paper_values(paper, table)
     if metric_cols is None:
         metric_cols = [c for c in reproduced.columns
                        if c != row_col and not c.endswith("_std") and c != "n_folds"
                        and pd.api.types.is_numeric_dtype(reproduced[c])]
+    metric_cols = list(metric_cols)
+    absent = [m for m in metric_cols if m not in reproduced.columns]
+    if absent:
+        raise KeyError(f"compare_with_paper: reproduced table has no column(s) {absent}")
     rows = []
     for _, r in reproduced.iterrows():
         for m in metric_cols:
             rows.append({"row": str(r[row_col]), "metric": m, "reproduced": r[m],
                          "reproduced_std": r.get(f"{m}_std", np.nan)})
     rep = pd.DataFrame(rows, columns=["row", "metric", "reproduced", "reproduced_std"])
+    rep["reproduced"] = pd.to_numeric(rep["reproduced"], errors="coerce")
+    rep["reproduced_std"] = pd.to_numeric(rep["reproduced_std"], errors="coerce")
     paper_part = pv[["row", "metric", "value"]].rename(columns={"value": "paper"})
     out = paper_part.merge(rep, on=["row", "metric"], how="outer")
+    out = out[out["paper"].notna() | out["reproduced"].notna()]
+    if require_paper:
+        lacking = out[out["reproduced"].notna() & out["paper"].isna()]
+        if len(lacking):
+            cells = [(str(table), r, m) for r, m in zip(lacking["row"], lacking["metric"])]
+            raise MissingPaperValue(
+                f"{len(cells)} compared cell(s) of {paper!r} table {table!r} have no paper value: "
+                f"{cells[:12]}{' ...' if len(cells) > 12 else ''}. Transcribe them into "
+                f"mer_utils/data/paper_values_{paper}.csv (from the paper, never guessed), or "
+                "stop comparing cells the paper does not report.")
     out["delta"] = out["reproduced"] - out["paper"]
     order = {r: i for i, r in enumerate(list(dict.fromkeys(list(rep["row"]) + list(paper_part["row"]))))}
+    morder = {m: i for i, m in enumerate(list(dict.fromkeys(metric_cols + list(paper_part["metric"]))))}
     out["_o"] = out["row"].map(order)
-    out = out.sort_values(["_o", "metric"]).drop(columns="_o").reset_index(drop=True)
+    out["_m"] = out["metric"].map(morder)
+    out = out.sort_values(["_o", "_m"]).drop(columns=["_o", "_m"]).reset_index(drop=True)
     return out[["row", "metric", "paper", "reproduced", "reproduced_std", "delta"]]
 
 

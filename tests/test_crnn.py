@@ -27,6 +27,9 @@ Parallel CNN-RNN (input 640 x 128 x 1)
     per direction 3*(64*(64+64) + 2*64) = 24,960; both directions 49,920
   Dense(3) on 256 + 128 = 384   384*3 + 3 = 1,155
   total 32,544 + 49,920 + 1,155 = 83,619, all trainable
+
+L2 ("both L2 and dropout regularization was used between all the layers") adds a penalty
+to the loss and no weight, so the counts are the same with and without it.
 """
 from __future__ import annotations
 
@@ -36,7 +39,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from mer_utils.models.crnn import (  # noqa: E402
-    build_crnn, build_parallel_cnn_rnn, parameter_counts,
+    L2, build_crnn, build_parallel_cnn_rnn, parameter_counts,
 )
 from mer_utils.training import compile_classifier  # noqa: E402
 
@@ -73,6 +76,50 @@ def test_parameter_count_follows_the_number_of_classes():
     # only the output layer changes: +1 class adds (64 + 1) and (384 + 1) weights
     assert parameter_counts(build_crnn(n_classes=4))["total"] == CRNN_TOTAL + 65
     assert parameter_counts(build_parallel_cnn_rnn(n_classes=4))["total"] == PARALLEL_TOTAL + 385
+
+
+def _kernels(model):
+    """(layer name, attribute, regulariser) for every kernel of the model (wrapped RNNs too)."""
+    out = []
+    for layer in model.layers:
+        cells = [layer]
+        if isinstance(layer, keras.layers.Bidirectional):
+            cells = [layer.forward_layer.cell, layer.backward_layer.cell]
+        elif isinstance(layer, keras.layers.RNN):
+            cells = [layer.cell]
+        for c in cells:
+            for attr, reg in (("kernel", "kernel_regularizer"), ("recurrent_kernel", "recurrent_regularizer")):
+                if getattr(c, attr, None) is not None:
+                    out.append((layer.name, attr, getattr(c, reg, None)))
+    return out
+
+
+@pytest.mark.parametrize("build, n_kernels", [(build_crnn, 3 + 2 + 2), (build_parallel_cnn_rnn, 5 + 4 + 1)])
+def test_l2_on_every_kernel(build, n_kernels):
+    # CRNN: 3 convolutions, the LSTM's input and recurrent kernels, dense, output;
+    # parallel: 5 convolutions, the BiGRU's 2 x (input, recurrent), output
+    m = build(l2=3e-4)
+    kernels = _kernels(m)
+    assert len(kernels) == n_kernels
+    for name, attr, reg in kernels:
+        assert isinstance(reg, keras.regularizers.L2), f"{name}.{attr} has no L2"
+        assert reg.l2 == pytest.approx(3e-4)
+    # the penalty the loss receives is l2 * sum of squared kernels (biases and BN excluded)
+    penalty = float(keras.ops.sum(keras.ops.stack([keras.ops.convert_to_tensor(l) for l in m.losses])))
+    squares = sum(float(np.sum(np.square(w.numpy()))) for w in m.weights
+                  if w.path.endswith("kernel") or w.path.endswith("recurrent_kernel"))
+    assert penalty == pytest.approx(3e-4 * squares, rel=1e-4)
+    assert parameter_counts(m) == parameter_counts(build(l2=0.0))    # L2 adds no weights
+
+
+def test_l2_default_and_off():
+    assert L2 > 0
+    assert all(isinstance(r, keras.regularizers.L2) and r.l2 == pytest.approx(L2)
+               for _, _, r in _kernels(build_crnn()))
+    off = build_crnn(l2=0.0)
+    assert all(r is None for _, _, r in _kernels(off)) and not off.losses
+    with pytest.raises(ValueError, match="L2 weight"):
+        build_crnn(l2=-1.0)
 
 
 def test_forward_pass_gives_probabilities():

@@ -1,13 +1,78 @@
-"""Every numbered notebook: committed clean, and executed headless under the smoke profile."""
+"""Every numbered notebook: committed clean, and executed headless under the smoke profile;
+the tables a run writes exist and hold finite numbers.
+
+A smoke run passes only if the notebook ran *and* every table it wrote
+(``results/<label>/*.csv`` modified by that run) has rows, and every numeric cell is
+finite -- except in the few columns listed in :data:`OPTIONAL_NAN`, where an empty cell
+means something documented (the paper reports nothing there, say).
+"""
+import fnmatch
 import json
+import time
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from conftest import SHARED_DATA, require
 
 NB_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 NOTEBOOKS = sorted(NB_DIR.glob("[0-9][0-9]_*.ipynb"))
+
+# (table name pattern, column) -> why NaN is legitimate there. Keep it explicit and short.
+OPTIONAL_NAN = {
+    ("*", "paper"): "compare_with_paper: the paper reports no value for this cell",
+    ("*", "delta"): "compare_with_paper: reproduced - paper, NaN when either is",
+    ("*", "reproduced_std"): "compare_with_paper: a paper cell we did not reproduce has no std",
+    ("*", "std"): "evaluation.report_over_folds: support is summed over folds, it has no std",
+    ("01_feature_summary", "seconds"): "notebook 01 does not time the spectrogram row",
+}
+# tables that hold text only (no number to check)
+TEXT_TABLES = ()
+
+
+def optional_nan_columns(table: str) -> set[str]:
+    return {col for (pattern, col) in OPTIONAL_NAN if fnmatch.fnmatch(table, pattern)}
+
+
+def table_problems(path: Path) -> list[str]:
+    """What is wrong with one written table (empty list: nothing)."""
+    try:
+        df = pd.read_csv(path)
+    except Exception as exc:  # noqa: BLE001 - any parse failure is a problem to report
+        return [f"unreadable ({type(exc).__name__}: {exc})"]
+    name = path.stem
+    if df.empty or not len(df.columns):
+        return ["no rows"]
+    problems = []
+    numeric = df.select_dtypes(include="number")
+    if numeric.empty and name not in TEXT_TABLES:
+        problems.append("no numeric column (list it in TEXT_TABLES if it is meant to hold text)")
+    optional = optional_nan_columns(name)
+    for col in numeric.columns:
+        values = numeric[col].to_numpy(dtype=float)
+        bad = ~np.isfinite(values)
+        if col in optional:
+            bad = np.isinf(values)
+        if bad.any():
+            problems.append(f"column {col!r}: {int(bad.sum())} non-finite value(s) "
+                            f"(rows {np.flatnonzero(bad)[:5].tolist()})")
+    return problems
+
+
+def tables_written(results_dir: Path, since: float) -> list[Path]:
+    """The tables (CSV) under ``results_dir`` modified at or after ``since``."""
+    return sorted(p for p in Path(results_dir).glob("*.csv") if p.stat().st_mtime >= since)
+
+
+def assert_tables_ok(results_dir: Path, since: float, notebook: str) -> list[Path]:
+    written = tables_written(results_dir, since)
+    assert written, f"{notebook} wrote no table under {results_dir}"
+    bad = {p.name: table_problems(p) for p in written}
+    bad = {k: v for k, v in bad.items() if v}
+    assert not bad, f"{notebook}: tables with problems: {bad}"
+    return written
 
 
 def test_there_are_notebooks():
@@ -42,10 +107,19 @@ def _run(nb: Path, out_dir: Path, **params):
     return out
 
 
+def _results_dir(profile: str, root: Path | None) -> Path:
+    from mer_utils.config import RESULTS_DIR
+    from mer_utils.run import output_label
+
+    return RESULTS_DIR / output_label(profile, root)
+
+
 @pytest.mark.notebook
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_runs_under_smoke(nb, out_dir):
+    since = time.time() - 1.0      # file times may lag the clock by a tick
     _run(nb, out_dir, profile="smoke", data_root="")
+    assert_tables_ok(_results_dir("smoke", None), since, nb.stem)
 
 
 @pytest.mark.notebook
@@ -55,9 +129,44 @@ def test_notebook_runs_on_real_data(name, out_dir):
     """Notebooks on the shared real data (4Q clips + MTG-Jamendo metadata), smoke-sized."""
     root = require(SHARED_DATA)
     nb = NB_DIR / f"{name}.ipynb"
+    since = time.time() - 1.0
     _run(nb, out_dir / "real", profile="smoke", data_root=str(root))
-    from mer_utils.config import RESULTS_DIR
-    from mer_utils.run import output_label
-    manifest = RESULTS_DIR / output_label("smoke", root) / "manifests" / name / "manifest.json"
+    results = _results_dir("smoke", root)
+    manifest = results / "manifests" / name / "manifest.json"
     sources = json.loads(manifest.read_text())["data_sources"]
     assert any("4q-dev" in v for v in sources.values()), sources  # real 4Q was used, not the demo
+    assert_tables_ok(results, since, name)
+
+
+# --------------------------------------------------------------------------- the table check itself
+def test_table_check_accepts_finite_tables_and_documented_gaps(tmp_path):
+    pd.DataFrame({"row": ["CRNN", "GRU"], "metric": ["accuracy"] * 2, "paper": [0.54, np.nan],
+                  "reproduced": [0.6, 0.5], "delta": [0.06, np.nan]}).to_csv(tmp_path / "t_vs_paper.csv", index=False)
+    assert table_problems(tmp_path / "t_vs_paper.csv") == []
+
+
+@pytest.mark.parametrize("frame, problem", [
+    (pd.DataFrame({"model": ["a"], "accuracy": [np.nan]}), "'accuracy': 1 non-finite"),
+    (pd.DataFrame({"model": ["a", "b"], "reproduced": [0.5, np.inf]}), "'reproduced': 1 non-finite"),
+    (pd.DataFrame({"model": ["a"], "paper": [np.inf]}), "'paper': 1 non-finite"),   # NaN yes, inf never
+    (pd.DataFrame({"model": [], "accuracy": []}), "no rows"),
+    (pd.DataFrame({"model": ["a"], "accuracy": ["0.5 ± 0.1"]}), "no numeric column"),
+])
+def test_table_check_flags_bad_tables(tmp_path, frame, problem):
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    assert any(problem in p for p in table_problems(tmp_path / "t.csv")), table_problems(tmp_path / "t.csv")
+
+
+def test_tables_written_sees_only_this_runs_tables(tmp_path):
+    old = tmp_path / "old.csv"
+    old.write_text("a\n1\n")
+    since = time.time() + 5
+    new = tmp_path / "new.csv"
+    new.write_text("a\nnan\n")
+    import os
+    os.utime(new, (since + 1, since + 1))
+    assert tables_written(tmp_path, since) == [new]
+    with pytest.raises(AssertionError, match="new.csv"):
+        assert_tables_ok(tmp_path, since, "nb")
+    with pytest.raises(AssertionError, match="wrote no table"):
+        assert_tables_ok(tmp_path, since + 10, "nb")

@@ -11,29 +11,36 @@ argument, so a reader can try the alternatives):
 CRNN (:func:`build_crnn`)
     paper: 3 x [Conv1D over time, 56 filters, kernel 5 -> ReLU -> batch norm -> 1-D
     max-pool] -> LSTM(96) -> Dense(64) -> softmax. The 128 mel bands are the Conv1D's
-    input channels.
+    input channels. Regularisation: "both L2 and dropout regularization was used between
+    all the layers" -- neither the L2 weight nor the dropout rate is given.
     ours: "valid" convolutions, pool size 2 (640 -> 636 -> 318 -> 314 -> 157 -> 153 -> 76
-    time steps reach the LSTM), ReLU on the 64-unit dense layer, dropout 0.3 after each
-    block, after the LSTM and after the dense layer (the paper names no regularisation;
-    without it the model memorises ~100 training clips in a few epochs), batch-norm
-    momentum 0.9 instead of Keras's 0.99: with ~100 training clips an epoch is only ~7
-    batches, and at 0.99 the moving statistics used at validation/test time would still
-    be mostly their initial values after several epochs (validation accuracy stuck at
-    chance).
+    time steps reach the LSTM), ReLU on the 64-unit dense layer; L2 (``l2``, default 1e-4)
+    on the weights of every layer that has them (the three convolutions, the LSTM's input
+    and recurrent kernels, the dense and the output layer) and dropout 0.3 after each
+    block, after the LSTM and after the dense layer; batch-norm momentum 0.9 instead of
+    Keras's 0.99: with ~100 training clips an epoch is only ~7 batches, and at 0.99 the
+    moving statistics used at validation/test time would still be mostly their initial
+    values after several epochs (validation accuracy stuck at chance).
+    Output layer: the paper's "has 8 hidden units in order to determine the probabilities
+    of the three classes" contradicts itself -- a softmax over 8 units gives 8
+    probabilities, 5 of them for classes that do not exist. We keep ``n_classes`` (3)
+    units, the only size that yields one probability per class.
 
 Parallel CNN-RNN (:func:`build_parallel_cnn_rnn`)
     paper: CNN branch of 5 x [Conv2D kernel (3, 1), filters 16/32/64/64/64 -> ReLU ->
     max-pool] flattened to 256; RNN branch max-pools the spectrogram (4, 2) and feeds a
-    bidirectional GRU(64) (128 outputs); concatenation (384) -> softmax.
+    bidirectional GRU(64) (128 outputs); concatenation (384) -> softmax. The paper names
+    no regularisation for this model.
     ours: "valid" convolutions and pools (2,2), (2,2), (2,2), (4,4), (4,4) -- the sizes
     that give exactly the paper's 256 = 4 x 1 x 64 on a 640 x 128 input (time
     640 -> 638 -> 319 -> 317 -> 158 -> 156 -> 78 -> 76 -> 19 -> 17 -> 4, bands
     128 -> 64 -> 32 -> 16 -> 4 -> 1). The (4, 2) pool of the RNN branch uses strides equal
-    to its size (160 steps x 64 bands reach the GRU); dropout 0.3 on the 384-d
-    concatenation.
+    to its size (160 steps x 64 bands reach the GRU); the CRNN's regularisation carried
+    over: L2 (``l2``) on every kernel and dropout 0.3 on the 384-d concatenation.
 
-Parameter counts for 3 classes (derived by hand in ``tests/test_crnn.py``): CRNN 133,195
-(132,859 trainable + 336 batch-norm statistics); parallel CNN-RNN 83,619.
+L2 adds penalties to the loss but no weights: the parameter counts for 3 classes (derived
+by hand in ``tests/test_crnn.py``) are CRNN 133,195 (132,859 trainable + 336 batch-norm
+statistics) and parallel CNN-RNN 83,619, with or without it.
 
 Optimizer and learning rate live in :func:`mer_utils.training.compile_classifier`
 (Adam, 1e-3; the paper names none).
@@ -46,34 +53,49 @@ import keras
 from keras import layers
 
 INPUT_SHAPE = (640, 128)   # (frames, mel bands), the paper's spectrogram shape
+L2 = 1e-4                  # L2 weight: the paper uses L2 but gives no weight
+
+
+def _l2(weight: float):
+    """An L2 penalty of ``weight`` on a layer's weights (``None`` when ``weight`` is 0)."""
+    if weight < 0:
+        raise ValueError(f"the L2 weight must be >= 0, not {weight}")
+    return keras.regularizers.L2(weight) if weight else None
 
 
 def build_crnn(input_shape: Sequence[int] = INPUT_SHAPE, n_classes: int = 3, *,
                filters: int = 56, kernel_size: int = 5, n_blocks: int = 3,
                pool_size: int = 2, lstm_units: int = 96, dense_units: int = 64,
-               dropout: float = 0.3, bn_momentum: float = 0.9,
+               dropout: float = 0.3, l2: float = L2, bn_momentum: float = 0.9,
                name: str = "velankar_crnn") -> keras.Model:
     """The paper's CRNN: ``n_blocks`` x [Conv1D -> ReLU -> BatchNorm -> MaxPool1D] -> LSTM -> Dense -> softmax.
 
-    Returns an uncompiled model; compile it with :func:`mer_utils.training.compile_classifier`.
+    ``l2`` penalises the weights of every convolution, the LSTM (input and recurrent
+    kernels), the dense and the output layer; ``dropout`` follows every block, the LSTM
+    and the dense layer ("both L2 and dropout regularization was used between all the
+    layers"). The output has ``n_classes`` units, not the paper's self-contradictory 8
+    (module docstring). Returns an uncompiled model; compile it with
+    :func:`mer_utils.training.compile_classifier`.
     """
     _check_shape(input_shape, n_classes)
     inp = keras.Input(shape=tuple(input_shape), name="mel")
     x = inp
     for i in range(n_blocks):
-        x = layers.Conv1D(filters, kernel_size, padding="valid", name=f"conv{i + 1}")(x)
+        x = layers.Conv1D(filters, kernel_size, padding="valid", kernel_regularizer=_l2(l2),
+                          name=f"conv{i + 1}")(x)
         x = layers.Activation("relu", name=f"relu{i + 1}")(x)
         x = layers.BatchNormalization(momentum=bn_momentum, name=f"bn{i + 1}")(x)
         x = layers.MaxPooling1D(pool_size, name=f"pool{i + 1}")(x)
         if dropout:
             x = layers.Dropout(dropout, name=f"drop{i + 1}")(x)
-    x = layers.LSTM(lstm_units, name="lstm")(x)
+    x = layers.LSTM(lstm_units, kernel_regularizer=_l2(l2), recurrent_regularizer=_l2(l2),
+                    name="lstm")(x)
     if dropout:
         x = layers.Dropout(dropout, name="drop_lstm")(x)
-    x = layers.Dense(dense_units, activation="relu", name="dense")(x)
+    x = layers.Dense(dense_units, activation="relu", kernel_regularizer=_l2(l2), name="dense")(x)
     if dropout:
         x = layers.Dropout(dropout, name="drop_dense")(x)
-    out = layers.Dense(n_classes, activation="softmax", name="softmax")(x)
+    out = layers.Dense(n_classes, activation="softmax", kernel_regularizer=_l2(l2), name="softmax")(x)
     return keras.Model(inp, out, name=name)
 
 
@@ -82,11 +104,14 @@ def build_parallel_cnn_rnn(input_shape: Sequence[int] = INPUT_SHAPE, n_classes: 
                            cnn_kernel: tuple[int, int] = (3, 1),
                            cnn_pools: Sequence[tuple[int, int]] = ((2, 2), (2, 2), (2, 2), (4, 4), (4, 4)),
                            rnn_pool: tuple[int, int] = (4, 2), gru_units: int = 64,
-                           dropout: float = 0.3, name: str = "velankar_parallel_cnn_rnn",
-                           ) -> keras.Model:
+                           dropout: float = 0.3, l2: float = L2,
+                           name: str = "velankar_parallel_cnn_rnn") -> keras.Model:
     """The paper's parallel CNN-RNN: a Conv2D branch and a pooled BiGRU branch, concatenated.
 
-    Returns an uncompiled model; compile it with :func:`mer_utils.training.compile_classifier`.
+    ``l2`` penalises every convolution, the GRU's kernels (both directions) and the output
+    layer; ``dropout`` acts on the concatenation (the paper names no regularisation for
+    this model: the CRNN's is carried over). Returns an uncompiled model; compile it with
+    :func:`mer_utils.training.compile_classifier`.
     """
     _check_shape(input_shape, n_classes)
     if len(cnn_filters) != len(cnn_pools):
@@ -99,7 +124,8 @@ def build_parallel_cnn_rnn(input_shape: Sequence[int] = INPUT_SHAPE, n_classes: 
     # CNN branch
     c = img
     for i, (f, pool) in enumerate(zip(cnn_filters, cnn_pools)):
-        c = layers.Conv2D(f, cnn_kernel, padding="valid", activation="relu", name=f"cnn_conv{i + 1}")(c)
+        c = layers.Conv2D(f, cnn_kernel, padding="valid", activation="relu",
+                          kernel_regularizer=_l2(l2), name=f"cnn_conv{i + 1}")(c)
         c = layers.MaxPooling2D(pool, name=f"cnn_pool{i + 1}")(c)
     c = layers.Flatten(name="cnn_flat")(c)
 
@@ -107,12 +133,13 @@ def build_parallel_cnn_rnn(input_shape: Sequence[int] = INPUT_SHAPE, n_classes: 
     r = layers.MaxPooling2D(rnn_pool, name="rnn_pool")(img)
     steps, feats = frames // rnn_pool[0], bands // rnn_pool[1]
     r = layers.Reshape((steps, feats), name="rnn_seq")(r)
-    r = layers.Bidirectional(layers.GRU(gru_units), name="bigru")(r)
+    r = layers.Bidirectional(layers.GRU(gru_units, kernel_regularizer=_l2(l2),
+                                        recurrent_regularizer=_l2(l2)), name="bigru")(r)
 
     x = layers.Concatenate(name="concat")([c, r])
     if dropout:
         x = layers.Dropout(dropout, name="drop")(x)
-    out = layers.Dense(n_classes, activation="softmax", name="softmax")(x)
+    out = layers.Dense(n_classes, activation="softmax", kernel_regularizer=_l2(l2), name="softmax")(x)
     return keras.Model(inp, out, name=name)
 
 

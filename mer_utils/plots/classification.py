@@ -59,32 +59,49 @@ def plot_classification_report(report: pd.DataFrame, *, title: str = "",
 
     ``report``: rows = classes (+ ``accuracy``, ``macro avg``, ``weighted avg``), columns
     ``precision, recall, f1-score[, support]`` (from
-    :func:`mer_utils.evaluation.classification_report_df`, or means over seeds).
+    :func:`mer_utils.evaluation.classification_report_df`, or means over seeds); a NaN cell
+    is left blank (e.g. the accuracy row's precision and recall, as scikit-learn prints it).
     ``std``: same shape, shown as ``± std``. ``paper``: same shape (NaN where not reported),
-    shown as ``(paper x.xx)`` under each reproduced value.
+    shown as ``(paper x.xx)`` under each reproduced value, and beside the support.
     """
     cols = [c for c in ("precision", "recall", "f1-score") if c in report.columns]
+    if not cols or report.empty:
+        raise ValueError("plot_classification_report needs rows and at least one of precision, "
+                         "recall, f1-score")
     vals = report[cols].astype(float)
-    fig, ax = plt.subplots(figsize=(1.9 * len(cols) + 2.4, 0.55 * len(vals) + 1.2))
-    ax.imshow(vals.to_numpy(), cmap="Blues", vmin=0, vmax=1, aspect="auto")
+
+    def cell(frame, r, c):
+        if frame is None or r not in frame.index or c not in frame.columns or pd.isna(frame.loc[r, c]):
+            return None
+        return float(frame.loc[r, c])
+
+    fig, ax = plt.subplots(figsize=(1.9 * len(cols) + 2.8, 0.6 * len(vals) + 1.2))
+    ax.imshow(np.ma.masked_invalid(vals.to_numpy()), cmap="Blues", vmin=0, vmax=1, aspect="auto")
     for i, r in enumerate(vals.index):
         for j, c in enumerate(cols):
             v = vals.iloc[i, j]
+            if np.isnan(v):
+                continue
             txt = f"{v:.2f}"
-            if std is not None and r in std.index and c in std.columns and not pd.isna(std.loc[r, c]):
-                txt += f" ± {float(std.loc[r, c]):.2f}"
-            if paper is not None and r in paper.index and c in paper.columns and not pd.isna(paper.loc[r, c]):
-                txt += f"\n(paper {float(paper.loc[r, c]):.2f})"
+            s = cell(std, r, c)
+            if s is not None:
+                txt += f" ± {s:.2f}"
+            p = cell(paper, r, c)
+            if p is not None:
+                txt += f"\n(paper {p:.2f})"
             ax.text(j, i, txt, ha="center", va="center", fontsize=8,
                     color="white" if v > 0.6 else "black")
-    ylabels = list(vals.index)
+    ylabels = [str(r) for r in vals.index]
     if "support" in report.columns:
-        ylabels = [f"{r}  (n={int(s)})" for r, s in zip(vals.index, report["support"])]
+        ylabels = []
+        for r, n in zip(vals.index, report["support"]):
+            p = cell(paper, r, "support")
+            ylabels.append(f"{r}  (n={n:.3g}" + (f"; paper {p:.0f})" if p is not None else ")"))
     ax.set_xticks(range(len(cols)), cols)
     ax.set_yticks(range(len(vals)), ylabels)
     ax.xaxis.tick_top()
     if title:
-        ax.set_title(title, pad=24)
+        ax.set_title(title, pad=24 + 8 * title.count("\n"))
     fig.tight_layout()
     return fig
 
@@ -113,7 +130,8 @@ def plot_confusion_matrix(cm: pd.DataFrame, *, title: str = "", normalize: bool 
                 txt = f"{counts[i, j]:.2f}"
             ax.text(j, i, txt, ha="center", va="center", fontsize=9,
                     color="white" if share[i, j] > 0.6 else "black")
-    ax.set_xticks(range(n), list(cm.columns))
+    long = max(len(str(c)) for c in cm.columns) > 8
+    ax.set_xticks(range(n), list(cm.columns), rotation=30 if long else 0, ha="right" if long else "center")
     ax.set_yticks(range(n), list(cm.index))
     ax.set_xlabel("predicted")
     ax.set_ylabel("true")
