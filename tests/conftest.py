@@ -17,7 +17,9 @@ os.environ.setdefault("MPLBACKEND", "Agg")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED_DATA = (REPO / ".." / "shared" / "data").resolve()
+# beside the repository on development machines; MER_SHARED_DATA points elsewhere (e.g. from
+# a git worktree)
+SHARED_DATA = Path(os.environ.get("MER_SHARED_DATA", REPO / ".." / "shared" / "data")).resolve()
 FOURQ_DEV = SHARED_DATA / "4q-dev"
 JAMENDO = SHARED_DATA / "mtg-jamendo"
 
