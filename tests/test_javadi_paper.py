@@ -236,3 +236,17 @@ def test_notebook_10_on_real_metadata_records_the_substitution_and_scores_mediae
     # Fig. 4 on the real metadata: the 59 tags
     dist = pd.read_csv(res / "javadi_tag_distribution_mtg-jamendo.csv")
     assert len(dist) == 59
+
+
+def test_table2_bars_list_label_sets_as_the_paper_does():
+    """(7) The figure orders the label sets 59, 10, 8, 5 whatever order the rows come in."""
+    from mer_utils.plots import multilabel as PM
+
+    df = pd.DataFrame({"labels": ["59 labels", "5 labels", "10 labels", "8 labels", "59 labels", "5 labels"],
+                       "model": ["CNN", "CNN", "LP", "LP", "LP", "LP"], "f1_macro": [0.1, 0.5, 0.3, 0.4, 0.1, 0.5]})
+    fig = PM.plot_score_bars(df, x="labels", hue="model", metric="f1_macro",
+                             order=[f"{s} labels" for s in javadi.LABEL_SET_ORDER])
+    ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
+    assert ticks == ["59 labels", "10 labels", "8 labels", "5 labels"]
+    unordered = PM.plot_score_bars(df, x="labels", hue="model", metric="f1_macro")
+    assert [t.get_text() for t in unordered.axes[0].get_xticklabels()][:2] == ["59 labels", "5 labels"]

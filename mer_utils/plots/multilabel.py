@@ -114,7 +114,7 @@ def plot_score_bars(df: pd.DataFrame, *, x: str, hue: str, metric: str, title: s
     ax.set_xticks(range(len(xs)))
     ax.set_xticklabels([str(v) for v in xs])
     ax.set_ylabel(metric)
-    ax.legend(fontsize=8, ncol=2)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.grid(axis="y", alpha=0.3)
     ax.set_title(title or metric)
     return fig
