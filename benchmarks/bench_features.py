@@ -12,7 +12,8 @@ For each stage it prints clips/s of
   cache (a fresh temporary cache folder),
 * our path, cached re-run (same call again: every track served from the cache),
 
-for: decode + resample alone (the floor), log-mel (``louro_mel``), the 477-D set, the
+for: decode + resample alone (the floor), log-mel (``louro_mel``), the 477-D set (``javadi477_ours``,
+the variant the naive loop mirrors; the paper's ``javadi477`` follows Brown et al.), the
 emotion set, and the offline embedding (musicnn via ``mer_utils.embeddings.embed_tracks``,
 "n/a" when it is unavailable). Then it checks the issue's targets:
 
@@ -151,7 +152,7 @@ def _warm(_path):
     import librosa  # noqa: F401
 
     features.compute_features(np.random.default_rng(0).standard_normal(22050 * 2).astype(np.float32) * 0.1,
-                              22050, "javadi477")
+                              22050, "javadi477_ours")
     return np.zeros(1)
 
 
@@ -201,7 +202,7 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=None, help="number of clips (default: all)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--skip", default="", help="comma list of stages to skip "
-                    "(floor,logmel,javadi477,emotion,embedding) or 'naive' to skip naive loops")
+                    "(floor,logmel,javadi477_ours,emotion,embedding) or 'naive' to skip naive loops")
     ap.add_argument("--json", default=None, help="also write the results here")
     args = ap.parse_args(argv)
     os.environ.setdefault("MER_PROGRESS", "0")
@@ -258,11 +259,11 @@ def main(argv=None) -> int:
         _print_row(rows[-1], n)
     stage("log-mel (louro_mel)", naive_logmel,
           lambda: features.extract_spectrograms(df, "louro_mel", ctx=ctx, progress=False), key="logmel")
-    stage("477-D (javadi477)", naive_477,
-          lambda: features.extract_features(df, "javadi477", ctx=ctx, progress=False), key="javadi477")
-    if "javadi477" not in skip:
+    stage("477-D (javadi477_ours)", naive_477,
+          lambda: features.extract_features(df, "javadi477_ours", ctx=ctx, progress=False), key="javadi477_ours")
+    if "javadi477_ours" not in skip:
         c1 = SimpleNamespace(cache_dir=tmp / "serial", manifest=man, p=SimpleNamespace(n_jobs=1))
-        t1, _ = timed(lambda: features.extract_features(df, "javadi477", ctx=c1, progress=False))
+        t1, _ = timed(lambda: features.extract_features(df, "javadi477_ours", ctx=c1, progress=False))
         rows.append({"stage": "477-D, 1 worker", "ours_s": t1, "ours_cpu": _LAST_CPU[0]})
         _print_row(rows[-1], n)
     stage("emotion set", naive_emotion,
@@ -331,11 +332,11 @@ def _targets(rows):
     by = {r["stage"]: r for r in rows}
     res = {}
     floor = by.get("floor (decode+resample)", {}).get("ours_s")
-    f477 = by.get("477-D (javadi477)", {}).get("ours_s")
+    f477 = by.get("477-D (javadi477_ours)", {}).get("ours_s")
     if floor and f477:
         ratio = f477 / floor
         res["477 within 2x of floor"] = (ratio <= 2.0, f"{ratio:.2f}x the floor time")
-    c477 = by.get("477-D (javadi477)", {}).get("ours_cpu")
+    c477 = by.get("477-D (javadi477_ours)", {}).get("ours_cpu")
     cfl = by.get("floor (decode+resample)", {}).get("ours_cpu")
     if c477 and cfl:
         res["477 within 2x of floor (CPU time)"] = (c477 / cfl <= 2.0, f"{c477 / cfl:.2f}x")

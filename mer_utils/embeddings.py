@@ -1,11 +1,30 @@
 """Pretrained audio embeddings: VGGish (AudioSet) and musicnn (MTT / MSD tagging).
 
-One entry point, :func:`embed_tracks`::
+Two entry points::
 
     E, kept_df, used = embed_tracks(df, "vggish", ctx=ctx, fallback="musicnn_msd")
+    S, kept_df, used = embed_sequence(df, "vggish", ctx=ctx, fallback="musicnn_msd")
 
-returns one track-level vector per row of ``kept_df`` (the mean over time of the model's
-frame-level embeddings), and the name of the model actually used.
+:func:`embed_tracks` returns one track-level vector per row of ``kept_df`` (the mean over
+time of the model's frame-level embeddings); :func:`embed_sequence` the multi-label
+paper's (1407, d) sequence of the first 29.1 s (below); both also return the name of the
+model actually used.
+
+The sequence (:func:`embed_sequence`)
+    Javadi et al. feed their CNN "(16, 1, 128, 1407)" and write "the final
+    representations of VGG-ish are of size 1407 × 128". Read exactly: VGGish examples (96
+    frames of 10 ms) taken every **2 frames (20 ms)** over the first 29.1 s:
+    2,908 frames -> 1 + floor((2,908 - 96) / 2) = 1,407 examples of 128
+    (:func:`sequence_length`). With the official weights that is what is computed
+    (batched, one 0.96-s example per 20 ms). Without them, the substitute is recorded and
+    named: the pretrained **musicnn** (MSD) at the **same hop and centres** — its
+    ``penultimate`` layer (200-d) of a 3-s window (musicnn's own patch length, so its back
+    end sees the statistics it was trained on) centred on each VGGish example's centre
+    (k x 20 ms + 0.4875 s). musicnn is fully convolutional up to its temporal pooling, so
+    one pass over the 29.1 s gives the mid-end map and each window is pooled from it
+    (:func:`mer_utils.models.musicnn.window_pool`); near the clip's edges the window is
+    clipped. Clips shorter than 29.1 s are zero-padded (every sequence has 1,407 rows).
+    Sequences are cached per track (VGGish: its 8-bit values; musicnn: float16).
 
 Models (:data:`MODELS`):
 
@@ -50,7 +69,13 @@ from typing import Any
 import numpy as np
 
 __all__ = ["MODELS", "EmbeddingModel", "embed_tracks", "embed_audio", "frame_embeddings",
-           "get_model", "describe", "predict_tags", "setup_weights", "EmbeddingUnavailable"]
+           "get_model", "describe", "predict_tags", "setup_weights", "EmbeddingUnavailable",
+           "embed_sequence", "sequence_length", "sequence_from_audio", "describe_sequence",
+           "SEQUENCE_SECONDS", "SEQUENCE_HOP_SECONDS"]
+
+#: the multi-label paper's sequence: the first 29.1 s, one VGGish example every 20 ms
+SEQUENCE_SECONDS = 29.1
+SEQUENCE_HOP_SECONDS = 0.02
 
 
 @dataclasses.dataclass(frozen=True)
@@ -213,11 +238,30 @@ def _cache_config(model: str, layer: str) -> dict:
             "version": 1}
 
 
-def _resolve(model: str, *, ctx, fallback: str | None, weights_path, download: bool) -> str:
-    """Name of the model to use: ``model`` if its weights load, else ``fallback`` (recorded)."""
+def _weights_file(model: str, weights_path, download: bool):
+    """The trained weights of ``model`` on disk (fetched/converted once); raises
+    ``FileNotFoundError`` (VGGishUnavailable / MusicnnUnavailable) when they cannot be had."""
+    spec = _spec(model)
+    if spec.family == "vggish":
+        from mer_utils.models import vggish
+
+        return vggish.ensure_vggish_files(weights_path, download=download)[0]
+    from mer_utils.models import musicnn
+
+    return musicnn.ensure_musicnn_weights(spec.checkpoint, weights_dir=weights_path, download=download)
+
+
+def _resolve(model: str, *, ctx, fallback: str | None, weights_path, download: bool,
+             load: bool = True, what: str | None = None, used_text=None) -> str:
+    """Name of the model to use: ``model`` if its weights load, else ``fallback`` (recorded).
+
+    ``load=False`` only checks that the weight files are there (the network is built when
+    a track needs computing, so a fully cached run never builds it). ``what`` / ``used_text``
+    (a function of the fallback's name) word the manifest's substitution record."""
     _spec(model)
+    check = _load_network if load else _weights_file
     try:
-        _load_network(model, None if weights_path is None else str(weights_path), download)
+        check(model, None if weights_path is None else str(weights_path), download)
         return model
     except FileNotFoundError as exc:   # VGGishUnavailable / MusicnnUnavailable
         if fallback is None or fallback == model:
@@ -225,13 +269,13 @@ def _resolve(model: str, *, ctx, fallback: str | None, weights_path, download: b
         reason = str(exc).strip().splitlines()[0]
         _spec(fallback)
         try:
-            _load_network(fallback, None, download)
+            check(fallback, None, download)
         except FileNotFoundError as exc2:
             raise EmbeddingUnavailable(
                 f"Neither {model!r} nor its fallback {fallback!r} has weights here.\n"
                 f"{model}: {exc}\n{fallback}: {exc2}") from exc2
-        what = "VGGish embedding" if model == "vggish" else f"{model} embedding"
-        used = f"{fallback}: {describe(fallback)}"
+        what = what or ("VGGish embedding" if model == "vggish" else f"{model} embedding")
+        used = used_text(fallback) if used_text is not None else f"{fallback}: {describe(fallback)}"
         msg = f"{model} weights absent ({reason}); using {fallback} instead"
         warnings.warn(msg, stacklevel=3)
         if ctx is not None:
@@ -343,6 +387,200 @@ def frames_dim(model: str, layer: str | None = None) -> int:
     if spec.family == "musicnn" and layer in _MUSICNN_LAYER_DIMS and spec.default_layer != "pool5":
         return _MUSICNN_LAYER_DIMS[layer]
     return spec.dim
+
+
+# --------------------------------------------------------------------------- sequences
+def sequence_length(seconds: float = SEQUENCE_SECONDS, hop_seconds: float = SEQUENCE_HOP_SECONDS) -> int:
+    """Examples in the VGGish sequence of ``seconds`` with one example every ``hop_seconds``
+    (1,407 for the paper's 29.1 s and 20 ms): 10-ms frames of 25 ms, 96 per example."""
+    from mer_utils.models import vggish
+
+    n = int(round(seconds * vggish.SAMPLE_RATE))
+    win = int(round(vggish.SAMPLE_RATE * vggish.STFT_WINDOW_LENGTH_SECONDS))
+    hop = int(round(vggish.SAMPLE_RATE * vggish.STFT_HOP_LENGTH_SECONDS))
+    frames = 1 + (n - win) // hop
+    step = _hop_frames(hop_seconds)
+    return max(0, 1 + (frames - vggish.NUM_FRAMES) // step) if frames >= vggish.NUM_FRAMES else 0
+
+
+def _hop_frames(hop_seconds: float) -> int:
+    from mer_utils.models import vggish
+
+    step = hop_seconds / vggish.STFT_HOP_LENGTH_SECONDS
+    if step < 1 or abs(step - round(step)) > 1e-9:
+        raise ValueError(f"hop_seconds must be a whole number of 10-ms VGGish frames, not {hop_seconds}")
+    return int(round(step))
+
+
+def describe_sequence(model: str, seconds: float = SEQUENCE_SECONDS,
+                      hop_seconds: float = SEQUENCE_HOP_SECONDS) -> str:
+    n = sequence_length(seconds, hop_seconds)
+    if _spec(model).family == "vggish":
+        return (f"VGGish (official weights): 0.96-s examples every {hop_seconds * 1000:g} ms over the "
+                f"first {seconds:g} s -> {n} x 128 (PCA + 8-bit)")
+    return (f"{model} penultimate layer (200-d) of 3-s windows centred on the VGGish example centres, "
+            f"every {hop_seconds * 1000:g} ms over the first {seconds:g} s -> {n} x 200 "
+            f"(substitute for VGGish, whose weights are absent)")
+
+
+def _fixed_length(y: np.ndarray, seconds: float, sr: int = 16000) -> np.ndarray:
+    n = int(round(seconds * sr))
+    y = np.asarray(y, dtype=np.float32)[:n]
+    return np.pad(y, (0, n - len(y))) if len(y) < n else y
+
+
+def _sequence_frontend_array(y: np.ndarray, family: str, seconds: float, hop_seconds: float) -> np.ndarray:
+    y = _fixed_length(y, seconds)
+    if family == "vggish":
+        from mer_utils.models import vggish
+
+        return vggish.waveform_to_examples(y, 16000, hop_frames=_hop_frames(hop_seconds))
+    from mer_utils.models import musicnn
+
+    return musicnn.log_mel(y, 16000)
+
+
+def _sequence_frontend_file(path: str, family: str, seconds: float, hop_seconds: float) -> np.ndarray:
+    """Worker body: decode the first ``seconds`` at 16 kHz (zero-padded) + the model's front end."""
+    from mer_utils.audio import check_signal, load_audio
+
+    y = load_audio(path, sr=16000, mono=True, duration=seconds + 0.05)
+    check_signal(y, 16000, path, min_duration=1.0)
+    return _sequence_frontend_array(y, family, seconds, hop_seconds)
+
+
+def _musicnn_centres(n_examples: int, hop_seconds: float) -> np.ndarray:
+    """musicnn frames (hop 256 at 16 kHz, centred) nearest to the VGGish example centres."""
+    from mer_utils.models import musicnn, vggish
+
+    hop = vggish.SAMPLE_RATE * vggish.STFT_HOP_LENGTH_SECONDS          # 160 samples
+    win = vggish.SAMPLE_RATE * vggish.STFT_WINDOW_LENGTH_SECONDS       # 400 samples
+    centre = np.arange(n_examples) * hop_seconds * vggish.SAMPLE_RATE \
+        + ((vggish.NUM_FRAMES - 1) * hop + win) / 2                    # 7,800 samples in
+    return np.round(centre / musicnn.FFT_HOP).astype(int)
+
+
+def _sequence_network(x: np.ndarray, used: str, n_tracks: int, hop_seconds: float, *,
+                      weights_path, download: bool, n_examples: int) -> list[np.ndarray]:
+    """Front-end output of ``n_tracks`` clips -> one (n_examples, d) sequence each."""
+    spec = _spec(used)
+    net, post = _load_network(used, None if weights_path is None else str(weights_path), download)
+    if spec.family == "vggish":
+        emb = post.postprocess(np.asarray(net.predict(x, batch_size=128, verbose=0)))
+        return [emb[i * n_examples:(i + 1) * n_examples] for i in range(n_tracks)]
+    from mer_utils.models import musicnn
+
+    centres = _musicnn_centres(n_examples, hop_seconds)
+    out = []
+    for i in range(n_tracks):              # one clip per call: the front-end maps are large
+        res = net.predict(x[i:i + 1], batch_size=1, verbose=0)
+        mx, mn = musicnn.window_pool(musicnn.midend_map(res)[0], centres)
+        out.append(musicnn.backend_penultimate(net, mx, mn).astype(np.float16))
+    return out
+
+
+def sequence_from_audio(y: np.ndarray, sr: int, model: str = "vggish", *,
+                        seconds: float = SEQUENCE_SECONDS, hop_seconds: float = SEQUENCE_HOP_SECONDS,
+                        weights_path=None, download: bool = True) -> np.ndarray:
+    """The (n_examples, d) sequence of one waveform (no fallback, no cache)."""
+    spec = _spec(model)
+    if model not in ("vggish", "musicnn_msd", "musicnn_mtt"):
+        raise ValueError(f"sequences are defined for vggish, musicnn_msd and musicnn_mtt, not {model!r}")
+    if sr != 16000:
+        from mer_utils.audio import resample
+
+        y = resample(np.asarray(y, np.float32), sr, 16000)
+    x = _sequence_frontend_array(y, spec.family, seconds, hop_seconds)
+    n = sequence_length(seconds, hop_seconds)
+    return np.asarray(_sequence_network(x[None] if spec.family != "vggish" else x, model, 1, hop_seconds,
+                                        weights_path=weights_path, download=download,
+                                        n_examples=n)[0], dtype=np.float32)
+
+
+def embed_sequence(df, model: str = "vggish", *, ctx=None, fallback: str | None = "musicnn_msd",
+                   seconds: float = SEQUENCE_SECONDS, hop_seconds: float = SEQUENCE_HOP_SECONDS,
+                   n_jobs: int | None = None, weights_path: str | os.PathLike | None = None,
+                   download: bool = True, cache_dir: str | os.PathLike | None = None,
+                   chunk_size: int = 8, progress: bool = True):
+    """The paper's embedding sequence of every row of ``df`` (see the module docstring).
+
+    Returns ``(S, kept_df, used_model)``: ``S`` (n_kept, n_examples, d) float32 (1,407 x 128
+    for VGGish, 1,407 x 200 for the musicnn substitute), ``kept_df`` the rows embedded
+    (unreadable, silent or < 1 s clips are skipped and recorded), ``used_model`` ``model``
+    or the recorded ``fallback``. Cached per track; decoding and front end run in
+    ``n_jobs`` workers, the network in this process, ``chunk_size`` tracks at a time.
+    """
+    from mer_utils.cache import FeatureCache, cached_map, default_cache_root, track_key
+    from mer_utils.models import musicnn, vggish
+
+    for col in ("track_id", "path"):
+        if col not in df.columns:
+            raise ValueError(f"embed_sequence needs a {col!r} column (got {list(df.columns)})")
+    n = sequence_length(seconds, hop_seconds)
+    used = _resolve(model, ctx=ctx, fallback=fallback, weights_path=weights_path, download=download,
+                    load=False, what=f"VGGish embedding sequence ({n} x 128)" if model == "vggish" else None,
+                    used_text=lambda fb: describe_sequence(fb, seconds, hop_seconds))
+    spec = _spec(used)
+    if used not in ("vggish", "musicnn_msd", "musicnn_mtt"):
+        raise ValueError(f"sequences are defined for vggish, musicnn_msd and musicnn_mtt, not {used!r}")
+    wpath = None if used != model or weights_path is None else str(weights_path)
+    if n < 1:
+        raise ValueError(f"{seconds} s is too short for one VGGish example")
+    if n_jobs is None:
+        n_jobs = ctx.p.n_jobs if ctx is not None else 1
+    root = Path(cache_dir) if cache_dir is not None else default_cache_root(ctx)
+    config = {"model": used, "checkpoint": spec.checkpoint, "seconds": seconds, "hop_seconds": hop_seconds,
+              "n_examples": n, "layer": "postprocessed" if spec.family == "vggish" else "penultimate-3s-window",
+              "port_version": vggish.PORT_VERSION if spec.family == "vggish" else musicnn.PORT_VERSION,
+              "version": 1}
+    cache = FeatureCache(root / "embeddings", f"{used}-sequence", config)
+    ids = [str(t) for t in df["track_id"]]
+    paths = [str(p) for p in df["path"]]
+    keys = [track_key(i, p) for i, p in zip(ids, paths)]
+    seqs: list[np.ndarray | None] = [None] * len(df)
+    errors: dict[int, str] = {}
+    todo = []
+    for i, k in enumerate(keys):
+        v = cache.get(k)
+        if v is not None:
+            seqs[i] = np.asarray(v)
+        elif (r := cache.get_error(k)) is not None:
+            errors[i] = r
+        else:
+            todo.append(i)
+    t0 = time.perf_counter()
+    for start in range(0, len(todo), chunk_size):
+        idx = todo[start:start + chunk_size]
+        fn = functools.partial(_sequence_frontend_file, family=spec.family, seconds=seconds,
+                               hop_seconds=hop_seconds)
+        res = cached_map(fn, [paths[i] for i in idx], ids=[ids[i] for i in idx],
+                         paths=[paths[i] for i in idx], cache=None, n_jobs=n_jobs, on_error="skip",
+                         manifest=None, desc=f"{used} sequence front end ({start + len(idx)}/{len(todo)})",
+                         progress=progress)
+        for j, _tid, reason in res.skipped:
+            errors[idx[j]] = reason
+            cache.put_error(keys[idx[j]], reason)
+        if res.values:
+            x = np.concatenate(res.values) if spec.family == "vggish" else np.stack(res.values)
+            out = _sequence_network(x, used, len(res.values), hop_seconds, weights_path=wpath,
+                                    download=download, n_examples=n)
+            for j, a in zip(res.kept, out):
+                seqs[idx[j]] = a
+                cache.put(keys[idx[j]], a)
+    elapsed = time.perf_counter() - t0
+    for i in sorted(errors):
+        if ctx is not None:
+            ctx.manifest.skip(f"{ids[i]} ({paths[i]})", f"{used} sequence: {errors[i]}")
+    kept = [i for i in range(len(df)) if seqs[i] is not None]
+    d = 128 if spec.family == "vggish" else 200
+    S = (np.stack([seqs[i] for i in kept]).astype(np.float32) if kept
+         else np.zeros((0, n, d), np.float32))
+    kept_df = df.iloc[kept].reset_index(drop=True)
+    if ctx is not None:
+        ctx.manifest.add_source(f"sequence:{used}", f"{describe_sequence(used, seconds, hop_seconds)}; "
+                                f"{len(kept)} tracks ({len(todo)} computed in {elapsed:.1f} s, rest "
+                                f"cached); {len(errors)} skipped")
+    return S, kept_df, used
 
 
 def setup_weights(weights_dir: str | os.PathLike | None = None, *, download: bool = True) -> dict[str, str]:

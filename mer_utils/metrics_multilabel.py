@@ -34,7 +34,8 @@ __all__ = [
     "micro_roc_auc", "micro_average_precision", "per_label_scores", "select_thresholds",
     "binarize", "precision_recall_f1", "evaluate_multilabel", "mediaeval_scores",
     "read_mediaeval_results", "load_mediaeval_baseline", "fold_metrics", "MEDIAEVAL_METRICS",
-    "group_split_multilabel", "store_thresholded_run", "MEDIAEVAL_DROPPED_TAGS", "mediaeval_tags",
+    "group_split_multilabel", "store_thresholded_run", "validation_thresholded",
+    "MEDIAEVAL_DROPPED_TAGS", "mediaeval_tags",
 ]
 
 # The 3 of the 59 mood/theme tags that split-0 drops (moodtheme.txt minus moodtheme_split.txt):
@@ -256,25 +257,38 @@ def fold_metrics() -> dict[str, Any]:
 
 
 # --------------------------------------------------------------------------- protocol
+def validation_thresholded(Y_val, S_val, S_test) -> tuple[np.ndarray, dict[str, Any]]:
+    """Test decisions at per-label thresholds chosen on the validation predictions.
+
+    Returns ``(y_pred, info)``: ``y_pred`` = ``S_test >= thresholds`` (int8) and ``info`` =
+    the thresholds, the rule and the validation size, to store beside the predictions
+    (``UnitResult.info`` or a meta dict). Test data never influence the thresholds.
+    """
+    th = select_thresholds(Y_val, S_val)
+    info = {"thresholds": [float(t) for t in th], "threshold_rule": "max F1 per label on validation",
+            "n_val": int(len(Y_val))}
+    return binarize(S_test, th), info
+
+
 def store_thresholded_run(results_dir, experiment: str, *, labels: Sequence[str], ids_test: Sequence,
                           Y_val, S_val, Y_test, S_test, fold: int = 0,
                           meta: dict[str, Any] | None = None) -> dict[str, Any]:
     """Choose per-label thresholds on the validation predictions, store the test fold.
 
-    The stored fold holds the test ``y_true``/``y_score`` and ``y_pred`` = test scores
-    thresholded with the validation thresholds; the thresholds go into ``meta.json``.
-    Returns the meta dict written. Test data never influence the thresholds.
+    A single-unit run (``mer_utils.results.save_predictions``): the stored unit holds the
+    test ``y_true``/``y_score`` and ``y_pred`` = test scores thresholded with the validation
+    thresholds; the thresholds go into ``meta.json``. Returns the meta dict written. For
+    protocols of several units, return :func:`validation_thresholded`'s decisions and info
+    from the ``fit_predict`` given to ``mer_utils.experiment.run_protocol`` instead.
     """
     from mer_utils.results import save_predictions
 
-    th = select_thresholds(Y_val, S_val)
+    y_pred, th_info = validation_thresholded(Y_val, S_val, S_test)
     info = dict(meta or {})
-    info.update(thresholds=[float(t) for t in th], threshold_rule="max F1 per label on validation",
-                n_val=int(len(Y_val)), n_test=int(len(Y_test)), labels=list(map(str, labels)))
+    info.update(th_info, n_test=int(len(Y_test)), labels=list(map(str, labels)))
     save_predictions(results_dir, experiment, fold, ids=ids_test, y_true=as_label_matrix(Y_test),
-                     y_score=S_test, labels=labels, y_pred=binarize(S_test, th), meta=info)
+                     y_score=S_test, labels=labels, y_pred=y_pred, meta=info)
     return info
-
 
 
 def group_split_multilabel(Y, groups: Sequence | None = None, *, val_size: float = 0.15,

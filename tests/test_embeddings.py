@@ -590,3 +590,120 @@ def test_embed_tracks_vggish_path_with_user_supplied_weights(tmp_path, monkeypat
     ref = vggish.Postprocessor(src / vggish.PCA_FILE).postprocess(_np_vggish(x, values))
     assert np.mean(frames[0] == ref) > 0.98          # up to float round-off at quantisation edges
     np.testing.assert_allclose(E[0], ref.mean(axis=0), atol=1.0)
+
+
+# --------------------------------------------------------------------------- the 1407-example sequence
+def test_vggish_sequence_of_29_1_s_has_1407_examples():
+    """The multi-label paper's "1407 x 128": examples every 2 frames over the first 29.1 s.
+
+    29.1 s = 465,600 samples -> 1 + (465,600 - 400) // 160 = 2,908 frames of 10 ms;
+    1 + (2,908 - 96) // 2 = 1,407 examples of 96 frames.
+    """
+    y = 0.1 * np.random.default_rng(0).standard_normal(int(29.1 * SR)).astype(np.float32)
+    ex = vggish.waveform_to_examples(y, SR, hop_frames=2)
+    assert ex.shape == (1407, 96, 64)
+    assert emb.sequence_length(29.1, 0.02) == 1407
+    assert emb.sequence_length(29.1, 0.96) == vggish.waveform_to_examples(y, SR).shape[0] == 30
+    # example k starts at frame 2k of the same log-mel: consecutive examples overlap by 94 frames
+    np.testing.assert_array_equal(ex[1, :94], ex[0, 2:])
+    np.testing.assert_array_equal(vggish.waveform_to_examples(y, SR)[1], ex[48])
+    with pytest.raises(ValueError, match="whole number"):
+        emb.sequence_length(29.1, 0.015)
+
+
+def test_embed_sequence_vggish_path_batched_and_cached(tmp_path, monkeypatch):
+    """With (tiny, official-layout) VGGish weights: one 1407 x 128 sequence per track of the
+    network + PCA + 8-bit values, the same as the examples run one by one; cached per track;
+    shorter clips zero-padded to 29.1 s; the mean over the sequence is the track vector."""
+    import functools
+
+    src = tmp_path / "user-weights"
+    values = _tiny_vggish_checkpoint(src)
+    rng = np.random.default_rng(5)
+    q, _ = np.linalg.qr(rng.standard_normal((128, 128)))
+    np.savez(src / vggish.PCA_FILE, pca_eigen_vectors=q, pca_means=0.1 * rng.standard_normal(128))
+    monkeypatch.setenv("MER_OFFLINE", "1")
+    monkeypatch.setattr(vggish, "_default_weights_dir", lambda: tmp_path / "w")
+    monkeypatch.setattr(vggish, "build_vggish",
+                        functools.partial(vggish.build_vggish, conv_widths=(4, 6, 8, 8), fc_width=16))
+    emb._load_network.cache_clear()
+    d = tmp_path / "wav"
+    d.mkdir()
+    df = pd.DataFrame([("drums", _write_wav(d / "drums.wav", _drums(30.0))),
+                       ("piano", _write_wav(d / "piano.wav", _piano(12.0)))], columns=["track_id", "path"])
+    ctx = _ctx(tmp_path)
+    try:
+        S, kept, used = emb.embed_sequence(df, "vggish", ctx=ctx, weights_path=src, n_jobs=1,
+                                           progress=False, chunk_size=1)
+        assert used == "vggish" and not ctx.manifest.substitutions
+        assert S.shape == (2, 1407, 128) and S.dtype == np.float32
+        assert S.min() >= 0 and S.max() <= 255 and np.all(S == np.round(S))
+        # reference: the numpy network on the examples of the first 29.1 s, one by one
+        from mer_utils.audio import load_audio
+
+        y = load_audio(df.path[0], sr=SR)[: int(29.1 * SR)]
+        x = vggish.waveform_to_examples(y, SR, hop_frames=2)
+        ref = vggish.Postprocessor(src / vggish.PCA_FILE).postprocess(_np_vggish(x[::100], values))
+        assert np.mean(S[0, ::100] == ref) > 0.97               # float round-off at quantisation edges
+        # the 12-s clip is zero-padded: its tail examples are those of silence, all equal
+        assert np.all(S[1, -500:] == S[1, -1])
+        # cached: a second call computes nothing
+        monkeypatch.setattr(emb, "_sequence_frontend_file",
+                            lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed")))
+        S2, _, _ = emb.embed_sequence(df, "vggish", ctx=_ctx(tmp_path), weights_path=src, n_jobs=1,
+                                      progress=False)
+        np.testing.assert_array_equal(S, S2)
+    finally:
+        emb._load_network.cache_clear()
+
+
+def test_musicnn_window_pool_and_backend_match_the_network(musicnn_default_dir):
+    """One pass over a clip + windowed pooling + the back end in numpy = the network on a
+    patch, when the window is the whole patch (the substitute sequence's building block)."""
+    y = _drums(3.0)
+    x = musicnn.log_mel(y)[: musicnn.N_FRAMES]
+    net = emb.get_model("musicnn_msd")
+    out = net.predict(x[None], verbose=0)
+    mid = musicnn.midend_map(out)[0]
+    assert mid.shape == (musicnn.N_FRAMES, 753)
+    np.testing.assert_allclose(mid.max(axis=0), out["max_pool"][0], rtol=1e-6, atol=1e-6)
+    np.testing.assert_allclose(mid.mean(axis=0), out["mean_pool"][0], rtol=1e-5, atol=1e-5)
+    mx, mn = musicnn.window_pool(mid, np.array([musicnn.N_FRAMES // 2]))
+    np.testing.assert_allclose(musicnn.backend_penultimate(net, mx, mn)[0], out["penultimate"][0],
+                               rtol=1e-4, atol=1e-4)
+    # windows are clipped at the edges: a 5-frame window at frame 0 pools frames 0..2
+    mx0, mn0 = musicnn.window_pool(mid, np.array([0, 10]), width=5)
+    np.testing.assert_allclose(mx0[0], mid[:3].max(axis=0))
+    np.testing.assert_allclose(mn0[1], mid[8:13].mean(axis=0), rtol=1e-5)
+
+
+def test_embed_sequence_falls_back_to_musicnn_at_the_same_hop(tmp_path, monkeypatch, musicnn_default_dir):
+    """Offline (no VGGish weights): the recorded musicnn substitute, 1407 x 200 per track."""
+    monkeypatch.setenv("MER_OFFLINE", "1")
+    monkeypatch.setattr(vggish, "_default_weights_dir", lambda: tmp_path / "no-weights")
+    emb._load_network.cache_clear()
+    d = tmp_path / "wav"
+    d.mkdir()
+    df = pd.DataFrame([("drums", _write_wav(d / "drums.wav", _drums(29.1))),
+                       ("silent", _write_wav(d / "silent.wav", np.zeros(SR * 4, np.float32)))],
+                      columns=["track_id", "path"])
+    ctx = _ctx(tmp_path)
+    with pytest.raises(vggish.VGGishUnavailable):
+        emb.embed_sequence(df, "vggish", ctx=ctx, fallback=None, n_jobs=1, progress=False)
+    with pytest.warns(UserWarning, match="using musicnn_msd"):
+        S, kept, used = emb.embed_sequence(df, "vggish", ctx=ctx, n_jobs=1, progress=False)
+    assert used == "musicnn_msd" and kept["track_id"].tolist() == ["drums"]
+    assert S.shape == (1, 1407, 200) and np.isfinite(S).all()
+    assert [s["what"] for s in ctx.manifest.substitutions] == ["VGGish embedding sequence (1407 x 128)"]
+    assert "1407 x 200" in ctx.manifest.substitutions[0]["used"]
+    assert "silent" in " ".join(s["item"] for s in ctx.manifest.skipped)
+    assert "substitute" in emb.describe_sequence(used)
+    # window centres = the VGGish example centres (k x 20 ms + 0.4875 s) in musicnn frames (16 ms)
+    c = emb._musicnn_centres(1407, 0.02)
+    assert c[0] == round(7800 / 256) and c[-1] == round((1406 * 320 + 7800) / 256)
+    # the sequence varies along time on drums and equals sequence_from_audio
+    assert np.abs(np.diff(S[0], axis=0)).max() > 0
+    from mer_utils.audio import load_audio
+
+    direct = emb.sequence_from_audio(load_audio(df.path[0], sr=SR), SR, "musicnn_msd")
+    np.testing.assert_allclose(S[0], direct, rtol=2e-3, atol=2e-2)      # the cache keeps float16

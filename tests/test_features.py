@@ -129,19 +129,126 @@ def test_images_per_source(tmp_path):
 
 # --------------------------------------------------------------------------- handcrafted
 def test_477_names():
+    """The paper's set: Brown et al.'s 4 scalars, 4 frame series and 3 x 13 MFCC rows, each
+    with the 11 statistics in Brown's order: 4 + 4 x 11 + 3 x 13 x 11 = 477."""
     names = F.feature_names("javadi477")
-    assert len(names) == 477 == len(set(names))
-    assert names[:4] == ("tempo_bpm", "onset_rate", "low_energy_ratio", "dynamic_range_db")
+    assert len(names) == 477 == len(set(names)) == 4 + 4 * 11 + 3 * 13 * 11
+    assert names[:4] == ("duration_s", "tempo_bpm", "onset_count", "period_s")
+    assert F.BROWN_STATS == ("mean", "min", "max", "std", "rms", "median", "q1", "q3", "iqr",
+                             "skewness", "kurtosis")
+    assert names[4:15] == tuple(f"rms_{s}" for s in F.BROWN_STATS)
+    assert [n.rsplit("_", 1)[0] for n in names[4:48:11]] == ["rms", "spectral_centroid",
+                                                             "spectral_rolloff85", "zcr"]
+    assert names[48] == "mfcc01_mean" and names[48 + 13 * 11] == "mfcc_d01_mean"
+    assert names[-1] == "mfcc_dd13_kurtosis"
+    cfg = F.FEATURE_SETS["javadi477"]
+    assert (cfg.sr, cfg.n_fft, cfg.hop_length, cfg.clip_seconds) == (22050, 2205, 1102, 29.1)  # 100 ms, 50 %
+    ours = F.feature_names("javadi477_ours")                    # the earlier set, kept as a variant
+    assert len(ours) == 477 and ours[:4] == ("tempo_bpm", "onset_rate", "low_energy_ratio", "dynamic_range_db")
     for n in ("zcr_mean", "rms_kurtosis", "spectral_centroid_iqr", "spectral_rolloff85_q3",
               "mfcc01_mean", "mfcc13_skewness", "mfcc_d07_rms", "mfcc_dd13_kurtosis"):
-        assert n in names
+        assert n in ours and n in names
     assert len(F.STATS) == 11
 
 
-def test_477_on_a_sine():
+def _click_track(sr=22050, clicks=range(1, 9), seconds=10, width=110):
+    """Silence with a 5-ms 1-kHz burst at 1, 2, ..., 8 s."""
+    y = np.zeros(seconds * sr, np.float32)
+    burst = 0.5 * np.sin(2 * np.pi * 1000 * np.arange(width) / sr)
+    for c in clicks:
+        y[c * sr:c * sr + width] = burst
+    return y
+
+
+def test_477_on_a_click_track_by_hand():
+    """Hand-checkable values of Brown et al.'s scalars on 8 clicks one second apart.
+
+    Trimming (100-ms frames, hop 1,102, centred) keeps frames 20 (the first whose window
+    [t*1102 - 1102, t*1102 + 1103) reaches the click at 22,050) to 161 (the last reaching the
+    click at 176,400): samples 20 x 1102 = 22,040 to 162 x 1102 = 178,524, i.e.
+    156,484 / 22,050 = 7.0968 s. The first click opens the trimmed signal (it is already in
+    the first analysis frame, so nothing rises before it): the onset detector counts the
+    other 7. The Hilbert envelope repeats every second: period 1.0 s (the 10-s signal's FFT
+    bin 10). Tempo: one click per second, 60 BPM.
+    """
     sr = 22050
-    v = F.compute_features(_sine(1000, sr, 10.0), sr, "javadi477")
-    f = pd.Series(v, index=F.feature_names("javadi477"))
+    f = pd.Series(F.compute_features(_click_track(sr), sr, "javadi477"), index=F.feature_names("javadi477"))
+    assert f["duration_s"] == pytest.approx((162 - 20) * 1102 / sr, abs=1e-4)
+    assert f["onset_count"] == 7
+    assert f["period_s"] == pytest.approx(1.0)
+    assert f["tempo_bpm"] == pytest.approx(60, abs=1)
+    assert np.all(np.isfinite(f.to_numpy()))
+    # a 5-ms burst in a 100-ms frame: ZCR of a 1-kHz tone over 5 % of the frame at most
+    assert 0 <= f["zcr_max"] <= 2 * 1000 / sr * 0.06
+
+
+def _brown_script(y, sr=22050):
+    """A literal transcription of the calls of Brown et al.'s ``extract_features`` (their
+    ``training/01_extract_handcrafted_features.py``), with librosa >= 0.10 keyword arguments."""
+    from math import pi
+
+    from scipy.fftpack import fft, hilbert
+
+    FRAME_LEN, HOP = int(sr / 10), int(sr / 20)
+
+    def sta_fun(d):
+        lo, hi = np.quantile(d, 0.25, method="lower"), np.quantile(d, 0.75, method="higher")
+        s = pd.Series(d)
+        return np.array([np.mean(d), np.min(d), np.max(d), np.std(d), np.sqrt(np.sum(np.square(d)) / len(d)),
+                         np.median(d), np.percentile(d, 25), np.percentile(d, 75), hi - lo, s.skew(), s.kurt()])
+
+    def get_period(signal):
+        hy = hilbert(signal)
+        ey = np.sqrt(signal ** 2 + hy ** 2)
+        tot_time = len(ey) / sr
+        pow_ft = np.abs(fft(ey))
+        pos = pow_ft[3: int(len(pow_ft) / 2)].argmax()
+        return 2 * pi / (2 * pi * (pos + 2) / tot_time), pos
+
+    signal = y / np.max(np.abs(y))
+    trimmed, _ = librosa.effects.trim(signal, frame_length=FRAME_LEN, hop_length=HOP)
+    duration = librosa.get_duration(y=trimmed, sr=sr)
+    tempo, _ = librosa.beat.beat_track(y=trimmed, sr=sr)
+    o_env = librosa.onset.onset_strength(y=trimmed, sr=sr)
+    onsets = librosa.onset.onset_detect(onset_envelope=o_env, sr=sr).shape[0]
+    mag, _ = librosa.magphase(librosa.stft(trimmed, n_fft=FRAME_LEN, hop_length=HOP))
+    rms = librosa.feature.rms(y=trimmed)[0]
+    cent = librosa.feature.spectral_centroid(S=mag)[0]
+    rolloff = librosa.feature.spectral_rolloff(S=mag, sr=sr)[0]
+    zcr = librosa.feature.zero_crossing_rate(trimmed, frame_length=FRAME_LEN, hop_length=HOP)[0]
+    mfcc = librosa.feature.mfcc(y=trimmed, sr=sr, n_fft=FRAME_LEN, hop_length=HOP, n_mfcc=13, dct_type=3)
+    d1, d2 = librosa.feature.delta(mfcc, order=1), librosa.feature.delta(mfcc, order=2)
+    period, pos = get_period(signal)
+    vec = np.concatenate([[duration, float(np.atleast_1d(tempo)[0]), onsets, period], sta_fun(rms),
+                          sta_fun(cent), sta_fun(rolloff), sta_fun(zcr)]
+                         + [sta_fun(m[i]) for m in (mfcc, d1, d2) for i in range(13)])
+    return vec, pos
+
+
+def test_477_matches_brown_et_al_script():
+    """Our vectorised recipe gives the cited script's numbers (shared computations are
+    identical), except the period, where the script divides by the bin below the peak."""
+    sr = 22050
+    rng = np.random.default_rng(3)
+    t = np.arange(int(6.0 * sr)) / sr
+    y = (0.3 * np.sin(2 * np.pi * 220 * t) * (1 + np.sin(2 * np.pi * 1.5 * t))
+         + 0.05 * rng.standard_normal(len(t))).astype(np.float32)
+    y[: sr // 2] = 0.0                                     # something to trim
+    ours = F.compute_features(y, sr, "javadi477").astype(np.float64)
+    ref, pos = _brown_script(y, sr)
+    names = F.feature_names("javadi477")
+    k = pos + 3                                            # the peak's own FFT bin
+    assert ours[3] == pytest.approx(len(y) / sr / k, rel=1e-6)         # stored as float32
+    assert ref[3] == pytest.approx(len(y) / sr / (k - 1), rel=1e-9)
+    keep = [i for i in range(477) if i != 3]
+    bad = [names[i] for i in keep if not np.isclose(ours[i], ref[i], rtol=2e-3, atol=2e-3)]
+    assert not bad, bad[:10]
+
+
+def test_477_ours_on_a_sine():
+    sr = 22050
+    v = F.compute_features(_sine(1000, sr, 10.0), sr, "javadi477_ours")
+    f = pd.Series(v, index=F.feature_names("javadi477_ours"))
     assert v.shape == (477,) and np.all(np.isfinite(v))
     # near-constant ZCR: only the two edge frames (half padding) differ from the rest
     assert f["zcr_std"] ** 2 < 1e-5 and f["zcr_iqr"] < 1e-3 and f["zcr_std"] < 0.05 * f["zcr_mean"]
@@ -155,10 +262,10 @@ def test_477_on_a_sine():
     assert abs(f["mfcc_d02_median"]) < 0.05
 
 
-def test_477_matches_librosa_on_noise():
+def test_477_ours_matches_librosa_on_noise():
     sr = 22050
     y = np.convolve(_noise(sr, 8.0, seed=7), np.ones(4) / 4, mode="same").astype(np.float32)
-    f = pd.Series(F.compute_features(y, sr, "javadi477"), index=F.feature_names("javadi477"))
+    f = pd.Series(F.compute_features(y, sr, "javadi477_ours"), index=F.feature_names("javadi477_ours"))
     cent = librosa.feature.spectral_centroid(y=y, sr=sr)[0]
     roll = librosa.feature.spectral_rolloff(y=y, sr=sr, roll_percent=0.85)[0]
     zcr = librosa.feature.zero_crossing_rate(y=y)[0]

@@ -36,6 +36,42 @@ def test_lp_fast_scores_equal_skmultilearn():
     assert np.abs(m.predict_proba(X[60:]) - ref).max() < 1e-6
 
 
+@pytest.mark.parametrize("base", ["rf", "knn"])
+def test_rakeld_takes_the_papers_bases(base):
+    """RAkEL-d with the paper's bases ("training separate RF or kNN classifiers")."""
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.neighbors import KNeighborsClassifier
+
+    X, Y = _problem(4)
+    m = ml.FeatureMultiLabelModel("rakeld", base=base, base_params={"n_estimators": 20, "n_neighbors": 3},
+                                  labelset_size=2).fit(X[:60], Y[:60])
+    bases = [sub.classifier.estimator_ for sub in m.clf_.classifier_.classifiers_
+             if sub.classifier.estimator_ is not None]
+    kind = RandomForestClassifier if base == "rf" else KNeighborsClassifier
+    assert bases and all(isinstance(b, kind) for b in bases)
+    if base == "rf":
+        assert all(b.n_estimators == 20 for b in bases)
+    else:
+        assert all(b.n_neighbors == 3 for b in bases)
+    assert m.predict_proba(X[60:]).shape == (30, 5)
+    assert ml.make_base("rf").estimator.n_estimators == 100            # scikit-learn's default
+    with pytest.raises(ValueError, match="unknown base"):
+        ml.make_base("svm")
+
+
+def test_fit_leaves_the_global_generators_as_they_were():
+    import random
+
+    X, Y = _problem(5)
+    random.seed(123)
+    np.random.seed(123)
+    a, b = random.random(), np.random.random()
+    random.seed(123)
+    np.random.seed(123)
+    ml.FeatureMultiLabelModel("rakeld", seed=7).fit(X, Y)
+    assert (random.random(), np.random.random()) == (a, b)
+
+
 def test_scaler_is_fitted_on_training_data_only():
     X, Y = _problem(2)
     X_test = X[60:] + 100.0
@@ -90,6 +126,32 @@ def test_cnn_output_shape_and_structure():
     assert float(m.optimizer.learning_rate) == pytest.approx(1e-3)
     with pytest.raises(ValueError, match="128"):
         build_javadi_cnn((128, 160), 5, filters=(8, 16, 32, 64))
+
+
+def test_cnn_down_samples_with_strides_not_pooling():
+    """Sec. 3.3: "by applying strides and kernels we reduce the width and height"; the maps are
+    then "pooled and flattened to a shape of (16, 128)"."""
+    from mer_utils.models.javadi import build_javadi_cnn
+
+    m = build_javadi_cnn((128, 1407), 59, compile=False)
+    convs = [l for l in m.layers if l.name.startswith("conv")]
+    assert [c.strides for c in convs] == [(2, 2)] * 4
+    assert [c.filters for c in convs] == [16, 32, 64, 128]
+    assert not any("Pooling2D" in type(l).__name__ and "Global" not in type(l).__name__ for l in m.layers)
+    assert tuple(m.get_layer("relu4").output.shape[1:]) == (8, 88, 128)     # 128 x 1407 halved 4 times
+    assert tuple(m.get_layer("pool_to_128").output.shape) == (None, 128)
+    assert type(m.get_layer("pool_to_128")).__name__ == "GlobalAveragePooling2D"
+    x = np.random.default_rng(1).normal(size=(16, 128, 1407)).astype("float32")   # the paper's batch
+    assert m(x[:2]).shape == (2, 59)
+
+
+def test_predict_scores_matches_predict():
+    from mer_utils.models.javadi import build_javadi_cnn, predict_scores
+
+    m = build_javadi_cnn((32, 40), 4, compile=False)
+    x = np.random.default_rng(2).normal(size=(37, 32, 40)).astype("float32")
+    np.testing.assert_allclose(predict_scores(m, x, batch_size=8), m.predict(x, verbose=0), rtol=1e-5, atol=1e-6)
+    assert predict_scores(m, x[:0]).shape == (0, 4)
 
 
 def test_cnn_accepts_variable_length():

@@ -211,3 +211,15 @@ def test_store_thresholded_run_uses_validation_only(tmp_path):
     fp = load_predictions(tmp_path, "e")[0]
     assert fp.y_pred.tolist() == [[1, 0], [0, 1]]
     assert fp.meta["thresholds"] == pytest.approx([0.7, 0.8])
+
+
+def test_validation_thresholded_decides_test_with_validation_thresholds():
+    y_val = np.array([[1, 0], [0, 1], [1, 0], [0, 0]])
+    s_val = np.array([[0.9, 0.1], [0.2, 0.8], [0.7, 0.3], [0.1, 0.2]])
+    s_te = np.array([[0.75, 0.5], [0.6, 0.9]])
+    y_pred, info = mm.validation_thresholded(y_val, s_val, s_te)
+    assert info["thresholds"] == pytest.approx([0.7, 0.8]) and info["n_val"] == 4
+    assert y_pred.tolist() == [[1, 0], [0, 1]] and y_pred.dtype == np.int8
+    # test scores never move the thresholds
+    _, info2 = mm.validation_thresholded(y_val, s_val, 1 - s_te)
+    assert info2["thresholds"] == info["thresholds"]

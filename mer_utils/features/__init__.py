@@ -47,24 +47,19 @@ samples give ``1 + floor(N / hop)`` frames), returned as ``(frames, bands)`` flo
 
 Handcrafted sets (:data:`FEATURE_SETS`)
 ---------------------------------------
-``javadi477`` — the multi-label paper's 477-D set, 22,050 Hz, first 29.1 s,
-    ``n_fft=2048``, ``hop_length=512``. One STFT per clip; every frame-level feature is
-    derived from it (or, for ZCR and RMS, from cumulative sums over the same frames):
+``javadi477`` — the multi-label paper's 477-D set: Brown et al.'s recipe (the paper's
+    "same approach as Brown C. et al." [5]), as their published script computes it, on the
+    first 29.1 s at 22,050 Hz: peak normalisation and silence trimming; 4 segment-level
+    scalars ``duration_s``, ``tempo_bpm``, ``onset_count``, ``period_s`` (Hilbert-envelope
+    spectrum peak); ``rms``, ``spectral_centroid``, ``spectral_rolloff85``, ``zcr`` on 100-ms
+    frames with 50 % overlap (n_fft 2205, hop 1102); 13 MFCCs (DCT type III) with velocity and
+    acceleration; each series summarised by the 11 statistics of :data:`BROWN_STATS`.
+    4 + 4 × 11 + 3 × 13 × 11 = 477 named columns (:func:`feature_names`). Sources of every
+    choice: :mod:`mer_utils.features.handcrafted`.
 
-    * 4 segment-level features (the paper does not list them; our documented choice,
-      all standard clip-level descriptors of the arousal cues tempo/density/dynamics):
-      ``tempo_bpm`` (librosa's tempo estimate of the onset envelope), ``onset_rate`` (detected
-      onsets per second), ``low_energy_ratio`` (fraction of frames whose RMS is below the
-      clip's mean RMS, Tzanetakis' "low energy" texture feature), ``dynamic_range_db``
-      (20 log10 of the 95th / 5th percentile of frame RMS).
-    * 4 frame-level features × 11 statistics: ``zcr``, ``rms``, ``spectral_centroid``,
-      ``spectral_rolloff85`` (85 % roll-off).
-    * MFCC 1-13, their velocity (``mfcc_d``) and acceleration (``mfcc_dd``; librosa
-      ``delta`` with width 9) × 11 statistics.
-    * statistics (:data:`STATS`): mean, median, std, rms, max, min, q1, q3, iqr, skewness,
-      kurtosis (excess; both 0 for a constant row, never NaN).
-
-    4 + 4 × 11 + 3 × 13 × 11 = 477 named columns (:func:`feature_names`).
+``javadi477_ours`` — the set used before the recipe was traced, kept as a named variant:
+    tempo, onset rate, low-energy ratio, dynamic range; ZCR, RMS, centroid, roll-off; MFCC
+    1-13 (DCT-II) + deltas; 2048/512 frames; 11 statistics (:data:`STATS`), 477 columns.
 
 ``emotion`` — a broader set for the methods-comparison paper's SVM/DNN baselines (its
     1,714 published features are not available), same single STFT at 22,050 Hz:
@@ -90,8 +85,8 @@ from mer_utils.features.extract import extract_segments, extract_spectrograms  #
 from mer_utils.features.images import (  # noqa: F401
     render_source_images, save_png, source_reference, spectrogram_image)
 from mer_utils.features.handcrafted import (  # noqa: F401
-    EMOTION_STATS, FEATURE_SETS, STATS, _KK_MAJOR, _KK_MINOR, compute_features, extract_features,
-    feature_names, frame_stats, key_features)
+    BROWN_STATS, EMOTION_STATS, FEATURE_SETS, STATS, _KK_MAJOR, _KK_MINOR, brown477, brown_stats,
+    compute_features, extract_features, feature_names, frame_stats, hilbert_period, key_features)
 from mer_utils.datasets.fourq import load_top100  # noqa: F401  (a 4Q file; kept importable here)
 from mer_utils.datasets.merge import align_on_ids  # noqa: F401  (row alignment; kept importable here)
 
@@ -100,6 +95,7 @@ __all__ = [
     "FrontEnd", "FRONT_ENDS", "get_front_end", "expected_frames", "prepare_clip", "spectrogram",
     "segment_spectrograms", "extract_spectrograms", "extract_segments",
     "source_reference", "spectrogram_image", "render_source_images", "save_png",
-    "FEATURE_SETS", "STATS", "EMOTION_STATS", "feature_names", "compute_features",
+    "FEATURE_SETS", "STATS", "EMOTION_STATS", "BROWN_STATS", "feature_names", "compute_features",
+    "brown477", "brown_stats", "hilbert_period",
     "frame_stats", "extract_features", "key_features", "load_top100",
 ]

@@ -1,4 +1,41 @@
-"""Handcrafted feature sets: the 477-D set of the tagging paper and the emotion set."""
+"""Handcrafted feature sets: the tagging paper's 477-D set (Brown et al.'s recipe, and our
+earlier variant) and the emotion set.
+
+``javadi477`` — the paper's set. Javadi et al. (Sec. 3.1) extract it with "the same
+approach as Brown C. et al. in [5]" (Brown et al. 2020, *Exploring Automatic Diagnosis of
+COVID-19 from Crowdsourced Respiratory Sound Data*, arXiv:2006.05919) and count
+"4 + 4 × 11 + 3 × 13 × 11 = 477". :func:`brown477` follows that work's published feature
+extraction script (``training/01_extract_handcrafted_features.py`` of its supplementary code,
+T. Xia / J. Han, repository cam-mobsys/covid19-sounds-kdd20) step by step; sources of each choice:
+
+* audio: 22,050 Hz mono (Brown's ``SR``; Javadi: "resampled them to 22KHz"), the first
+  29.1 s (Javadi: every clip "trimmed as 29.1s clips");
+* peak normalisation ``y / max|y|`` and silence trimming
+  (``librosa.effects.trim``, top_db 60, 100-ms frames, 50 % overlap) — Brown's code;
+* 4 segment-level scalars (Brown's code): ``duration_s`` of the trimmed signal,
+  ``tempo_bpm`` (``librosa.beat.beat_track``), ``onset_count`` (``librosa.onset.onset_detect``
+  on the mean-aggregated onset strength), ``period_s`` (1 / the frequency of the peak of
+  the magnitude spectrum of the Hilbert envelope of the normalised, untrimmed signal,
+  searched from FFT bin 3 to Nyquist). Departure: Brown's code divides the duration by
+  ``argmax + 2`` where the peak sits at bin ``argmax + 3`` (its search starts at bin 3),
+  i.e. it reports the period of the next-lower bin; we use the peak's own bin, so a click
+  every second gives 1.0 s (the cited code would give 10/9 s on a 10-s signal);
+* 4 frame-level series, 100-ms frames (n_fft 2205), 50 % overlap (hop 1102), each
+  summarised by 11 statistics: ``rms`` (Brown's code calls ``librosa.feature.rms`` with its
+  defaults, 2048-sample frames / hop 512 — kept), ``spectral_centroid`` and
+  ``spectral_rolloff85`` of the magnitude STFT, ``zcr``;
+* 13 MFCCs with **DCT type III** (``librosa.feature.mfcc(..., dct_type=3)``, Slaney mel, 128
+  bands, power-to-dB), their velocity and acceleration (``librosa.feature.delta``, width
+  9), each coefficient summarised by the 11 statistics;
+* the 11 statistics, in Brown's order (:data:`BROWN_STATS`): mean, min, max, std
+  (population), rms, median, Q1, Q3 (linear percentiles), IQR (= upper quartile by the
+  ``higher`` rule minus lower quartile by the ``lower`` rule, as Brown's ``sta_fun``),
+  skewness and kurtosis (pandas' bias-corrected sample skewness and excess kurtosis).
+
+``javadi477_ours`` — the set this compendium used before the recipe was traced (kept as
+a named variant): tempo, onset rate, low-energy ratio and dynamic range as the 4 scalars,
+2048/512 frames, DCT-II MFCCs, statistics in :data:`STATS` order.
+"""
 from __future__ import annotations
 
 import dataclasses
@@ -16,6 +53,8 @@ from mer_utils.features.extract import _run
 
 # =========================================================================== handcrafted
 STATS = ("mean", "median", "std", "rms", "max", "min", "q1", "q3", "iqr", "skewness", "kurtosis")
+#: Brown et al.'s ``sta_fun`` order (the paper's set)
+BROWN_STATS = ("mean", "min", "max", "std", "rms", "median", "q1", "q3", "iqr", "skewness", "kurtosis")
 EMOTION_STATS = ("mean", "std", "median", "iqr", "skewness", "kurtosis")
 
 
@@ -55,13 +94,20 @@ class FeatureSetConfig:
     clip_seconds: float | None = None   # first N s (None = whole clip)
     min_seconds: float = 1.0            # shorter clips -> AudioError (too short)
     version: int = 1
+    top_db: float = 60.0                # silence trimming threshold (Brown's recipe only)
 
 
 FEATURE_SETS: dict[str, FeatureSetConfig] = {
-    "javadi477": FeatureSetConfig(name="javadi477", n_mfcc=13, clip_seconds=29.1),
+    # Brown et al.'s recipe (the paper's set): 100-ms frames, 50 % overlap
+    "javadi477": FeatureSetConfig(name="javadi477", n_fft=2205, hop_length=1102, n_mfcc=13,
+                                  clip_seconds=29.1, version=2),
+    # our earlier choice, kept as a named variant
+    "javadi477_ours": FeatureSetConfig(name="javadi477_ours", n_mfcc=13, clip_seconds=29.1),
     "emotion": FeatureSetConfig(name="emotion", n_mfcc=20, clip_seconds=None),
 }
 
+_BROWN_SCALARS = ("duration_s", "tempo_bpm", "onset_count", "period_s")
+_BROWN_FRAME = ("rms", "spectral_centroid", "spectral_rolloff85", "zcr")
 _SEGMENT_477 = ("tempo_bpm", "onset_rate", "low_energy_ratio", "dynamic_range_db")
 _FRAME_477 = ("zcr", "rms", "spectral_centroid", "spectral_rolloff85")
 _EMO_SCALARS = ("tempo_bpm", "onset_rate", "pulse_clarity", "low_energy_ratio", "dynamic_range_db",
@@ -82,6 +128,11 @@ def feature_names(set_name: str) -> tuple[str, ...]:
     """Column names of a feature set, in order."""
     cfg = FEATURE_SETS[set_name]
     if set_name == "javadi477":
+        n = cfg.n_mfcc
+        rows = list(_BROWN_FRAME) + [f"mfcc{i:02d}" for i in range(1, n + 1)] \
+            + [f"mfcc_d{i:02d}" for i in range(1, n + 1)] + [f"mfcc_dd{i:02d}" for i in range(1, n + 1)]
+        return tuple(_BROWN_SCALARS) + tuple(f"{r}_{s}" for r in rows for s in BROWN_STATS)
+    if set_name == "javadi477_ours":
         n = cfg.n_mfcc
         rows = list(_FRAME_477) + [f"mfcc{i:02d}" for i in range(1, n + 1)] \
             + [f"mfcc_d{i:02d}" for i in range(1, n + 1)] + [f"mfcc_dd{i:02d}" for i in range(1, n + 1)]
@@ -271,6 +322,89 @@ def key_features(chroma_mean: np.ndarray) -> tuple[float, float, float, float]:
     return float(allc[-1]), float(allc[-1] - allc[-2]), float(maj.max() >= mnr.max()), float(maj.max() - mnr.max())
 
 
+# --------------------------------------------------------------------------- Brown et al.
+def brown_stats(M: np.ndarray) -> np.ndarray:
+    """Brown et al.'s ``sta_fun`` on every row of (rows, frames) -> (rows, 11), in
+    :data:`BROWN_STATS` order (see the module docstring for each definition)."""
+    M = np.asarray(M, dtype=np.float64)
+    if M.ndim == 1:
+        M = M[None]
+    q1, med, q3 = np.percentile(M, [25, 50, 75], axis=1)
+    iqr = np.quantile(M, 0.75, axis=1, method="higher") - np.quantile(M, 0.25, axis=1, method="lower")
+    frame = pd.DataFrame(M.T)
+    skew = frame.skew().to_numpy(dtype=np.float64)      # pandas: bias-corrected, 0 when flat
+    kurt = frame.kurt().to_numpy(dtype=np.float64)
+    return np.stack([M.mean(axis=1), M.min(axis=1), M.max(axis=1), M.std(axis=1),
+                     np.sqrt(np.mean(M * M, axis=1)), med, q1, q3, iqr,
+                     np.nan_to_num(skew), np.nan_to_num(kurt)], axis=1)
+
+
+def hilbert_period(y: np.ndarray, sr: int) -> float:
+    """Period (s) of the strongest component of the Hilbert envelope of ``y``.
+
+    As Brown et al.: envelope ``sqrt(y^2 + H(y)^2)`` with ``scipy.fftpack.hilbert``, magnitude
+    FFT, peak searched from bin 3 up to (excluding) N/2; the period is ``N / sr / k`` for the
+    peak's bin ``k`` (their code uses ``k - 1``: see the module docstring).
+    """
+    from scipy import fftpack
+
+    y = np.asarray(y, dtype=np.float64)
+    env = np.sqrt(y * y + fftpack.hilbert(y) ** 2)
+    spec = np.abs(fftpack.fft(env))
+    search = spec[3: len(spec) // 2]
+    if search.size == 0:
+        return 0.0
+    k = int(np.argmax(search)) + 3
+    return float(len(env) / sr / k)
+
+
+def brown477(y: np.ndarray, sr: int = 22050, *, cfg: FeatureSetConfig | None = None,
+             path="<array>") -> np.ndarray:
+    """The 477-D vector of Brown et al.'s recipe for one clip (already cut to 29.1 s).
+
+    Steps and sources: module docstring. Computations that Brown's script repeats are done
+    once where the result is identical (one 100-ms STFT for centroid, roll-off and the
+    MFCCs' mel spectrogram; one 2048/512 log-mel for both onset envelopes);
+    ``tests/test_features.py`` checks the vector against a literal transcription of the
+    script's calls.
+    """
+    import librosa
+
+    cfg = cfg or FEATURE_SETS["javadi477"]
+    n_fft, hop = cfg.n_fft, cfg.hop_length
+    y = np.asarray(y, dtype=np.float32)
+    peak = float(np.max(np.abs(y))) if y.size else 0.0
+    if not peak > 0:
+        raise AudioError(path, "silent clip (peak 0)", "drop the clip (recorded skip)")
+    y = y / peak
+    yt, _ = librosa.effects.trim(y, top_db=cfg.top_db, frame_length=n_fft, hop_length=hop)
+    if len(yt) < max(n_fft, int(cfg.min_seconds * sr)):
+        raise AudioError(path, f"only {len(yt) / sr:.2f} s left after silence trimming",
+                         "the clip is (nearly) silent; drop it (recorded skip)")
+    duration = len(yt) / sr
+    # onset envelopes (librosa defaults: 2048/512 log-mel), beat tracker with the median one
+    S512 = librosa.power_to_db(librosa.feature.melspectrogram(y=yt, sr=sr))
+    env_median = librosa.onset.onset_strength(S=S512, sr=sr, aggregate=np.median)
+    tempo, _ = librosa.beat.beat_track(onset_envelope=env_median, sr=sr)
+    env_mean = librosa.onset.onset_strength(S=S512, sr=sr)
+    onsets = len(librosa.onset.onset_detect(onset_envelope=env_mean, sr=sr))
+    period = hilbert_period(y, sr)
+    # frame-level series on 100-ms frames, 50 % overlap
+    mag = np.abs(librosa.stft(yt, n_fft=n_fft, hop_length=hop))
+    rms = librosa.feature.rms(y=yt)[0]
+    cent = librosa.feature.spectral_centroid(S=mag, sr=sr)[0]
+    rolloff = librosa.feature.spectral_rolloff(S=mag, sr=sr)[0]
+    zcr = librosa.feature.zero_crossing_rate(yt, frame_length=n_fft, hop_length=hop)[0]
+    mel = librosa.feature.melspectrogram(S=mag ** 2, sr=sr, n_fft=n_fft, hop_length=hop)
+    mfcc = librosa.feature.mfcc(S=librosa.power_to_db(mel), sr=sr, n_mfcc=cfg.n_mfcc, dct_type=3)
+    d1 = librosa.feature.delta(mfcc, order=1)
+    d2 = librosa.feature.delta(mfcc, order=2)
+    scalars = [duration, float(np.atleast_1d(tempo)[0]), float(onsets), period]
+    frames = [brown_stats(np.vstack([rms])), brown_stats(np.vstack([cent, rolloff, zcr])),
+              brown_stats(mfcc), brown_stats(d1), brown_stats(d2)]
+    return np.concatenate([scalars] + [f.ravel() for f in frames]).astype(np.float64)
+
+
 def compute_features(y: np.ndarray, sr: int, set_name: str, *, path="<array>") -> np.ndarray:
     """One clip's feature vector (float32, in :func:`feature_names` order)."""
     cfg = FEATURE_SETS[set_name]
@@ -280,10 +414,17 @@ def compute_features(y: np.ndarray, sr: int, set_name: str, *, path="<array>") -
     if cfg.clip_seconds is not None:
         y = audio.first_seconds(y, cfg.sr, cfg.clip_seconds, on_short="keep")
     audio.check_signal(y, cfg.sr, path, min_duration=cfg.min_seconds)
+    if set_name == "javadi477":
+        vec = brown477(y, cfg.sr, cfg=cfg, path=path)
+        if not np.all(np.isfinite(vec)):
+            bad = [n for n, v in zip(feature_names(set_name), vec) if not np.isfinite(v)][:5]
+            raise AudioError(path, f"non-finite features ({', '.join(bad)})",
+                             "the clip is probably degenerate (near-silent or constant); check it")
+        return vec.astype(np.float32)
     a = _Analysis(y, cfg)
     zcr, rms = a.zcr_rms
     low_energy, dyn, loud = a.dynamics()
-    if set_name == "javadi477":
+    if set_name == "javadi477_ours":
         rows = np.vstack([zcr, rms, a.centroid, a.rolloff, a.mfcc, a.delta(1), a.delta(2)])
         vec = np.concatenate([[a.tempo, a.onset_rate, low_energy, dyn], frame_stats(rows, STATS).ravel()])
     elif set_name == "emotion":
@@ -314,7 +455,8 @@ def extract_features(df: pd.DataFrame, set_name: str, *, ctx=None, n_jobs: int |
                      ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Handcrafted features -> (F indexed by track_id with named columns, kept_df).
 
-    ``set_name``: ``"javadi477"`` (477 columns) or ``"emotion"``. Failed files are skipped
+    ``set_name``: ``"javadi477"`` (477 columns, Brown et al.'s recipe), ``"javadi477_ours"``
+    (477 columns, our earlier variant) or ``"emotion"``. Failed files are skipped
     and recorded (never a NaN row); ``kept_df`` is in the order of ``F``.
     """
     if set_name not in FEATURE_SETS:

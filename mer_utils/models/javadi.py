@@ -1,17 +1,23 @@
-"""Keras 3 builders for Javadi et al.'s two spectrogram models (multi-label, sigmoid outputs).
+"""Keras 3 builders for Javadi et al.'s two networks (multi-label, sigmoid outputs).
 
-Both take the paper's (128, frames) mel representation (bands x frames; the
-``"javadi_cnn"`` front end of :mod:`mer_utils.features` gives (frames, bands) per clip:
-use :func:`to_model_input` to transpose a batch) and end in one sigmoid per label,
-trained with binary cross-entropy and Adam (lr 1e-3).
+Both take a (rows, frames) input — the paper's "(16, 1, 128, 1407)" batch: the 1407 x 128
+VGGish sequence transposed to (128, 1407) (:func:`mer_utils.embeddings.embed_sequence`), or,
+as an ablation, the (128, 1407) mel spectrogram of the ``"javadi_cnn"`` front end — and end
+in one sigmoid per label, trained with binary cross-entropy and Adam (lr 1e-3). Use
+:func:`to_model_input` to turn (n, frames, rows) arrays into (n, rows, frames).
 
-* :func:`build_javadi_cnn`: four conv blocks (Conv2D 3x3 -> BatchNorm -> ReLU -> MaxPool),
-  the last with 128 filters, global max pooling to a 128-D vector, a linear layer
-  (``Dense(n_labels)``) and a sigmoid. Filter counts and pool sizes of the first three
-  blocks are not given in the paper's description: ours are documented defaults.
+* :func:`build_javadi_cnn`, after Sec. 3.3: "four convolutional blocks", "by applying
+  strides and kernels we reduce the width and height of the features", then the maps are
+  "pooled and flattened to a shape of (16, 128)" and fed to "the Linear layer" and a
+  sigmoid. So: four blocks of Conv2D (3 x 3, **stride 2**, same padding) -> BatchNorm ->
+  ReLU, with no pooling layers (the strides do the down-sampling), the last block with 128
+  filters; global average pooling to a 128-d vector; ``Dense(n_labels)``; sigmoid. The
+  kernel size, the first three filter counts (16, 32, 64: "step up the depth" to 128) and
+  the kind of pooling are not given in the paper: ours are documented defaults.
 * :func:`build_javadi_transformer`: a ViT-style encoder over non-overlapping 2-D patches
-  of the same input (linear patch embedding as a strided Conv2D, learned position
-  embeddings, pre-norm encoder blocks, mean pooling over patches, linear + sigmoid).
+  of the same input ("the 2D array is divided to patches"): linear patch embedding as a
+  strided Conv2D, learned position embeddings, pre-norm encoder blocks, mean pooling over
+  patches, linear + sigmoid. Sizes are ours (the paper gives none).
 
 Only ``keras.layers`` / ``keras.ops`` are used, so the builders run under the TensorFlow,
 torch and JAX backends.
@@ -27,14 +33,15 @@ __all__ = ["to_model_input", "build_javadi_cnn", "build_javadi_transformer",
 
 
 def to_model_input(X: np.ndarray, *, max_frames: int | None = None) -> np.ndarray:
-    """(n, frames, bands) spectrograms -> (n, bands, frames) float32, optionally cropped.
+    """(n, frames, rows) spectrograms or embedding sequences -> (n, rows, frames) float32,
+    optionally cropped.
 
     ``max_frames`` keeps the central ``max_frames`` frames (the smoke/demo profiles use a
     shorter excerpt to fit a 2-core CPU; ``None`` keeps everything, the paper setting).
     """
     X = np.asarray(X, dtype=np.float32)
     if X.ndim != 3:
-        raise ValueError(f"expected (n, frames, bands) spectrograms, got shape {X.shape}")
+        raise ValueError(f"expected (n, frames, rows) arrays, got shape {X.shape}")
     if max_frames is not None and X.shape[1] > max_frames:
         start = (X.shape[1] - max_frames) // 2
         X = X[:, start:start + max_frames]
@@ -52,33 +59,35 @@ def compile_multilabel(model, *, learning_rate: float = 1e-3):
 
 
 def build_javadi_cnn(input_shape: Sequence[int], n_labels: int, *,
-                     filters: Sequence[int] = (32, 64, 128, 128),
-                     pools: Sequence[tuple[int, int]] = ((2, 4), (2, 4), (2, 4), (2, 4)),
-                     kernel_size: int = 3, dropout: float = 0.0,
-                     learning_rate: float = 1e-3, compile: bool = True):
-    """The paper's CNN: four conv blocks -> global max pool (128) -> linear -> sigmoid.
+                     filters: Sequence[int] = (16, 32, 64, 128), kernel_size: int = 3,
+                     strides: int = 2, dropout: float = 0.0, learning_rate: float = 1e-3,
+                     compile: bool = True):
+    """The paper's CNN: four strided conv blocks -> global average pool (128) -> linear -> sigmoid.
 
-    ``input_shape`` is (bands, frames), e.g. (128, 1407); ``frames`` may be ``None``
+    ``input_shape`` is (rows, frames), e.g. (128, 1407); ``frames`` may be ``None``
     (variable length: the global pooling makes the head length-independent).
-    ``filters[-1]`` must be 128 (the paper pools to a 128-D vector).
+    ``filters[-1]`` must be 128 (the paper pools to a 128-d vector). Each block halves both
+    axes (``strides=2``): (128, 1407) -> (8, 88) x 128 after four blocks.
     """
     import keras
     from keras import layers
 
-    if len(filters) != 4 or len(pools) != 4:
-        raise ValueError("the paper's CNN has exactly four conv blocks (4 filters, 4 pools)")
+    if len(filters) != 4:
+        raise ValueError("the paper's CNN has exactly four conv blocks (4 filter counts)")
     if filters[-1] != 128:
-        raise ValueError("the last block must have 128 filters (pooled to a 128-D vector)")
-    bands, frames = input_shape
-    inp = keras.Input(shape=(bands, frames), name="mel")
-    x = layers.Reshape((bands, -1, 1))(inp)
+        raise ValueError("the last block must have 128 filters (pooled to a 128-d vector)")
+    if int(strides) < 1:
+        raise ValueError("strides must be >= 1")
+    rows, frames = input_shape
+    inp = keras.Input(shape=(rows, frames), name="input")
+    x = layers.Reshape((rows, -1, 1))(inp)
     x = layers.BatchNormalization(name="input_norm")(x)
-    for i, (f, p) in enumerate(zip(filters, pools), start=1):
-        x = layers.Conv2D(f, kernel_size, padding="same", use_bias=False, name=f"conv{i}")(x)
+    for i, f in enumerate(filters, start=1):
+        x = layers.Conv2D(f, kernel_size, strides=int(strides), padding="same", use_bias=False,
+                          name=f"conv{i}")(x)
         x = layers.BatchNormalization(name=f"bn{i}")(x)
         x = layers.Activation("relu", name=f"relu{i}")(x)
-        x = layers.MaxPooling2D(pool_size=p, padding="same", name=f"pool{i}")(x)
-    x = layers.GlobalMaxPooling2D(name="pool_to_128")(x)
+    x = layers.GlobalAveragePooling2D(name="pool_to_128")(x)
     if dropout:
         x = layers.Dropout(dropout)(x)
     logits = layers.Dense(n_labels, name="linear")(x)
@@ -133,7 +142,7 @@ def build_javadi_transformer(input_shape: Sequence[int], n_labels: int, *,
     if bands < ph or frames < pw:
         raise ValueError(f"input {tuple(input_shape)} is smaller than one patch {patch_size}")
     n_patches = (bands // ph) * (frames // pw)
-    inp = keras.Input(shape=(bands, frames), name="mel")
+    inp = keras.Input(shape=(bands, frames), name="input")
     x = layers.Reshape((bands, frames, 1))(inp)
     x = layers.BatchNormalization(name="input_norm")(x)
     x = layers.Conv2D(d_model, kernel_size=patch_size, strides=patch_size, padding="valid",
@@ -184,5 +193,16 @@ def train_multilabel(model, X_train, Y_train, X_val, Y_val, *, epochs: int, batc
 
 
 def predict_scores(model, X: np.ndarray, *, batch_size: int = 32) -> np.ndarray:
-    """Sigmoid scores (n, L) as float32."""
-    return np.asarray(model.predict(X, batch_size=batch_size, verbose=0), dtype=np.float32)
+    """Sigmoid scores (n, L) as float32: the model called in inference mode, batch by batch.
+
+    (A direct call instead of ``model.predict``: no ``tf.function`` is traced per model and
+    input size, which for the many small models of one notebook only costs time and warnings.)
+    """
+    import keras
+
+    X = np.asarray(X, dtype=np.float32)
+    if len(X) == 0:
+        return np.zeros((0, model.output_shape[-1]), np.float32)
+    out = [keras.ops.convert_to_numpy(model(X[i:i + batch_size], training=False))
+           for i in range(0, len(X), batch_size)]
+    return np.concatenate(out).astype(np.float32)

@@ -4,27 +4,32 @@ Thin wrappers over scikit-multilearn (the maintained fork ``scikit-multilearn-ng
 as ``skmultilearn``), each behind :class:`FeatureMultiLabelModel`, which standardises the
 features on the **training** data only and always returns dense (n, L) float32 scores.
 
-Defaults (Javadi et al. name the methods, not their base classifiers or parameters; these
-are ours, chosen to be standard, probabilistic and deterministic):
+Base classifiers. Javadi et al. describe RAkEL as "training separate RF or kNN classifiers"
+for its random label sets, so RAkEL-d takes a Random Forest (``base="rf"``) or a k-nearest-
+neighbour classifier (``base="knn"``); Label Powerset is RAkEL with one label set holding
+every label, and its base is not named in the paper: the Random Forest here too.
+``base="logreg"`` (our earlier default) remains available.
 
 ========  ==============================================  ===============================
 name      method                                          defaults
 ========  ==============================================  ===============================
-``lp``    Label Powerset: one multi-class problem whose   base: LogisticRegression(C=1,
-          classes are the label combinations seen in      lbfgs, max_iter=1000); score of
-          training; label score = sum of the              a label = summed probability
-          probabilities of combinations containing it     of its combinations
-``rakeld`` RAkEL-d (Tsoumakas et al. 2011): labels split  labelset_size=3, same base;
-          at random into disjoint subsets of size k, one  partition seeded through
-          Label Powerset per subset                       Python's ``random`` (seed)
+``lp``    Label Powerset: one multi-class problem whose   base ``rf``; score of a label =
+          classes are the label combinations seen in      summed probability of its
+          training                                        combinations
+``rakeld`` RAkEL-d (Tsoumakas et al. 2011): labels split  labelset_size=3 (skmultilearn's
+          at random into disjoint subsets of size k, one  default), base ``rf`` or
+          Label Powerset per subset                       ``knn``; partition seeded
 ``mlknn`` ML-kNN (Zhang & Zhou 2007): Bayesian rule on    k=10, s=1.0 (Laplace smoothing),
           the label counts of the k nearest neighbours    Euclidean on standardised features
 ========  ==============================================  ===============================
 
-``base="rf"`` swaps the base classifier of ``lp``/``rakeld`` for a seeded
-RandomForestClassifier(n_estimators=200). A Label Powerset sub-problem with a single
-label combination in training (possible for rare labels in small data) predicts that
-combination with probability 1 instead of failing (:class:`OneClassSafe`).
+Bases (:func:`make_base`, parameters in ``base_params``): ``rf`` =
+RandomForestClassifier(n_estimators=100, seeded) (scikit-learn's default size; the paper
+gives none); ``knn`` = KNeighborsClassifier(n_neighbors=5, Euclidean) (scikit-learn's
+default; the paper gives none); ``logreg`` = LogisticRegression(C=1, lbfgs, max_iter=1000).
+A Label Powerset sub-problem with a single label combination in training (possible for
+rare labels in small data) predicts that combination with probability 1 instead of
+failing (:class:`OneClassSafe`).
 """
 from __future__ import annotations
 
@@ -36,8 +41,9 @@ from scipy import sparse
 from sklearn.base import BaseEstimator, ClassifierMixin, clone
 from sklearn.preprocessing import StandardScaler
 
-__all__ = ["CLASSIFIER_NAMES", "CLASSIFIER_LABELS", "make_base", "make_classifier",
-           "OneClassSafe", "FeatureMultiLabelModel", "describe_classifiers"]
+__all__ = ["CLASSIFIER_NAMES", "CLASSIFIER_LABELS", "BASES", "BASE_LABELS", "make_base",
+           "make_classifier", "OneClassSafe", "FeatureMultiLabelModel", "describe_classifiers",
+           "describe_base"]
 
 CLASSIFIER_NAMES = ("lp", "rakeld", "mlknn")
 CLASSIFIER_LABELS = {"lp": "Label Powerset", "rakeld": "RAkEL-d", "mlknn": "ML-kNN"}
@@ -70,7 +76,12 @@ class OneClassSafe(BaseEstimator, ClassifierMixin):
         return self.estimator_.predict(X)
 
 
-def make_base(base: str | Any = "logreg", *, seed: int = 0, n_jobs: int | None = None):
+BASES = ("rf", "knn", "logreg")
+BASE_LABELS = {"rf": "RF", "knn": "kNN", "logreg": "LogReg"}
+
+
+def make_base(base: str | Any = "rf", *, seed: int = 0, n_jobs: int | None = None,
+              n_estimators: int = 100, n_neighbors: int = 5):
     """The base classifier of LP / RAkEL-d (a name or any sklearn classifier), one-class safe."""
     if isinstance(base, str):
         if base == "logreg":
@@ -80,26 +91,31 @@ def make_base(base: str | Any = "logreg", *, seed: int = 0, n_jobs: int | None =
         elif base == "rf":
             from sklearn.ensemble import RandomForestClassifier
 
-            est = RandomForestClassifier(n_estimators=200, random_state=seed, n_jobs=n_jobs)
+            est = RandomForestClassifier(n_estimators=int(n_estimators), random_state=seed, n_jobs=n_jobs)
+        elif base == "knn":
+            from sklearn.neighbors import KNeighborsClassifier
+
+            est = KNeighborsClassifier(n_neighbors=int(n_neighbors))
         else:
-            raise ValueError(f"unknown base classifier {base!r}; use 'logreg', 'rf' or an estimator")
+            raise ValueError(f"unknown base classifier {base!r}; use one of {BASES} or an estimator")
     else:
         est = base
     return OneClassSafe(est)
 
 
-def make_classifier(name: str, *, seed: int = 0, base: str | Any = "logreg",
-                    n_jobs: int | None = None, **params):
+def make_classifier(name: str, *, seed: int = 0, base: str | Any = "rf",
+                    n_jobs: int | None = None, base_params: dict | None = None, **params):
     """A fresh skmultilearn classifier by name (``lp``, ``rakeld``, ``mlknn``); see module doc."""
+    bp = dict(base_params or {})
     if name == "lp":
         from skmultilearn.problem_transform import LabelPowerset
 
-        return LabelPowerset(classifier=make_base(base, seed=seed, n_jobs=n_jobs),
+        return LabelPowerset(classifier=make_base(base, seed=seed, n_jobs=n_jobs, **bp),
                              require_dense=[True, True])
     if name == "rakeld":
         from skmultilearn.ensemble import RakelD
 
-        return RakelD(base_classifier=make_base(base, seed=seed, n_jobs=n_jobs),
+        return RakelD(base_classifier=make_base(base, seed=seed, n_jobs=n_jobs, **bp),
                       base_classifier_require_dense=[True, True],
                       labelset_size=int(params.get("labelset_size", 3)))
     if name == "mlknn":
@@ -109,18 +125,38 @@ def make_classifier(name: str, *, seed: int = 0, base: str | Any = "logreg",
     raise ValueError(f"unknown multi-label classifier {name!r}; choose one of {CLASSIFIER_NAMES}")
 
 
-def describe_classifiers(base: str = "logreg") -> list[dict[str, str]]:
-    """Rows for a notebook table: classifier, implementation, parameters."""
-    b = ("LogisticRegression(C=1, lbfgs, max_iter=1000)" if base == "logreg"
-         else "RandomForestClassifier(n_estimators=200)")
-    return [
-        {"classifier": "Label Powerset", "implementation": "skmultilearn.problem_transform.LabelPowerset",
-         "parameters": f"base={b}"},
-        {"classifier": "RAkEL-d", "implementation": "skmultilearn.ensemble.RakelD",
-         "parameters": f"labelset_size=3, base={b}, seeded partition"},
-        {"classifier": "ML-kNN", "implementation": "skmultilearn.adapt.MLkNN",
-         "parameters": "k=10, s=1.0, Euclidean on standardised features"},
-    ]
+def describe_base(base: str, base_params: dict | None = None) -> str:
+    bp = dict(base_params or {})
+    if base == "rf":
+        return f"RandomForestClassifier(n_estimators={bp.get('n_estimators', 100)}, seeded)"
+    if base == "knn":
+        return f"KNeighborsClassifier(n_neighbors={bp.get('n_neighbors', 5)}, Euclidean)"
+    if base == "logreg":
+        return "LogisticRegression(C=1, lbfgs, max_iter=1000)"
+    return str(base)
+
+
+def describe_classifiers(bases: dict[str, str | tuple[str, ...]] | str = "rf", *,
+                         base_params: dict | None = None, labelset_size: int = 3,
+                         k: int = 10) -> list[dict[str, str]]:
+    """Rows for a notebook table: classifier, implementation, parameters.
+
+    ``bases``: one base name for LP and RAkEL-d, or ``{"lp": "rf", "rakeld": ("rf", "knn")}``.
+    """
+    if isinstance(bases, str):
+        bases = {"lp": bases, "rakeld": bases}
+    lp = bases.get("lp", "rf")
+    rk = bases.get("rakeld", "rf")
+    rk = (rk,) if isinstance(rk, str) else tuple(rk)
+    rows = [{"classifier": "Label Powerset", "implementation": "skmultilearn.problem_transform.LabelPowerset",
+             "parameters": f"base={describe_base(lp, base_params)}"}]
+    for b in rk:
+        rows.append({"classifier": f"RAkEL-d ({BASE_LABELS.get(b, b)})", "implementation": "skmultilearn.ensemble.RakelD",
+                     "parameters": f"labelset_size={labelset_size}, base={describe_base(b, base_params)}, "
+                                   "seeded partition"})
+    rows.append({"classifier": "ML-kNN", "implementation": "skmultilearn.adapt.MLkNN",
+                 "parameters": f"k={k}, s=1.0, Euclidean on standardised features"})
+    return rows
 
 
 def _dense(a) -> np.ndarray:
@@ -140,9 +176,11 @@ class FeatureMultiLabelModel:
     all threads. ``None`` leaves BLAS alone; an int sets the limit.
     """
 
-    def __init__(self, name: str, *, seed: int = 0, base: str | Any = "logreg",
-                 n_jobs: int | None = None, blas_threads: int | str | None = "auto", **params):
+    def __init__(self, name: str, *, seed: int = 0, base: str | Any = "rf",
+                 n_jobs: int | None = None, blas_threads: int | str | None = "auto",
+                 base_params: dict | None = None, **params):
         self.name, self.seed, self.base, self.n_jobs, self.params = name, seed, base, n_jobs, params
+        self.base_params = dict(base_params or {})
         self.blas_threads = blas_threads
 
     def _limits(self, size: int):
@@ -165,18 +203,20 @@ class FeatureMultiLabelModel:
         self.n_labels_ = Y.shape[1]
         self.scaler_ = StandardScaler().fit(X)
         Xs = self.scaler_.transform(X)
-        self.clf_ = make_classifier(self.name, seed=self.seed, base=self.base,
-                                    n_jobs=self.n_jobs, **self.params)
+        self.clf_ = make_classifier(self.name, seed=self.seed, base=self.base, n_jobs=self.n_jobs,
+                                    base_params=self.base_params, **self.params)
         self.fit_size_ = int(Xs.size)
-        state = random.getstate()
+        # RAkEL-d's label partition draws from Python's global ``random``: seed it for the
+        # fit and put the caller's state back (the global generators are never left reseeded)
+        state, np_state = random.getstate(), np.random.get_state()
         try:
-            random.seed(self.seed)        # RAkEL-d's label partition uses Python's random
-            np.random.seed(self.seed)
+            random.seed(self.seed)
             Ytr = sparse.lil_matrix(Y.astype(np.int8)) if self.name == "mlknn" else Y.astype(np.int8)
             with self._limits(self.fit_size_):
                 self.clf_.fit(Xs, Ytr)
         finally:
             random.setstate(state)
+            np.random.set_state(np_state)
         return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:

@@ -471,3 +471,54 @@ def load_model(checkpoint: str = "MSD_musicnn", *, weights_dir: str | os.PathLik
     with np.load(path) as z:
         load_npz_weights(model, {k: z[k] for k in z.files})
     return model
+
+
+# --------------------------------------------------------------------------- windowed sequence
+#: the three back-end layers between the pooled 1,506-d vector and ``penultimate``
+BACKEND_LAYERS = ("batch_normalization_9", "dense", "batch_normalization_10")
+
+
+def midend_map(outputs: dict) -> np.ndarray:
+    """The (batch, frames, 753) map that ``max_pool`` / ``mean_pool`` reduce over time,
+    rebuilt from a musicnn model's outputs: [timbral (408), temporal (153), cnn1, cnn2,
+    cnn3 (64 each)], the order of ``build_musicnn``'s ``midend`` concatenation."""
+    return np.concatenate([np.asarray(outputs[k], dtype=np.float32)
+                           for k in ("timbral", "temporal", "cnn1", "cnn2", "cnn3")], axis=-1)
+
+
+def backend_penultimate(model, max_pool: np.ndarray, mean_pool: np.ndarray) -> np.ndarray:
+    """The back end of ``model`` (inference mode) from pooled vectors to ``penultimate``.
+
+    ``max_pool`` / ``mean_pool``: (n, 753) max and mean over a window of the mid-end map.
+    Interleaved as the TF1 code does (max_0, mean_0, max_1, ...), batch norm, dense 200
+    ReLU, batch norm -> (n, 200); numpy with the model's weights, so any number of windows
+    of any length can be pooled from one pass of the network over a whole clip.
+    """
+    x = np.stack([max_pool, mean_pool], axis=-1).reshape(len(max_pool), -1).astype(np.float64)
+
+    def bn(h, layer):
+        gamma, beta, mean, var = (np.asarray(w, dtype=np.float64) for w in layer.get_weights())
+        return (h - mean) / np.sqrt(var + layer.epsilon) * gamma + beta
+
+    bn1, dense, bn2 = (model.get_layer(n) for n in BACKEND_LAYERS)
+    kernel, bias = (np.asarray(w, dtype=np.float64) for w in dense.get_weights())
+    h = np.maximum(bn(x, bn1) @ kernel + bias, 0.0)
+    return bn(h, bn2).astype(np.float32)
+
+
+def window_pool(mid: np.ndarray, centres: np.ndarray, width: int = N_FRAMES) -> tuple[np.ndarray, np.ndarray]:
+    """Max and mean over time of ``mid`` (frames, channels) in windows of ``width`` frames
+    centred on frames ``centres`` (clipped at the clip's edges) -> two (len(centres), channels)."""
+    from scipy.ndimage import maximum_filter1d
+
+    mid = np.asarray(mid, dtype=np.float32)
+    T = mid.shape[0]
+    half = width // 2
+    centres = np.clip(np.asarray(centres, dtype=int), 0, T - 1)
+    # 'nearest' repeats edge frames, which cannot change a maximum over the clipped window
+    mx = maximum_filter1d(mid, size=2 * half + 1, axis=0, mode="nearest")[centres]
+    lo = np.maximum(centres - half, 0)
+    hi = np.minimum(centres + half + 1, T)
+    cs = np.concatenate([np.zeros((1, mid.shape[1]), np.float64), np.cumsum(mid, axis=0, dtype=np.float64)])
+    mean = (cs[hi] - cs[lo]) / (hi - lo)[:, None]
+    return mx, mean.astype(np.float32)

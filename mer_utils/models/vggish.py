@@ -156,11 +156,17 @@ def log_mel_spectrogram(data: np.ndarray, audio_sample_rate: float = 8000, log_o
     return np.log(mel + log_offset)
 
 
-def waveform_to_examples(data: np.ndarray, sample_rate: int) -> np.ndarray:
+def waveform_to_examples(data: np.ndarray, sample_rate: int, *, hop_frames: int | None = None
+                         ) -> np.ndarray:
     """VGGish input examples (n, 96, 64) float32 from a waveform in [-1, 1].
 
     2-D input (samples, channels) is averaged to mono; other rates are resampled to 16 kHz
     (soxr HQ). A clip shorter than 0.975 s yields zero examples.
+
+    ``hop_frames``: frames (of 10 ms) between example starts; ``None`` = 96, the official
+    non-overlapping 0.96-s examples. ``hop_frames=2`` gives the overlapping sequence the
+    multi-label paper's "1407 x 128" implies: 29.1 s -> 1 + floor((29,100 - 25) / 10) =
+    2,908 frames -> 1 + floor((2,908 - 96) / 2) = 1,407 examples.
     """
     data = np.asarray(data, dtype=np.float64)
     if data.ndim > 1:
@@ -176,7 +182,10 @@ def waveform_to_examples(data: np.ndarray, sample_rate: int) -> np.ndarray:
                                   upper_edge_hertz=MEL_MAX_HZ)
     features_sample_rate = 1.0 / STFT_HOP_LENGTH_SECONDS
     example_window_length = int(round(EXAMPLE_WINDOW_SECONDS * features_sample_rate))
-    example_hop_length = int(round(EXAMPLE_HOP_SECONDS * features_sample_rate))
+    example_hop_length = (int(round(EXAMPLE_HOP_SECONDS * features_sample_rate))
+                          if hop_frames is None else int(hop_frames))
+    if example_hop_length < 1:
+        raise ValueError(f"hop_frames must be >= 1, not {hop_frames}")
     if log_mel.shape[0] < example_window_length:
         return np.zeros((0, example_window_length, NUM_MEL_BINS), dtype=np.float32)
     return np.ascontiguousarray(frame(log_mel, example_window_length, example_hop_length),

@@ -83,11 +83,25 @@ def plot_tag_map(tags: Sequence[str], vectors: np.ndarray, clusters: Sequence[in
 
 
 def plot_score_bars(df: pd.DataFrame, *, x: str, hue: str, metric: str, title: str | None = None,
-                    paper_col: str | None = None):
-    """Grouped bars of ``metric`` (e.g. Table 2: label set on x, classifier as hue)."""
+                    paper_col: str | None = None, order: Sequence | None = None,
+                    hue_order: Sequence | None = None):
+    """Grouped bars of ``metric`` (e.g. Table 2: label set on x, classifier as hue).
+
+    ``order`` / ``hue_order`` fix the order of the x groups / bars (e.g. the label sets as
+    the paper's tables list them, 59, 10, 8, 5); values absent from ``df`` are dropped,
+    values of ``df`` absent from the order follow it. Default: first appearance in ``df``.
+    """
     plt = _plt()
-    xs = list(dict.fromkeys(df[x]))
-    hs = list(dict.fromkeys(df[hue]))
+
+    def ordered(col, given):
+        seen = list(dict.fromkeys(df[col]))
+        if given is None:
+            return seen
+        given = [g for g in given if g in set(seen)]
+        return given + [v for v in seen if v not in given]
+
+    xs = ordered(x, order)
+    hs = ordered(hue, hue_order)
     w = 0.8 / max(1, len(hs))
     fig, ax = plt.subplots(figsize=(max(5, 1.4 * len(xs) + 2), 3.8))
     for j, h in enumerate(hs):
@@ -100,7 +114,7 @@ def plot_score_bars(df: pd.DataFrame, *, x: str, hue: str, metric: str, title: s
     ax.set_xticks(range(len(xs)))
     ax.set_xticklabels([str(v) for v in xs])
     ax.set_ylabel(metric)
-    ax.legend(fontsize=8, ncol=2)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
     ax.grid(axis="y", alpha=0.3)
     ax.set_title(title or metric)
     return fig
