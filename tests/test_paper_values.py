@@ -25,9 +25,7 @@ PAPER_MODULES = sorted(m.name for m in pkgutil.iter_modules(papers_pkg.__path__)
 
 # Files whose transcription is owed by another branch. Strict: once the values are in, the
 # expected failure turns into an unexpected pass and fails -- then delete the entry.
-OWED = {
-    "paper_values_javadi.csv": "Tables 1-2 are transcribed on the Javadi branch (issue 9)",
-}
+OWED: dict[str, str] = {}
 
 
 def test_there_are_paper_value_files_and_paper_modules():

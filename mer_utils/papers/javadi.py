@@ -364,7 +364,7 @@ def label_sets(ctx, cfg: Config, data: Data) -> dict[str, tuple[list[str], np.nd
         clusterings = {k: tc.load_clusters(cdir, vocab, k) for k in ks}
     except FileNotFoundError:
         runs = [tc.cluster_tags(data.corpus.tags, k, seed=ctx.seed, n_init=cfg.kmeans_n_init) for k in ks]
-        tc.save_clusters(runs, cdir, vocab)
+        tc.save_clusters(runs, ctx.output_dir("tag_clusters"), vocab)
         clusterings = {c.k: c for c in runs}
         ctx.manifest.notes.append(f"tag clusters computed here (notebook 02 had not written {cdir})")
     out = {}
@@ -432,6 +432,20 @@ def plan(cfg: Config) -> list[Run]:
                  if s in sets and s in cfg.label_sets]
     return runs
 
+
+
+def _paper_cells() -> tuple[tuple[str, str, str], ...]:
+    runs = plan(Config.for_profile("full"))
+    cells = [("1", r.row1, m) for r in runs if r.label_set == "59" for m in METRICS]
+    cells += [("2", r.row2, m) for r in runs if r.features in ("VGGish", "mel") for m in METRICS]
+    cells += [("mediaeval", f"MediaEval baseline ({b})", m) for b in ("VGGish", "popular")
+              for m in ("roc_auc_macro", "pr_auc_macro", "f1_macro", "f1_micro")]
+    return tuple(dict.fromkeys(cells))
+
+
+PAPER_CELLS: tuple[tuple[str, str, str], ...] = _paper_cells()
+"""Every (table, row, metric) the notebooks compare (the ``full`` plan is the superset of
+the others); ``tests/test_paper_values.py`` checks each has a transcribed value."""
 
 def _fingerprint(*arrays) -> str:
     h = hashlib.sha1()
@@ -615,7 +629,7 @@ _TABLE_COLS = ["row", "input", "n_labels", "f1_macro", "f1_micro", "roc_auc_macr
 
 
 def _beside_paper(df: pd.DataFrame, table: str) -> tuple[pd.DataFrame, pd.DataFrame]:
-    long = compare_with_paper(df, PAPER, table, row_col="row", metric_cols=list(METRICS))
+    long = compare_with_paper(df, PAPER, table, row_col="row", metric_cols=list(METRICS), require_paper=True)
     long = long[long["reproduced"].notna()].reset_index(drop=True)
     wide = long.pivot(index="row", columns="metric", values=["paper", "reproduced"])
     wide = wide.swaplevel(axis=1)[[(m, w) for m in METRICS for w in ("paper", "reproduced")]]
@@ -664,7 +678,7 @@ def table2_figures(ctx, t2: pd.DataFrame, corpus: Corpus, metrics=("f1_macro", "
     (input, classifier), the paper's value as a tick where the input is the paper's."""
     from mer_utils.plots import multilabel as PM
 
-    pv = compare_with_paper(t2, PAPER, "2", row_col="row", metric_cols=list(metrics))
+    pv = compare_with_paper(t2, PAPER, "2", row_col="row", metric_cols=list(metrics), require_paper=True)
     d = t2.assign(labels=t2["label set"].map(lambda s: f"{s} labels"),
                   model=t2["features"] + " / " + t2["classifier"])
     figs = []
@@ -721,7 +735,10 @@ def mediaeval_table(ctx, runs: Sequence[Run], data: Data) -> tuple[pd.DataFrame,
     table = pd.DataFrame(rows)
     ctx.save_table(table, "javadi_mediaeval56")
     metrics = [c for c in ("roc_auc_macro", "pr_auc_macro", "f1_macro", "f1_micro") if c in table]
-    cmp_ = compare_with_paper(table, PAPER, "mediaeval", row_col="row", metric_cols=metrics)
+    # only the published baselines have published values; our rows are shown in ``table``
+    baselines = table[table["row"].astype(str).str.startswith("MediaEval baseline")]
+    cmp_ = compare_with_paper(baselines, PAPER, "mediaeval", row_col="row", metric_cols=metrics,
+                              require_paper=True)
     ctx.save_table(cmp_, "javadi_mediaeval56_vs_published")
     published = cmp_[cmp_["paper"].notna()]
     if len(published):
@@ -784,7 +801,9 @@ def cluster_vocabularies(ctx, cfg: Config, vocabs: dict[str, list[str]], wv) -> 
             ctx.manifest.skip(f"{vocab} clustering", f"only {len(tags)} tags, fewer than k={max(cfg.cluster_ks)}")
             continue
         runs = [tc.cluster_tags(tags, k, wv=wv, seed=ctx.seed, n_init=cfg.kmeans_n_init) for k in cfg.cluster_ks]
-        tc.save_clusters(runs, tc.clusters_dir(ctx), vocab)
+        # written where this notebook's outputs go (staged under the runner, committed when
+        # the notebook completes); notebook 10 reads the committed copy (tc.clusters_dir)
+        tc.save_clusters(runs, ctx.output_dir("tag_clusters"), vocab)
         out[vocab] = {c.k: c for c in runs}
     return out
 
