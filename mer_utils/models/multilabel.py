@@ -168,15 +168,19 @@ class FeatureMultiLabelModel:
         self.clf_ = make_classifier(self.name, seed=self.seed, base=self.base,
                                     n_jobs=self.n_jobs, **self.params)
         self.fit_size_ = int(Xs.size)
-        state = random.getstate()
+        # RAkEL-d's label partition draws from Python's global `random` (scikit-multilearn
+        # takes no generator): seed it for this fit only and give the caller's global
+        # state (and numpy's) back, so fitting a model never reseeds the caller's RNGs.
+        state, np_state = random.getstate(), np.random.get_state()
         try:
-            random.seed(self.seed)        # RAkEL-d's label partition uses Python's random
+            random.seed(self.seed)
             np.random.seed(self.seed)
             Ytr = sparse.lil_matrix(Y.astype(np.int8)) if self.name == "mlknn" else Y.astype(np.int8)
             with self._limits(self.fit_size_):
                 self.clf_.fit(Xs, Ytr)
         finally:
             random.setstate(state)
+            np.random.set_state(np_state)
         return self
 
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
