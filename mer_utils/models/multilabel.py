@@ -168,13 +168,11 @@ class FeatureMultiLabelModel:
         self.clf_ = make_classifier(self.name, seed=self.seed, base=self.base,
                                     n_jobs=self.n_jobs, **self.params)
         self.fit_size_ = int(Xs.size)
-        # RAkEL-d's label partition draws from Python's global `random` (scikit-multilearn
-        # takes no generator): seed it for this fit only and give the caller's global
-        # state (and numpy's) back, so fitting a model never reseeds the caller's RNGs.
+        # RAkEL-d's label partition draws from Python's global ``random``: seed it for the
+        # fit and put the caller's state back (the global generators are never left reseeded)
         state, np_state = random.getstate(), np.random.get_state()
         try:
             random.seed(self.seed)
-            np.random.seed(self.seed)
             Ytr = sparse.lil_matrix(Y.astype(np.int8)) if self.name == "mlknn" else Y.astype(np.int8)
             with self._limits(self.fit_size_):
                 self.clf_.fit(Xs, Ytr)
