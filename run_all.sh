@@ -10,6 +10,7 @@
 # (Python from $PYTHON, default python3), the pinned dependencies of pyproject.toml,
 # a Jupyter kernel "Python (MER compendium)" inside the venv, and the musicnn wheel
 # that carries the offline pretrained embedding (fetched from the package registry).
+# --tests also installs the extra [torch]: the model tests run again under Keras's torch backend.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -67,6 +68,21 @@ setup() {
       --display-name "Python (MER compendium)" >/dev/null
     rm -f "$VENV"/.mer-setup-*
     touch "$stamp"
+    if "$VENV/bin/python" -c 'import importlib.metadata as m; m.version("tensorflow"); m.version("tensorflow-cpu")' 2>/dev/null; then
+      echo "   note: $VENV holds two TensorFlow builds (tensorflow beside tensorflow-cpu, left by an" \
+           "older set-up that installed tf-keras); recreate it (remove the folder) to keep one." >&2
+    fi
+  fi
+  # The test suite runs the model and training tests again under a second Keras backend
+  # (tests/test_backends.py): the extra of pyproject.toml named in $extras.
+  if [ -n "$extras" ]; then
+    local xstamp="$VENV/.mer-extra-$extras-${stamp##*-}"
+    if [ ! -f "$xstamp" ]; then
+      echo "== installing the extra [$extras] (a second Keras backend for the model tests)"
+      "$VENV/bin/python" -m pip install -q -e ".[$extras]"
+      rm -f "$VENV"/.mer-extra-*
+      touch "$xstamp"
+    fi
   fi
   # Offline pretrained embedding: the musicnn wheel's checkpoints (read, never imported).
   if ! ls data/cache/weights/musicnn-0.1.0-*.whl >/dev/null 2>&1; then
@@ -78,6 +94,8 @@ setup() {
   echo "== set-up ready ($((SECONDS - t0)) s)"
 }
 
+extras=""
+if [ "$mode" = tests ]; then extras=torch; fi
 if [ "$skip_setup" = 0 ]; then setup; fi
 [ "$mode" = setup ] && exit 0
 

@@ -110,9 +110,97 @@ def get_profile(name: str) -> Profile:
     return PROFILES[name]
 
 
-def seed_everything(seed: int) -> None:
+DETERMINISTIC_ENV = "MER_DETERMINISTIC"
+_deterministic_override: bool | None = None    # set by seed_everything(..., deterministic=...)
+_determinism_applied: dict[str, Any] = {}      # backend + settings, once switched on
+
+_DETERMINISM_NOTES = {
+    "tensorflow": {
+        "default": "seeded (Python, numpy, Keras/TF global seeds); TF kernels may still reduce "
+                   "in a varying order (multi-threaded CPU ops, GPU atomics): reruns can differ "
+                   "in the last bits",
+        "deterministic": "tf.config.experimental.enable_op_determinism(): every op runs a "
+                         "deterministic kernel (ops without one raise); tf.data stays ordered; "
+                         "slower, mostly on GPU",
+    },
+    "torch": {
+        "default": "seeded (Python, numpy, torch.manual_seed via Keras); cuDNN autotuning and "
+                   "atomic adds on GPU may vary between reruns; CPU kernels are deterministic "
+                   "for a fixed number of threads",
+        "deterministic": "torch.use_deterministic_algorithms(True) (ops without a deterministic "
+                         "kernel raise), torch.backends.cudnn.deterministic=True, "
+                         "cudnn.benchmark=False, CUBLAS_WORKSPACE_CONFIG=:4096:8",
+    },
+    "jax": {
+        "default": "seeded (Python, numpy, Keras's JAX seed generator); XLA on CPU is "
+                   "deterministic; on GPU some reductions and scatters use atomics",
+        "deterministic": "XLA_FLAGS=--xla_gpu_deterministic_ops=true (GPU only, and only when "
+                         "set before JAX starts its backend: start the kernel with "
+                         "MER_DETERMINISTIC=1); CPU runs are deterministic already",
+    },
+}
+
+
+def deterministic_mode() -> bool:
+    """Whether deterministic kernels are asked for: ``seed_everything(..., deterministic=)``
+    when given, else the environment variable ``MER_DETERMINISTIC`` (1/true/yes/on)."""
+    if _deterministic_override is not None:
+        return _deterministic_override
+    return os.environ.get(DETERMINISTIC_ENV, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _prepare_environment_for_determinism() -> None:
+    """Environment variables the torch and JAX GPU back ends read when they start (no import).
+
+    Set before Keras (and its backend) is imported they take effect; set later they may
+    not, which :func:`determinism_info` records.
+    """
+    global _xla_flag_late
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")      # deterministic cuBLAS
+    flags = os.environ.get("XLA_FLAGS", "")
+    if "xla_gpu_deterministic_ops" not in flags:
+        os.environ["XLA_FLAGS"] = (flags + " --xla_gpu_deterministic_ops=true").strip()
+        _xla_flag_late = "jax" in sys.modules
+
+
+_xla_flag_late = False
+
+
+def _apply_determinism(backend: str) -> None:
+    """Switch the backend to deterministic kernels (imports only what Keras already did).
+
+    Once on, it stays on for the rest of the process.
+    """
+    global _determinism_applied
+    if _determinism_applied.get("backend") == backend:
+        return
+    settings: list[str] = []
+    if backend == "tensorflow":
+        import tensorflow as tf
+
+        tf.config.experimental.enable_op_determinism()
+        settings.append("tf.config.experimental.enable_op_determinism()")
+    elif backend == "torch":
+        import torch
+
+        cuda_started = bool(torch.cuda.is_available() and torch.cuda.is_initialized())
+        torch.use_deterministic_algorithms(True)
+        torch.backends.cudnn.deterministic = True
+        torch.backends.cudnn.benchmark = False
+        settings += ["torch.use_deterministic_algorithms(True)", "torch.backends.cudnn.deterministic=True",
+                     "torch.backends.cudnn.benchmark=False",
+                     f"CUBLAS_WORKSPACE_CONFIG={os.environ.get('CUBLAS_WORKSPACE_CONFIG')}"
+                     + (" (set after CUDA started: may not apply)" if cuda_started else "")]
+    elif backend == "jax":
+        settings.append(f"XLA_FLAGS={os.environ.get('XLA_FLAGS', '')}"
+                        + (" (set after JAX was imported: may not apply on GPU)" if _xla_flag_late else ""))
+    _determinism_applied = {"backend": backend, "settings": settings}
+
+
+def seed_everything(seed: int, *, deterministic: bool | None = None) -> None:
     """Seed Python's and numpy's global generators, and Keras's (hence the backend's) when
-    Keras is already imported.
+    Keras is already imported; with deterministic mode on, also switch the backend to
+    deterministic kernels.
 
     This is the one place that reseeds global generators: it is called when a run starts
     (:func:`mer_utils.run.setup_run`) and right before a network is built and trained
@@ -121,16 +209,59 @@ def seed_everything(seed: int) -> None:
 
     Keras is not imported here (importing it pulls in the backend, seconds of start-up
     for notebooks that train nothing): code that builds a model seeds again after
-    importing Keras. ``PYTHONHASHSEED`` only takes effect when set before the interpreter
-    starts; the runner sets it for every kernel, and the manifest records the value the
-    kernel started with (:func:`hash_seed`) rather than claiming one.
+    importing Keras, and that call also applies the deterministic mode. The mode is off by
+    default; ``MER_DETERMINISTIC=1`` in the environment (``MER_DETERMINISTIC=1
+    ./run_all.sh ...``; kernels inherit it) or ``deterministic=True`` here switches it on
+    for the rest of the process. Per backend: TensorFlow
+    ``tf.config.experimental.enable_op_determinism()``; torch
+    ``torch.use_deterministic_algorithms(True)`` with cuDNN's deterministic flags and
+    ``CUBLAS_WORKSPACE_CONFIG``; JAX: deterministic on CPU already, on GPU
+    ``XLA_FLAGS=--xla_gpu_deterministic_ops=true`` (set at the first seeding, before
+    Keras/JAX start). The manifest's ``determinism`` entry records what ran
+    (:func:`determinism_info`).
+
+    ``PYTHONHASHSEED`` only takes effect when set before the interpreter starts; the
+    runner sets it for every kernel, and the manifest records the value the kernel
+    started with (:func:`hash_seed`) rather than claiming one.
     """
+    global _deterministic_override
+    if deterministic is not None:
+        _deterministic_override = bool(deterministic)
+    on = deterministic_mode()
+    if on:
+        _prepare_environment_for_determinism()
     random.seed(seed)
     np.random.seed(seed)
     if "keras" in sys.modules:
         import keras
 
+        if on:
+            _apply_determinism(keras.backend.backend())
         keras.utils.set_random_seed(seed)
+
+
+def determinism_info() -> dict[str, Any]:
+    """The manifest's ``determinism`` entry: the mode (``default`` or ``deterministic``),
+    what asked for it, the backend, the settings applied, and what the mode guarantees."""
+    applied = bool(_determinism_applied)
+    mode = "deterministic" if (applied or deterministic_mode()) else "default"
+    if applied:
+        backend = _determinism_applied["backend"]
+    elif "keras" in sys.modules:
+        backend = sys.modules["keras"].backend.backend()
+    else:
+        backend = os.environ.get("KERAS_BACKEND", "tensorflow")
+    settings = list(_determinism_applied.get("settings", []))
+    if mode == "deterministic" and not applied:
+        settings = ["pending: no Keras model was seeded in this process (nothing to apply)"]
+    return {
+        "mode": mode,
+        "requested_by": ("seed_everything(deterministic=...)" if _deterministic_override is not None
+                         else f"{DETERMINISTIC_ENV}={os.environ.get(DETERMINISTIC_ENV, '') or 'unset'}"),
+        "backend": backend,
+        "applied": settings,
+        "note": _DETERMINISM_NOTES.get(backend, {}).get(mode, ""),
+    }
 
 
 def hash_seed() -> str:
@@ -230,6 +361,7 @@ class Manifest:
             git_commit=git_commit(),
             packages=package_versions(),
             backend=backend_info(),
+            determinism=determinism_info(),
             python_hash_seed=hash_seed(),
         )
         return d

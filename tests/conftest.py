@@ -88,3 +88,30 @@ def deam_root(tmp_path) -> Path:
     for i in (2, 3, 4, 5):
         write_tone(root / "clips_45seconds" / f"{i}.wav", 1.0, freq=600 + 50 * i)
     return root
+
+
+# --------------------------------------------------------------------------- second Keras backend
+# The model and training tests run twice in one `pytest` run: here, under the default backend
+# (TensorFlow), and again in a subprocess under a second backend (tests/test_backends.py runs
+# every test marked `backend` with KERAS_BACKEND=torch). A new model test joins by
+# `@pytest.mark.backend` (or `pytestmark = pytest.mark.backend` for a whole module); these
+# modules join as a whole:
+BACKEND_MODULES = ("test_crnn", "test_training", "test_javadi_models")
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if getattr(item, "path", None) is not None and item.path.stem in BACKEND_MODULES:
+            item.add_marker(pytest.mark.backend)
+
+
+def pytest_sessionstart(session):
+    """In the second-backend subprocess, make sure Keras really runs on the backend asked for
+    (a keras.json or an earlier import could otherwise win silently)."""
+    want = os.environ.get("MER_EXPECT_KERAS_BACKEND")
+    if want:
+        import keras
+
+        got = keras.backend.backend()
+        if got != want:
+            raise pytest.UsageError(f"Keras runs on {got!r}, not {want!r} as KERAS_BACKEND asks")

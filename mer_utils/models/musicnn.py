@@ -24,7 +24,8 @@ with n_fft 512, hop 256, 96 bands (power 2, Slaney mel), cast to float16, then
 :func:`log_mel` and :func:`patches`.
 
 Verification (tests/test_embeddings.py): the wheel's own ``models.py``, read as text and
-run as the original TF1 graph (``tf.compat.v1``, via tf_keras), restored from the same
+run as the original TF1 graph (``tf.compat.v1``, via tf_keras; its outputs frozen in
+``tests/data/`` by ``make_musicnn_tf1_reference.py``), restored from the same
 checkpoint, agrees with this port on every output of all four checkpoints to float32
 round-off (max abs diff 2.6e-4 on activations up to ~60; logits <= 8e-6); every model
 variable of each checkpoint is consumed (only Adam slots / beta powers are dropped); and

@@ -1,0 +1,121 @@
+"""The model and training tests again under a second Keras backend, so that "``keras.layers``
+/ ``keras.ops`` only, never ``tf.*``" is checked, not assumed.
+
+The GPU box runs the paper-scale profile under PyTorch (it has no TensorFlow), so the second
+backend is torch, on CPU: ``./run_all.sh --tests`` installs it (the extra ``[torch]`` of
+pyproject.toml). One ``pytest`` run covers both backends: the tests marked ``backend`` (see
+``BACKEND_MODULES`` in conftest.py) run in this process under TensorFlow and, from the test
+below, in a subprocess with ``KERAS_BACKEND=torch``; a failure there fails this test with the
+subprocess's report. Run them by hand with::
+
+    KERAS_BACKEND=torch python -m pytest -m backend tests/
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from conftest import BACKEND_MODULES
+
+TESTS = Path(__file__).resolve().parent
+SECOND_BACKEND = "torch"
+
+
+def backend_test_files() -> list[Path]:
+    """Test modules with tests marked ``backend``: the listed modules, and any that marks one."""
+    out = []
+    for f in sorted(TESTS.glob("test_*.py")):
+        if f.name == Path(__file__).name:
+            continue
+        if f.stem in BACKEND_MODULES or "mark.backend" in f.read_text():
+            out.append(f)
+    return out
+
+
+def test_the_listed_modules_exist():
+    missing = [m for m in BACKEND_MODULES if not (TESTS / f"{m}.py").exists()]
+    assert not missing, f"conftest.BACKEND_MODULES names missing test modules: {missing}"
+
+
+def test_model_tests_pass_under_the_second_backend(tmp_path):
+    if importlib.util.find_spec(SECOND_BACKEND) is None:
+        pytest.skip(f"{SECOND_BACKEND} is not installed: pip install -e .[{SECOND_BACKEND}] "
+                    f"(./run_all.sh --tests installs it)")
+    report = tmp_path / "report.xml"
+    env = dict(os.environ, KERAS_BACKEND=SECOND_BACKEND, MER_EXPECT_KERAS_BACKEND=SECOND_BACKEND,
+               CUDA_VISIBLE_DEVICES="")
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-m", "backend and not notebook",
+           f"--basetemp={tmp_path / 'tmp'}", f"--junitxml={report}", "-o", "junit_family=xunit1",
+           # Keras's torch backend calls np.asarray(tensor, copy=False): numpy 2 warns on every call
+           "-W", "ignore:__array__ implementation doesn't accept a copy keyword:DeprecationWarning",
+           *map(str, backend_test_files())]
+    t0 = time.perf_counter()
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=TESTS.parent, timeout=1500)
+    seconds = time.perf_counter() - t0
+    tail = (out.stdout + out.stderr)[-6000:]
+    assert report.exists(), f"no report from the {SECOND_BACKEND} run (exit {out.returncode}):\n{tail}"
+    cases = ET.parse(report).getroot().iter("testcase")
+    failed, skipped, passed = [], [], []
+    for c in cases:
+        name = f"{c.get('classname')}::{c.get('name')}"
+        if c.find("failure") is not None or c.find("error") is not None:
+            failed.append(name)
+        elif c.find("skipped") is not None:
+            skipped.append(name)
+        else:
+            passed.append(name)
+    assert out.returncode == 0 and not failed, (
+        f"under KERAS_BACKEND={SECOND_BACKEND}: {len(failed)} failed: {failed}\n{tail}")
+    assert passed, f"no model test ran under {SECOND_BACKEND} (skipped: {skipped})\n{tail}"
+    print(f"{len(passed)} model tests passed under KERAS_BACKEND={SECOND_BACKEND} "
+          f"({len(skipped)} skipped) in {seconds:.0f} s")
+
+
+_DETERMINISM = r'''
+import json
+import numpy as np
+from mer_utils.run import setup_run
+ctx = setup_run("99_test", profile="smoke")
+import keras, torch
+from mer_utils import config as C
+from mer_utils.training import compile_classifier, fit
+
+def run():
+    C.seed_everything(0)
+    inp = keras.Input((4,))
+    m = keras.Model(inp, keras.layers.Dense(2, activation="softmax")(keras.layers.Dense(8, activation="relu")(inp)))
+    compile_classifier(m)
+    X = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
+    fit(m, (X, (X[:, 0] > 0).astype(int)), (X, (X[:, 0] > 0).astype(int)), epochs=2, batch_size=8, seed=0)
+    return [w.tolist() for w in m.get_weights()]
+
+same = run() == run()
+print(json.dumps({"det": ctx.manifest.to_dict()["determinism"], "same": same,
+                  "torch": torch.are_deterministic_algorithms_enabled(),
+                  "cudnn": [torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark]}))
+'''
+
+
+def test_deterministic_mode_under_the_second_backend():
+    """MER_DETERMINISTIC=1 under torch: deterministic algorithms on, recorded in the manifest."""
+    import json
+
+    if importlib.util.find_spec(SECOND_BACKEND) is None:
+        pytest.skip(f"{SECOND_BACKEND} is not installed: pip install -e .[{SECOND_BACKEND}]")
+    env = dict(os.environ, KERAS_BACKEND=SECOND_BACKEND, MER_DETERMINISTIC="1", CUDA_VISIBLE_DEVICES="")
+    out = subprocess.run([sys.executable, "-c", _DETERMINISM], capture_output=True, text=True, env=env,
+                         cwd=TESTS.parent, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    assert r["same"] and r["torch"] is True and r["cudnn"] == [True, False]
+    d = r["det"]
+    assert d["mode"] == "deterministic" and d["backend"] == "torch"
+    assert "torch.use_deterministic_algorithms(True)" in d["applied"]
+    assert "CUBLAS_WORKSPACE_CONFIG=:4096:8" in d["applied"]
