@@ -96,8 +96,6 @@ _ALLOWED_GLOBAL_RNG = {
     ("mer_utils/config.py", "seed_everything"): "the one function that reseeds global generators",
     ("mer_utils/models/multilabel.py", "fit"): "scikit-multilearn's RAkEL-d draws from Python's "
                                                "global random: seeded for the fit, state restored",
-    ("mer_utils/models/javadi.py", "train_multilabel"): "keras seeding right before fit (which "
-                                                        "reseeds through seed_everything itself)",
 }
 
 

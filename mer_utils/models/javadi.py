@@ -170,26 +170,12 @@ def build_javadi_transformer(input_shape: Sequence[int], n_labels: int, *,
 
 def train_multilabel(model, X_train, Y_train, X_val, Y_val, *, epochs: int, batch_size: int,
                      patience: int, seed: int = 0) -> dict:
-    """Fit with early stopping on the **validation** loss (best weights restored).
+    """Fit with early stopping on the **validation** loss (best weights restored), through
+    the project's shared :func:`mer_utils.training.fit` (which seeds before training)."""
+    from mer_utils.training import fit
 
-    Uses :func:`mer_utils.training.fit` (the project's shared fit helper) when available,
-    else an equivalent ``model.fit`` with ``EarlyStopping(restore_best_weights=True)``.
-    """
-    import keras
-
-    keras.utils.set_random_seed(seed)
-    try:
-        from mer_utils.training import fit as shared_fit
-    except ImportError:
-        shared_fit = None
-    if shared_fit is not None:
-        return shared_fit(model, (X_train, Y_train), (X_val, Y_val), epochs=epochs,
-                          batch_size=batch_size, patience=patience, seed=seed)
-    stop = keras.callbacks.EarlyStopping(monitor="val_loss", patience=patience,
-                                         restore_best_weights=True)
-    hist = model.fit(X_train, Y_train, validation_data=(X_val, Y_val), epochs=epochs,
-                     batch_size=batch_size, callbacks=[stop], verbose=0, shuffle=True)
-    return dict(hist.history)
+    return fit(model, (X_train, Y_train), (X_val, Y_val), epochs=epochs, batch_size=batch_size,
+               patience=patience, seed=seed)
 
 
 def predict_scores(model, X: np.ndarray, *, batch_size: int = 32) -> np.ndarray:

@@ -36,6 +36,7 @@ from mer_utils.datasets import load_demo, select_corpus
 from mer_utils.evaluation.protocols import Split, load_or_make_splits, predefined
 from mer_utils.experiment import Fidelity, PaperConfig, UnitResult, fidelity_table, run_protocol, setting
 from mer_utils.labels import MOODTHEME_TAGS, tags_to_matrix
+from mer_utils.config import seed_everything
 from mer_utils.results import (compare_with_paper, load_meta, load_predictions, save_predictions,
                                score_experiment, summarise)
 
@@ -550,9 +551,9 @@ def run_networks(ctx, cfg: Config, data: Data, split: Split, sets, *, runs: Sequ
         build = _builder(cfg, run.classifier, M.shape[1:])
 
         def fit_predict(sp: Split, M=M, Y=Y, labels=labels, build=build):
-            import keras
+            import keras  # noqa: F401  (imported before seeding, so that Keras is seeded too)
 
-            keras.utils.set_random_seed(ctx.seed)
+            seed_everything(ctx.seed)
             model = build(len(labels))
             y = Y.astype("float32")
             hist = train_multilabel(model, M[sp.train], y[sp.train], M[sp.validation], y[sp.validation],
