@@ -272,6 +272,16 @@ def test_test_part_is_balanced_by_class_source_and_genre():
     assert np.array_equal(test, again)
     odd = C.balanced_test_rows(df["quadrant"].iloc[:-7], df["source"].iloc[:-7], test_size=0.1, seed=0)
     assert len(odd) == round(0.1 * (len(df) - 7))
+    # classes of 50 songs each, sources of unequal size inside them: 5 test songs per class,
+    # and within a class 1 or 2 per source (never a class favoured by its name)
+    sizes = {"Q1": (13, 12, 12, 13), "Q2": (11, 14, 12, 13), "Q3": (12, 12, 13, 13), "Q4": (14, 11, 12, 13)}
+    cls = [q for q, n in sizes.items() for k, m in enumerate(n) for _ in range(m)]
+    src = [f"s{k}" for q, n in sizes.items() for k, m in enumerate(n) for _ in range(m)]
+    for seed in range(3):
+        t = C.balanced_test_rows(cls, src, test_size=0.1, seed=seed)
+        assert pd.Series(np.asarray(cls)[t]).value_counts().tolist() == [5, 5, 5, 5]
+        per_cell = pd.crosstab(np.asarray(cls)[t], np.asarray(src)[t])
+        assert per_cell.to_numpy().min() >= 1 and per_cell.to_numpy().max() <= 2
 
 
 def test_make_splits_fixed_test_k_folds_saved_and_reused(tmp_path, monkeypatch):
