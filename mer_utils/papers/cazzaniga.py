@@ -59,6 +59,7 @@ SOURCE_TITLES = {"4q": "4Q", "pmemo": "PMEmo", "deam": "Emotion in Music", "bimo
 CLASSES = tuple(L.QUADRANTS)                       # Q1..Q4, class index order
 CLASS_NAMES = dict(L.QUADRANT_NAMES)               # Q1 -> "A+V+" (the paper's names)
 SPLIT_PARTS = ("train", "validation", "test")
+SPLIT_VERSION = 2   # bump when the way splits are made changes: old split files are then not reused
 
 __all__ = ["Config", "FIDELITY", "PAPER", "NOTEBOOK", "scalings", "load_corpus", "select_songs",
            "spectrograms", "balanced_test_rows", "make_splits", "db_references", "render_images",
@@ -463,7 +464,8 @@ def make_splits(ctx, cfg: Config, kept: pd.DataFrame, *, seed: int | None = None
     y = kept["quadrant"].astype(str).to_numpy()
     genres = _genres(cfg, kept)
     h = hashlib.sha1(json.dumps({"ids": ids, "y": y.tolist(), "src": kept["source"].astype(str).tolist(),
-                                 "genre": genres, "test": cfg.test_size, "k": cfg.folds, "seed": seed},
+                                 "genre": genres, "test": cfg.test_size, "k": cfg.folds, "seed": seed,
+                                 "version": SPLIT_VERSION},
                                 default=str).encode()).hexdigest()[:10]
     folder = Path(directory or ctx.results_dir / "splits") / f"cazzaniga-t{cfg.test_size:g}-{cfg.folds}fold-s{seed}-{h}"
     files = [folder / f"{Unit(0, f).key}.csv" for f in range(cfg.folds)]
