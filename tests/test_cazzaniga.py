@@ -393,3 +393,26 @@ def test_notebook_runs_on_real_4q_alone(out_dir):
     assert any("4Q alone" in n for n in manifest["notes"])
     t3 = pd.read_csv(RESULTS_DIR / label / "cazzaniga_table3.csv")
     assert {"row", "metric", "paper", "reproduced"} <= set(t3.columns)
+
+
+def test_train_only_variant_renders_per_fold_and_runs_end_to_end(tmp_path):
+    rng = np.random.default_rng(2)
+    df = _split_table(5)                                            # 60 songs, 3 sources
+    X = rng.uniform(-70, 0, (len(df), 40, 16)).astype(np.float32)
+    y = df["quadrant"].map({q: i for i, q in enumerate(C.CLASSES)}).to_numpy()
+    X[:, :4, :] += (y[:, None, None] * 5.0)                         # something learnable
+    ctx = _ctx(tmp_path)
+    paper = C.Config.for_profile("smoke")
+    ours = C.Config.for_profile("smoke", db_reference="train_only")
+    splits, _ = C.make_splits(ctx, paper, df)
+    loudest = int(splits[0].test[0])
+    X[loudest] += 40.0                                              # a test song sets its source's max
+    a = C._Images(paper, X, df)(splits[0])
+    b = C._Images(ours, X, df)(splits[0])
+    same_source = (df["source"] == df["source"].iloc[loudest]).to_numpy()
+    other = np.flatnonzero(same_source)[np.flatnonzero(same_source) != loudest][0]
+    assert b[other].astype(int).sum() > a[other].astype(int).sum()   # not darkened by the test song
+    exp = C.run_control(ctx, ours, X, df, splits)
+    assert exp == "cazzaniga_control_train_only"
+    scores = C.fold_scores(ctx, exp)
+    assert len(scores) == 2 and scores["accuracy"].between(0, 1).all()
