@@ -1,4 +1,10 @@
-"""The multi-source paper's images: per-source dB reference, 300x300x3 renders, PNGs."""
+"""The multi-source paper's images: per-source dB reference, 300x300x3 renders, PNGs.
+
+:func:`source_reference` (one source's maximum) and :func:`source_references` (every
+source's, from all rows or only the rows allowed to set it, e.g. a training split) give the
+reference; :func:`spectrogram_image` renders one clip against it; :func:`render_source_images`
+does both for a stack.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -79,4 +85,24 @@ def render_source_images(X: np.ndarray, sources: Sequence[str], *, size: int = 3
     return images, refs
 
 
-# =========================================================================== handcrafted
+def source_references(X: np.ndarray | Sequence[np.ndarray], sources: Sequence[str],
+                      rows: Sequence[int] | None = None) -> dict[str, float]:
+    """Per-source dB references (:func:`source_reference`) from the rows allowed to set them.
+
+    ``rows=None`` uses every row — the multi-source paper's variant, whose maximum spans the
+    source's test songs too; pass a split's training rows for a reference that no test
+    (or validation) song influences. Every source present in ``sources`` must have at
+    least one row among ``rows``, else there is nothing to reference its images to.
+    """
+    src = np.asarray([str(s) for s in sources])
+    if len(src) != len(X):
+        raise ValueError(f"one source per spectrogram: {len(src)} sources, {len(X)} spectrograms")
+    allowed = np.arange(len(src)) if rows is None else np.asarray(rows, dtype=int)
+    refs: dict[str, float] = {}
+    for s in map(str, np.unique(src)):
+        pos = allowed[src[allowed] == s]
+        if len(pos) == 0:
+            raise ValueError(f"source {s!r} has no row among the {len(allowed)} rows allowed to set "
+                             "its dB reference (e.g. no training song of that source)")
+        refs[s] = source_reference([X[i] for i in pos])
+    return refs
