@@ -83,7 +83,7 @@ from mer_utils.features.frontends import (  # noqa: F401
     spectrogram)
 from mer_utils.features.extract import extract_segments, extract_spectrograms  # noqa: F401
 from mer_utils.features.images import (  # noqa: F401
-    render_source_images, save_png, source_reference, spectrogram_image)
+    render_source_images, save_png, source_reference, source_references, spectrogram_image)
 from mer_utils.features.handcrafted import (  # noqa: F401
     BROWN_STATS, EMOTION_STATS, FEATURE_SETS, STATS, _KK_MAJOR, _KK_MINOR, brown477, brown_stats,
     compute_features, extract_features, feature_names, frame_stats, hilbert_period, key_features)
@@ -94,7 +94,7 @@ __all__ = [
     "align_on_ids",
     "FrontEnd", "FRONT_ENDS", "get_front_end", "expected_frames", "prepare_clip", "spectrogram",
     "segment_spectrograms", "extract_spectrograms", "extract_segments",
-    "source_reference", "spectrogram_image", "render_source_images", "save_png",
+    "source_reference", "source_references", "spectrogram_image", "render_source_images", "save_png",
     "FEATURE_SETS", "STATS", "EMOTION_STATS", "BROWN_STATS", "feature_names", "compute_features",
     "brown477", "brown_stats", "hilbert_period",
     "frame_stats", "extract_features", "key_features", "load_top100",

@@ -766,6 +766,12 @@ def _ensemble(ctx, exp: str) -> dict[str, float]:
             "f1": float(f1_score(yt, yp, labels=list(range(len(CLASSES))), average="macro", zero_division=0))}
 
 
+PAPER_CELLS: tuple[tuple[str, str, str], ...] = (
+    tuple(("3", row, m) for row in [f"Fold {f}" for f in range(1, 6)] + ["All Folds"] for m in ("accuracy", "f1"))
+    + tuple(("4", CLASS_NAMES[q], m) for q in CLASSES for m in ("precision", "recall", "f1")))
+"""The (table, row, metric) cells Tables 3 and 4 compare (``tests/test_paper_values.py``)."""
+
+
 def table3(ctx, exp: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Table 3: accuracy and F1 per fold and over all folds (mean ± std), paper beside.
 
@@ -777,7 +783,8 @@ def table3(ctx, exp: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows.append({"row": "All Folds", "accuracy": sc["accuracy"].mean(), "f1": sc["f1"].mean(),
                  "accuracy_std": sc["accuracy"].std(ddof=1), "f1_std": sc["f1"].std(ddof=1)})
     rep = pd.DataFrame(rows)
-    long = compare_with_paper(rep, PAPER, "3", row_col="row", metric_cols=["accuracy", "f1"])
+    long = compare_with_paper(rep, PAPER, "3", row_col="row", metric_cols=["accuracy", "f1"],
+                              require_paper=True)
     ens = _ensemble(ctx, exp)
     wide = {}
     for _, r in rep.iterrows():
@@ -815,7 +822,8 @@ def table4(ctx, exp: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     for m in ("precision", "recall", "f1"):
         rep[m] = per_class[m].to_numpy()
         rep[f"{m}_std"] = sd[m].to_numpy()
-    long = compare_with_paper(rep, PAPER, "4", row_col="class", metric_cols=["precision", "recall", "f1"])
+    long = compare_with_paper(rep, PAPER, "4", row_col="class", metric_cols=["precision", "recall", "f1"],
+                              require_paper=True)
     wide = long.pivot(index="row", columns="metric", values=["reproduced", "paper"])
     wide = wide.swaplevel(axis=1)[[(m, k) for m in ("precision", "recall", "f1") for k in ("reproduced", "paper")]]
     wide = wide.loc[[CLASS_NAMES[q] for q in CLASSES]]
