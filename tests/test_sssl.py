@@ -102,7 +102,18 @@ def test_gmm_split_on_a_bimodal_loss_sample():
     assert S.gmm_split(losses, 0.999).clean.sum() <= sp.clean.sum()
 
 
-@pytest.mark.parametrize("case", ["constant", "not_converged", "collapsed", "class_without_clean", "tiny"])
+def test_a_class_without_a_clean_sample_keeps_its_labels():
+    losses, noisy = bimodal()                     # 140 clean, then 60 noisy
+    y = np.r_[np.zeros(100, int), np.ones(40, int), np.zeros(30, int), np.full(30, 2)]
+    sp = S.gmm_split(losses, 0.5, y=y)            # class 2 = only noisy-loss samples
+    assert not sp.fallback and sp.kept_classes == (2,)
+    assert sp.clean[y == 2].all()                 # kept labelled
+    assert sp.clean[:140].all() and not sp.clean[140:170].any()   # class 0's noisy ones go to U
+    none = S.gmm_split(losses, 1.0, y=y)          # tau = 1: nothing is clean in any class
+    assert none.fallback == "no clean sample in any class" and none.clean.all()
+
+
+@pytest.mark.parametrize("case", ["constant", "not_converged", "collapsed", "tiny"])
 def test_gmm_split_falls_back_to_all_labelled(case):
     losses, noisy = bimodal()
     kw = {}
@@ -113,15 +124,13 @@ def test_gmm_split_falls_back_to_all_labelled(case):
     elif case == "collapsed":
         rng = np.random.default_rng(1)
         losses = np.r_[rng.normal(0.5, 0.01, 999), 10.0]        # one component of weight 0.001
-    elif case == "class_without_clean":
-        kw = dict(y=noisy.astype(int))                         # class 1 = exactly the noisy ones
     else:
         losses = np.array([0.1, 2.0])
     sp = S.gmm_split(losses, 0.5, **kw)
     assert sp.fallback, case
     assert sp.clean.all() and len(sp.clean) == len(losses)
     words = {"constant": "constant", "not_converged": "converge", "collapsed": "collapsed",
-             "class_without_clean": "without a clean", "tiny": "nothing to split"}[case]
+             "tiny": "nothing to split"}[case]
     assert words in sp.fallback
 
 
@@ -201,7 +210,7 @@ def test_a_failing_split_keeps_every_sample_labelled_with_a_warning():
     res = S.train_sssl(mlp(), X, yn, 2, st, log=msgs.append)
     assert len(msgs) == 2 and all("converge" in m and "labelled" in m for m in msgs)
     assert all(r["phase"].startswith("SSSL (fallback") and r["n_unlabelled"] == 0 for r in res.history)
-    assert res.warnings() and res.warnings()[0].startswith("epoch 1:")
+    assert res.warnings() and res.warnings()[0].startswith("epoch 1:") and "all labelled" in res.warnings()[0]
     with pytest.warns(RuntimeWarning, match="converge"):
         S.train_sssl(mlp(), X, yn, 2, st)
 

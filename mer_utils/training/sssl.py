@@ -38,16 +38,31 @@ no split, no mixup. The first ``warmup_epochs`` epochs of SSSL are plain cross-e
 (at initialisation all losses are about ``log K`` and a split would be noise; DivideMix
 warms up the same way; Sun et al. do not say).
 
-Bad input (documented, tested): when the losses are constant, the GMM does not converge,
-collapses to one component (a weight below ``min_weight`` or means closer than
-``min_gap``), or leaves a class without any clean sample, the epoch keeps **every sample
-labelled** (mixup still applies, no pseudo-labels, no L_KL) and logs a warning; the
-epoch's history row says why (``fallback``).
+Bad input (documented, tested): when the losses are constant, the GMM does not converge
+or collapses to one component (a weight below ``min_weight`` or means closer than
+``min_gap``), the epoch keeps **every sample labelled** (mixup still applies, no
+pseudo-labels, no L_KL) and logs a warning; the epoch's history row says why
+(``fallback``). A class left without any clean sample keeps **all its labels** that epoch
+(the split applies to the other classes; warning logged, ``kept_classes`` in the row): a
+single GMM over all losses also separates classes the network is unequally sure of, and
+erasing a whole class's labels would let sharpened pseudo-labels teach the network to
+drop that class.
 
 Every epoch is logged (:attr:`SSSLResult.history`): phase, clean share, the GMM's means,
 weights and convergence, the loss terms, seconds; given the truth of which labels were
 corrupted (``noisy_truth``), also the share of corrupted labels put in U and the share of
 X whose label is right.
+
+Use::
+
+    trainer = SSSLTrainer(build_model(), learning_rate=1e-4)   # compiles its steps once
+    for split in splits:                                        # reset to the same init each time
+        res = trainer.fit(X[tr], y[tr], K, SSSLSettings(method="sssl", epochs=30, warmup_epochs=5),
+                          transform=scaler)                     # scaling applied per batch
+        P = trainer.predict(X[te], transform=scaler)
+
+:func:`train_sssl` does one fit of a given model; :func:`inject_label_noise` corrupts a
+known share of labels for experiments that check whether the split finds them.
 """
 from __future__ import annotations
 
@@ -60,10 +75,10 @@ import keras
 import numpy as np
 from keras import ops
 
-
-__all__ = ["SSSLSettings", "SSSLResult", "GMMSplit", "sharpen", "symmetric_kl",
-           "soft_cross_entropy", "mixup", "sssl_loss", "per_sample_loss", "predict_batched",
-           "gmm_split", "inject_label_noise", "train_sssl", "SSSLTrainer", "make_train_step", "make_predict", "METHODS"]
+__all__ = ["SSSLSettings", "SSSLResult", "SSSLTrainer", "GMMSplit", "METHODS", "sharpen",
+           "symmetric_kl", "soft_cross_entropy", "mixup", "sssl_loss", "make_train_step",
+           "make_predict", "predict_batched", "per_sample_loss", "gmm_split", "inject_label_noise",
+           "train_sssl"]
 
 METHODS = ("simple", "sssl")
 EPS = 1e-7
@@ -295,8 +310,9 @@ class GMMSplit:
 
     ``w``: posterior of the smaller-mean (clean) component per sample; ``clean``: the
     labelled set X (all True after a fallback); ``fallback``: why the split was not used
-    ("" when it was); ``means``/``weights``: (clean, noisy) component means (in loss units)
-    and mixing weights; ``converged``: EM converged.
+    ("" when it was); ``kept_classes``: classes that had no clean sample and keep all their
+    labels (the split applies to the others); ``means``/``stds``/``weights``: (clean,
+    noisy) components in loss units and mixing weights; ``converged``: EM converged.
     """
 
     w: np.ndarray
@@ -306,6 +322,7 @@ class GMMSplit:
     stds: tuple[float, float] = (np.nan, np.nan)
     weights: tuple[float, float] = (np.nan, np.nan)
     converged: bool = False
+    kept_classes: tuple[int, ...] = ()
 
     @property
     def clean_share(self) -> float:
@@ -320,7 +337,10 @@ def gmm_split(losses: np.ndarray, tau: float = 0.5, *, y: np.ndarray | None = No
     Losses are min-max normalised, a 2-component 1-D GMM is fitted by EM and ``w_i`` is the
     posterior of the smaller-mean component; ``w_i > tau`` is clean. Falls back to "all
     clean" (with the reason in ``fallback``) for constant losses, a non-converged or
-    collapsed GMM, or — when labels ``y`` are given — a class left without a clean sample.
+    collapsed GMM, or — when labels ``y`` are given — no clean sample in any class. A
+    class left without any clean sample keeps all its labels (``kept_classes``): one GMM
+    over all samples also separates classes the network is unequally sure of, and erasing
+    every label of a class would let the pseudo-labels teach the network to drop it.
     """
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.mixture import GaussianMixture
@@ -357,8 +377,11 @@ def gmm_split(losses: np.ndarray, tau: float = 0.5, *, y: np.ndarray | None = No
     elif y is not None:
         y = np.asarray(y)
         empty = [int(k) for k in np.unique(y) if not out.clean[y == k].any()]
-        if empty:
-            out.fallback = f"class(es) {empty} without a clean sample after the split"
+        if len(empty) == len(np.unique(y)):
+            out.fallback = "no clean sample in any class"
+        elif empty:
+            out.kept_classes = tuple(empty)
+            out.clean = out.clean | np.isin(y, empty)
     if out.fallback:
         out.clean = ones.copy()
     return out
@@ -393,7 +416,16 @@ class SSSLResult:
     seconds: float
 
     def warnings(self) -> list[str]:
-        return [f"epoch {h['epoch']}: {h['fallback']}" for h in self.history if h.get("fallback")]
+        """One line per SSSL epoch whose split was not (fully) used."""
+        out = []
+        for h in self.history:
+            if not h["phase"].startswith("SSSL"):
+                continue
+            if h.get("fallback"):
+                out.append(f"epoch {h['epoch']}: {h['fallback']} (all labelled)")
+            elif h.get("kept_classes"):
+                out.append(f"epoch {h['epoch']}: class(es) {h['kept_classes']} without a clean sample (kept labelled)")
+        return out
 
 
 class SSSLTrainer:
@@ -484,7 +516,8 @@ class SSSLTrainer:
                            gmm_mean_clean=split.means[0], gmm_mean_noisy=split.means[1],
                            gmm_std_clean=split.stds[0], gmm_std_noisy=split.stds[1],
                            gmm_weight_clean=split.weights[0], gmm_converged=split.converged,
-                           fallback=split.fallback)
+                           fallback=split.fallback,
+                           kept_classes=" ".join(map(str, split.kept_classes)))
                 if truth is not None:
                     flagged = split.w <= s.tau
                     row["flipped_flagged_noisy"] = float(flagged[truth].mean()) if truth.any() else float("nan")
@@ -494,13 +527,17 @@ class SSSLTrainer:
                                     "sssl": np.asarray(sssl_epoch)}
                 if sssl_epoch and split.fallback:
                     warn(f"SSSL epoch {epoch}: {split.fallback}; every sample kept labelled this epoch")
+                elif sssl_epoch and split.kept_classes:
+                    warn(f"SSSL epoch {epoch}: class(es) {list(split.kept_classes)} without a clean sample; "
+                         "their samples kept labelled this epoch")
                 if sssl_epoch:
                     in_u = ~split.clean
                     if in_u.any():
                         targets = onehot.copy()
                         targets[in_u] = np.asarray(ops.convert_to_numpy(sharpen(P[in_u], s.temperature)))
             if sssl_epoch:
-                row["phase"] = "SSSL" + (" (fallback: all labelled)" if split.fallback else "")
+                row["phase"] = "SSSL" + (" (fallback: all labelled)" if split.fallback else
+                                         " (some classes kept labelled)" if split.kept_classes else "")
             else:
                 row["phase"] = "warm-up (plain CE)" if s.method == "sssl" else "plain CE"
             row["n_unlabelled"] = int(in_u.sum())
