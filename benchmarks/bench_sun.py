@@ -36,6 +36,7 @@ def main(argv=None) -> None:
     ap.add_argument("--steps", type=int, default=3, help="timed steps per (size, duration, method)")
     ap.add_argument("--n-full", type=int, default=int(26957 * 0.9))
     ap.add_argument("--n-demo", type=int, default=16 * 10)
+    ap.add_argument("--pass-samples", type=int, default=256, help="segments the loss pass is timed on")
     ap.add_argument("--full-epoch", action="store_true", help="run whole epochs instead of extrapolating")
     args = ap.parse_args(argv)
 
@@ -64,8 +65,8 @@ def main(argv=None) -> None:
             u = (rng.random(B) < 0.3).astype(np.float32)
             perm = rng.permutation(B)
             # the loss pass: inference over the epoch's segments (timed on a few batches)
-            Xp = rng.normal(size=(min(n, 4 * 256),) + shape).astype(np.float32)
-            trainer.predict(Xp[:256])
+            Xp = rng.normal(size=(min(n, args.pass_samples),) + shape).astype(np.float32)
+            trainer.predict(Xp[:32])                           # compiles
             t0 = time.perf_counter()
             trainer.predict(Xp if not args.full_epoch else np.resize(Xp, (n,) + shape))
             per_sample_pass = (time.perf_counter() - t0) / (len(Xp) if not args.full_epoch else n)

@@ -179,6 +179,8 @@ def test_config_full_is_the_paper_and_scaled_profiles_say_so():
     assert "empirical" in t[t.setting == "theta"].iloc[0]["paper"]
     demo = sun.Config.for_profile("demo", injected_noise=0.4, durations=[1, 3])
     assert demo.injected_noise == 0.4 and demo.durations == (1, 3) and "injected_noise" in demo.overrides
+    c = sun.config_for("demo", sun.NOISE_STUDY, epochs=3, folds=None)
+    assert c.epochs == 3 and c.max_songs == 60 and c.datasets == ("4Q",) and c.folds == 3
     st = sun.sssl_settings(full, "proposed_star")
     assert st.method == "sssl" and st.lam == 0.0
     assert sun.sssl_settings(full, "simple").method == "simple"

@@ -141,6 +141,22 @@ class Config(PaperConfig):
         return {k: getattr(self, k) for k in keep}
 
 
+#: A larger noisy-label study than the demo profile affords (about 400 CPU-seconds): all 60
+#: 4Q-like demo songs, their first 20 s, 10 epochs of which 4 warm-up, batch 16. Pass it as
+#: the notebook's ``overrides`` (or ``Config.for_profile("demo", **NOISE_STUDY)``).
+NOISE_STUDY = dict(datasets=("4Q",), max_songs=60, max_seconds=20.0, durations=(1,), epochs=10,
+                   warmup_epochs=4, batch_size=16, learning_rate=5e-4,
+                   noise_methods=("simple", "proposed_star", "proposed"))
+
+
+def config_for(profile: str, overrides: dict | None = None, **params: Any) -> Config:
+    """The notebook's configuration: the profile's, then ``overrides`` (a dict of settings,
+    e.g. :data:`NOISE_STUDY`), then the parameters cell's values that are not None."""
+    values = dict(overrides or {})
+    values.update({k: v for k, v in params.items() if v is not None})
+    return Config.for_profile(profile, **values)
+
+
 def sssl_settings(cfg: Config, method: str, *, log_split: bool = False):
     """The :class:`~mer_utils.training.sssl.SSSLSettings` of one method."""
     from mer_utils.training.sssl import SSSLSettings
@@ -311,6 +327,9 @@ def table1(corpus: Corpus, cfg: Config) -> pd.DataFrame:
     for who in ("paper", "our"):
         if f"{who} segments" in out:
             out[f"{who} segments per song"] = out[f"{who} segments"] / out[f"{who} songs"]
+    for c in ("paper songs", "paper segments", "our songs", "our segments", "our songs without a segment"):
+        if c in out:
+            out[c] = out[c].astype("Int64")
     out["data"] = [("real" if corpus.kind == "real" else "demo stand-in") if d in corpus.full else "—"
                    for d in out["data set"]]
     return out
@@ -546,15 +565,17 @@ class Runner:
         if exp.noise:
             y_tr, flipped = inject_label_noise(y_tr, len(labels), exp.noise,
                                                seed=1000 * self.ctx.seed + split.unit.fold)
-        scaler = Standardizer().fit(seg.X[tr])
+        X_tr = seg.X[tr]                       # one copy of the training segments, reused below
+        scaler = Standardizer().fit(X_tr)      # statistics of the training segments only
         trainer = self.trainer(seg.X.shape[1:], len(labels))
         messages: list[str] = []
-        res = trainer.fit(seg.X[tr], y_tr, len(labels), sssl_settings(cfg, exp.method, log_split=bool(exp.noise)),
+        res = trainer.fit(X_tr, y_tr, len(labels), sssl_settings(cfg, exp.method, log_split=bool(exp.noise)),
                           seed=self.ctx.seed, transform=scaler, noisy_truth=flipped, log=messages.append)
         if messages:
             reasons = sorted({m.split(": ", 1)[1].split(";")[0] for m in messages})
             print(f"  {split.unit.key}: split not (fully) used in {len(messages)} SSSL epoch(s): {'; '.join(reasons)}")
-        P_tr = trainer.predict(seg.X[tr], transform=scaler)
+        P_tr = trainer.predict(X_tr, transform=scaler)
+        del X_tr
         P_te = trainer.predict(seg.X[te], transform=scaler)
         F_tr = segment_statistics(seg.owner[tr], P_tr, threshold=cfg.theta, labels=labels)
         F_te = segment_statistics(seg.owner[te], P_te, threshold=cfg.theta, labels=labels)
@@ -825,24 +846,27 @@ def plot_sssl_training(ctx, cfg: Config, corpus: Corpus):
         ax.set_ylabel("segments")
         ax.set_title(f"(a) losses at epoch {snap['epoch']}: {METHODS[main]}")
         ax.legend(fontsize=7)
+    colour = {"simple": "tab:blue", "proposed_star": "tab:orange", "proposed": "tab:green"}
     ax = axes[1]
     for m, f in get.items():
         h = pd.DataFrame(f.info["history"])
         if "clean_share" in h:
-            ax.plot(h["epoch"], h["clean_share"], "-o", ms=3, label=f"{METHODS[m]}: share called clean")
+            ax.plot(h["epoch"], h["clean_share"], "-o", ms=3, color=colour[m], label=f"{METHODS[m]}: share called clean")
         if "flipped_flagged_noisy" in h:
-            ax.plot(h["epoch"], h["flipped_flagged_noisy"], "--s", ms=3, label=f"{METHODS[m]}: flipped labels in U")
+            ax.plot(h["epoch"], h["flipped_flagged_noisy"], "--s", ms=3, color=colour[m],
+                    label=f"{METHODS[m]}: flipped labels in U")
     ax.axhline(1 - cfg.injected_noise, color="grey", lw=0.8, ls=":", label="share of intact labels")
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("epoch (split at its start)")
-    ax.set_title("(b) the GMM split per epoch")
+    ax.set_title("(b) the GMM split per epoch (baseline: fitted for the log only)")
     ax.legend(fontsize=7)
     ax = axes[2]
     for m, f in get.items():
         h = pd.DataFrame(f.info["history"])
-        ax.plot(h["epoch"], h["loss_mix"], "-o", ms=3, label=f"{METHODS[m]}: " + ("CE" if m == "simple" else "L_MIX"))
+        ax.plot(h["epoch"], h["loss_mix"], "-o", ms=3, color=colour[m],
+                label=f"{METHODS[m]}: " + ("CE" if m == "simple" else "L_MIX"))
         if m == "proposed":
-            ax.plot(h["epoch"], cfg.lam * h["loss_kl"], "--o", ms=3, label="Proposed: λ·L_KL")
+            ax.plot(h["epoch"], cfg.lam * h["loss_kl"], "--o", ms=3, color=colour[m], label="Proposed: λ·L_KL")
     ax.set_xlabel("epoch")
     ax.set_title("(c) training loss terms (mean over batches)")
     ax.legend(fontsize=7)

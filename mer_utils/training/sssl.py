@@ -261,8 +261,8 @@ def make_train_step(model, optimizer, *, mix: bool, lam: float) -> Callable:
 
 # =========================================================================== the split
 def make_predict(model) -> Callable:
-    """``f(x) -> probabilities`` in inference mode (compiled with ``tf.function`` under
-    TensorFlow; a plain call under torch and JAX)."""
+    """``f(x) -> probabilities`` in inference mode (``tf.function`` under TensorFlow,
+    ``jax.jit`` over ``stateless_call`` under JAX, a call under ``torch.no_grad`` under torch)."""
     backend = keras.backend.backend()
     if backend == "tensorflow":
         import tensorflow as tf
@@ -274,6 +274,14 @@ def make_predict(model) -> Callable:
         infer = jax.jit(lambda tv, ntv, x: model.stateless_call(tv, ntv, x, training=False)[0])
         return lambda x: infer([v.value for v in model.trainable_variables],
                                [v.value for v in model.non_trainable_variables], x)
+    if backend == "torch":
+        import torch
+
+        def infer_torch(x):
+            with torch.no_grad():                     # no autograd graph for inference
+                return model(x, training=False)
+
+        return infer_torch
     return lambda x: model(x, training=False)
 
 
