@@ -453,8 +453,8 @@ class SSSLTrainer:
         self.optimizer.build(model.trainable_variables)
         self.optimizer_name, self.learning_rate = optimizer, float(learning_rate)
         self.predict_batch_size = int(predict_batch_size)
-        self._model_state = [np.array(ops.convert_to_numpy(v)) for v in model.variables]
-        self._opt_state = [np.array(ops.convert_to_numpy(v)) for v in self.optimizer.variables]
+        self._model_state = [np.array(v.numpy()) for v in model.variables]
+        self._opt_state = [np.array(v.numpy()) for v in self.optimizer.variables]
         self._steps: dict[tuple[bool, float], Callable] = {}
         self._predict = make_predict(model)
 
