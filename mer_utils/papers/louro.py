@@ -799,7 +799,14 @@ def unit_scores(ctx, status: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def table1(cfg: Config, rows: Sequence[str] = PART1_ROWS) -> pd.DataFrame:
+def _n_hybrid_features(data: LouroData | None) -> int | None:
+    if data is None:
+        return None
+    table = data.full_features if data.full_features is not None else data.features
+    return None if table is None else table.shape[1] - 1
+
+
+def table1(cfg: Config, data: LouroData | None = None, rows: Sequence[str] = PART1_ROWS) -> pd.DataFrame:
     """Table 1: our input size and training settings beside the paper's, long format."""
     from mer_utils.results import compare_with_paper
 
@@ -810,6 +817,8 @@ def table1(cfg: Config, rows: Sequence[str] = PART1_ROWS) -> pd.DataFrame:
             continue
         rec = {"row": row.table1, **_input_size(cfg, row, paper=False), "epochs": cfg.epochs(row),
                "batch_size": row.batch_size, "learning_rate": row.learning_rate}
+        if key == "hybrid":
+            rec["input_features"] = _n_hybrid_features(data)
         recs.append(rec)
     ours = pd.DataFrame(recs)
     out = compare_with_paper(ours, PAPER, "1", row_col="row",
@@ -834,8 +843,7 @@ def table1_wide(cfg: Config, data: LouroData | None = None, rows: Sequence[str] 
                           else f"{int(d['input_samples'])} samples")
         paper_size = size({k: p[k] for k in p.index if k.startswith("input_") and k != "input_features"})
         if row.key == "hybrid":
-            n_feat = ((data.full_features if data.full_features is not None else data.features).shape[1] - 1
-                      if data is not None and (data.full_features is not None or data.features is not None) else None)
+            n_feat = _n_hybrid_features(data)
             paper_size += f" + {int(p['input_features'])} features"
             ours_size = size(ours) + (f" + {n_feat} features" if n_feat else "")
         else:
