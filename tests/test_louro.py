@@ -314,7 +314,7 @@ def test_registry_rows_and_table1_settings_match_the_paper():
             (p["epochs"], p["batch_size"], p["learning_rate"]), key
     cfg = L.Config.for_profile("full")
     assert cfg.folds == 10 and cfg.repeats == 10 and cfg.dl_units is None and cfg.max_epochs is None
-    assert cfg.epochs(L.ROWS["samplecnn"]) == 150 and L.Config.for_profile("demo").epochs(L.ROWS["crnn"]) == 2
+    assert cfg.epochs(L.ROWS["samplecnn"]) == 150 and L.Config.for_profile("demo").epochs(L.ROWS["crnn"]) == 1
 
 
 def test_register_adds_a_row():

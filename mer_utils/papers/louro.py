@@ -94,10 +94,10 @@ class Config(PaperConfig):
     PROFILES: ClassVar[dict[str, dict[str, Any]]] = {
         "smoke": dict(folds=2, repeats=2, dl_units=1, max_epochs=1, input_frames=96,
                       train_chunks_per_clip=1, test_chunks_per_clip=1, svm_C=(1.0, 10.0),
-                      svm_gamma=(0.01,), inner_folds=2, micro_batch=10, execution="eager"),
-        "demo": dict(dl_units=2, max_epochs=2, input_frames=128, train_chunks_per_clip=1,
+                      svm_gamma=(0.01,), inner_folds=2, micro_batch=5, execution="eager"),
+        "demo": dict(dl_units=2, max_epochs=1, input_frames=128, train_chunks_per_clip=1,
                      test_chunks_per_clip=2, svm_C=(1.0, 10.0, 100.0), svm_gamma=(0.001, 0.01),
-                     inner_folds=3, micro_batch=10, execution="graph"),
+                     inner_folds=3, micro_batch=5, execution="graph"),
         "full": {},
     }
 
@@ -558,6 +558,10 @@ def _predict(model, X, batch_size: int = 32) -> np.ndarray:
     return np.asarray(model.predict(X, batch_size=batch_size, verbose=0), dtype=np.float32)
 
 
+def _predict_batch(cfg: Config) -> int:
+    return min(32, cfg.micro_batch or 32)
+
+
 def _mel_fit(ctx, cfg: Config, data: LouroData, row: Row):
     """A network on the whole clip's mel spectrogram (first ``input_frames`` frames)."""
     from mer_utils.training import Standardizer
@@ -570,7 +574,7 @@ def _mel_fit(ctx, cfg: Config, data: LouroData, row: Row):
         scaler = Standardizer().fit(X[tr])
         model, hist = _fit_dl(ctx, cfg, row, lambda: row.build(cfg, data, X.shape[1]),
                               scaler(X[tr]), y[tr], _unit_seed(ctx, split))
-        P = _predict(model, scaler(X[te]))
+        P = _predict(model, scaler(X[te]), _predict_batch(cfg))
         return UnitResult(ids=data.ids[te], y_true=y[te], y_score=P, labels=list(LABELS),
                           y_pred=P.argmax(1), info={"history": hist, "n_train": len(tr)})
     return fit_predict
@@ -592,7 +596,7 @@ def _chunk_fit(ctx, cfg: Config, data: LouroData, row: Row, waves: bool):
         scaler = Standardizer().fit(Xc[tr])
         model, hist = _fit_dl(ctx, cfg, row, lambda: row.build(cfg, data, Xc.shape[1]),
                               scaler(Xc[tr]), y[owner[tr]], _unit_seed(ctx, split))
-        P_chunks = _predict(model, scaler(Xc[te]))
+        P_chunks = _predict(model, scaler(Xc[te]), _predict_batch(cfg))
         clips, P = mean_probability(owner[te], P_chunks)
         clips_d, decision = chunk_decision(owner[te], P_chunks, how=cfg.chunk_decision)
         rows = clips.astype(int)
@@ -646,7 +650,7 @@ def _hybrid_fit(ctx, cfg: Config, data: LouroData, row: Row):
             d.set_weights(dnn_w)
             return build_hybrid(c, d, 4)
         model, hist = _fit_dl(ctx, cfg, row, build, [mel_scaler(X[tr]), f_scaler(F[tr])], y[tr], seed + 2)
-        P = _predict(model, [mel_scaler(X[te]), f_scaler(F[te])])
+        P = _predict(model, [mel_scaler(X[te]), f_scaler(F[te])], _predict_batch(cfg))
         return UnitResult(ids=data.ids[te], y_true=y[te], y_score=P, labels=list(LABELS),
                           y_pred=P.argmax(1),
                           info={"history": hist, "history_cnn": h_cnn, "history_dnn": h_dnn,
