@@ -417,3 +417,29 @@ def test_notebook_50_on_the_4q_dev_clips(out_dir):
     assert t3.loc["SVM Baseline", "units"] == 4                               # smoke: 2 folds x 2 repeats
     assert t3.loc["SVM, features selected in each training fold", "units"] == 0   # no 1714 file in 4q-dev
     assert any("top-100" in s["used"] for s in manifest["substitutions"])     # Hybrid on the top-100
+
+
+def test_paired_comparison_uses_shared_units_and_the_corrected_test():
+    from mer_utils.evaluation import corrected_resampled_ttest
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for r in range(2):
+        for f in range(10):
+            rows.append({"row": "dl_baseline", "repeat": r, "fold": f, "f1": 0.5 + 0.05 * rng.normal()})
+            if r == 0:                                   # the other row ran on repeat 0 only
+                rows.append({"row": "crnn", "repeat": r, "fold": f, "f1": 0.6 + 0.05 * rng.normal()})
+    scores = pd.DataFrame(rows)
+    data = _fake_data()
+    splits = [Split(Unit(0, f), np.arange(108), np.arange(108, 120)) for f in range(10)]
+    out = L.paired_comparisons(scores, splits).set_index("method")
+    a = scores[scores.row == "crnn"].f1.to_numpy()
+    b = scores[(scores.row == "dl_baseline") & (scores.repeat == 0)].f1.to_numpy()
+    t, p = corrected_resampled_ttest(a, b, n_train=108, n_test=12)
+    assert out.loc["CRNN", "units"] == 10
+    assert out.loc["CRNN", "t"] == pytest.approx(t) and out.loc["CRNN", "p"] == pytest.approx(p)
+    const = scores.copy()
+    const.loc[const.row == "crnn", "f1"] = b + 0.1          # constant difference: no test
+    out2 = L.paired_comparisons(const, splits).set_index("method")
+    assert np.isnan(out2.loc["CRNN", "p"]) and "undefined" in out2.loc["CRNN", "note"]
+    del data

@@ -960,12 +960,15 @@ def paired_comparisons(scores: pd.DataFrame, splits, baseline: str = BASELINE,
         common = a.index.intersection(base.index)
         rec = {"method": ROWS[key].name, "vs": ROWS[baseline].name, "units": len(common),
                f"mean {metric} difference": float((a[common] - base[common]).mean()) if len(common) else np.nan}
-        if len(common) >= 2:
+        d = (a[common] - base[common]).to_numpy()
+        if len(common) < 2:
+            rec.update(t=np.nan, p=np.nan, note="needs at least 2 shared units")
+        elif np.ptp(d) < 1e-12:                         # constant up to round-off
+            rec.update(t=np.nan, p=np.nan, note="the same difference on every unit: the test is undefined")
+        else:
             t, p = corrected_resampled_ttest(a[common].to_numpy(), base[common].to_numpy(),
                                              n_train=int(round(n_train)), n_test=int(round(n_test)))
-            rec.update(t=t, p=p)
-        else:
-            rec.update(t=np.nan, p=np.nan)
+            rec.update(t=t, p=p, note="" if len(common) >= 10 else f"{len(common)} units: little power")
         recs.append(rec)
     return pd.DataFrame(recs)
 
