@@ -344,8 +344,23 @@ def _wave_chunks_file(path: str) -> np.ndarray:
     return audio.chunks(y, CHUNK_SAMPLES)
 
 
+class _Chunks:
+    """Chunks kept per clip (no concatenated copy of every clip's samples); ``X[positions]``
+    gathers the chunks a unit uses, ``shape[1:]`` is one chunk's shape."""
+
+    def __init__(self, per_clip: list[np.ndarray]):
+        self.per_clip = per_clip
+        self.index = np.asarray([(c, k) for c, v in enumerate(per_clip) for k in range(len(v))], dtype=int)
+        self.shape = (len(self.index), *per_clip[0].shape[1:])
+
+    def __getitem__(self, pos) -> np.ndarray:
+        pos = np.asarray(pos, dtype=int)
+        return np.stack([self.per_clip[c][k] for c, k in self.index[pos]]) if len(pos) else \
+            np.zeros((0, *self.shape[1:]), np.float32)
+
+
 def _chunk_waves(ctx, data: LouroData):
-    """(X (n_chunks, 59049) raw samples at 16 kHz, owner row per chunk)."""
+    """(X: 59,049-sample chunks at 16 kHz, gathered per unit; owner row per chunk)."""
     if "chunk_waves" not in data._cache:
         from mer_utils.cache import cached_map
 
@@ -353,8 +368,8 @@ def _chunk_waves(ctx, data: LouroData):
                          paths=list(data.df["path"].astype(str)), cache=None,
                          n_jobs=int(ctx.p.n_jobs), on_error="raise", desc="waveform chunks",
                          progress=False)
-        owner = np.concatenate([np.full(len(v), i) for i, v in enumerate(res.values)])
-        data._cache["chunk_waves"] = (np.concatenate(res.values).astype(np.float32), owner)
+        X = _Chunks([v.astype(np.float32, copy=False) for v in res.values])
+        data._cache["chunk_waves"] = (X, X.index[:, 0])
     return data._cache["chunk_waves"]
 
 
@@ -593,9 +608,12 @@ def _chunk_fit(ctx, cfg: Config, data: LouroData, row: Row, waves: bool):
         Xc, owner = _chunk_waves(ctx, data) if waves else _chunk_mels(ctx, data)   # cached in data
         tr = _pick_chunks(owner, split.train, cfg.train_chunks_per_clip)
         te = _pick_chunks(owner, split.test, cfg.test_chunks_per_clip)
-        scaler = Standardizer().fit(Xc[tr])
+        X_tr = Xc[tr]
+        scaler = Standardizer().fit(X_tr)
+        X_tr = scaler(X_tr)
         model, hist = _fit_dl(ctx, cfg, row, lambda: row.build(cfg, data, Xc.shape[1]),
-                              scaler(Xc[tr]), y[owner[tr]], _unit_seed(ctx, split))
+                              X_tr, y[owner[tr]], _unit_seed(ctx, split))
+        del X_tr
         P_chunks = _predict(model, scaler(Xc[te]), _predict_batch(cfg))
         clips, P = mean_probability(owner[te], P_chunks)
         clips_d, decision = chunk_decision(owner[te], P_chunks, how=cfg.chunk_decision)
