@@ -756,7 +756,7 @@ def _row_config(cfg: Config, row: Row, data: LouroData) -> dict[str, Any]:
                 train_chunks=cfg.train_chunks_per_clip, test_chunks=cfg.test_chunks_per_clip,
                 decision=cfg.chunk_decision, gru_units=cfg.gru_units, micro_batch=cfg.micro_batch,
                 execution=cfg.execution,
-                features=data.full_desc or data.features_desc)
+                features=(data.full_desc, data.features_desc) if row.key == "hybrid" else None)
 
 
 # =========================================================================== running
