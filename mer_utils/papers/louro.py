@@ -1,0 +1,1106 @@
+"""Louro, Redinho, Malheiro, Paiva & Panda, "Exploring deep learning methodologies for music
+emotion recognition" — the methods comparison on 4QAED (notebook ``50_louro_methods``).
+
+The paper compares classical and deep methods for 4-quadrant MER under one protocol: "a
+10-fold and 10-repetition stratified cross-validation strategy [...] a total of 100 different
+train-test splits", precision / recall / F1 (macro) per split, mean over the splits (its
+Table 3). This module holds the configuration per profile, the **row registry** (one entry
+per Table 3 row: name, inputs, builder, the paper's training settings, how a unit is fitted)
+and the steps the notebook calls. Part 1 registers the SVM baseline (+ the in-fold selection
+variant), the DL baseline, the baseline with GRU, the CRNN, the Hybrid (Augmented), the
+ShortChunk CNN and the SampleCNN; part 2 adds its rows with :func:`register`.
+
+Protocol (ours, stricter than the released code):
+
+* one set of saved splits (``repeated_kfold(10, 10)``, stratified on quadrants) shared by
+  every row, so every row is evaluated on the same 100 units and rows are paired;
+* every fitted statistic — scaling, feature selection, SVM hyperparameters (nested grid search
+  on the training rows), augmented copies — comes from the unit's training rows only;
+* DL rows stop "when the training set accuracy reached [...] 90%" (no validation data at all);
+  the released code passed the test fold to Keras as ``validation_data`` and chose its
+  hyperparameters by the same CV's test scores — neither happens here.
+
+Profiles: ``full`` is the paper (10 x 10 units for every row, Table 1 epochs, 942-frame input);
+``demo`` keeps the SVM rows at 10 x 10 and runs the DL rows on the first units of the same
+splits, with capped epochs and a shorter input (stated in every caption); ``smoke`` is a
+plumbing check.
+"""
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+import time
+from pathlib import Path
+from typing import Any, Callable, ClassVar, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from mer_utils import audio
+from mer_utils.experiment import Fidelity, PaperConfig, UnitResult, fidelity_table, run_protocol, setting
+
+PAPER = "louro"
+LABELS = ("Q1", "Q2", "Q3", "Q4")
+DATASET = "Original-4QAED"          # the paper's data set our runs stand beside (Table 3 columns)
+SR = 16000
+CHUNK_SAMPLES = 59049               # 3^10 samples: SampleCNN input and ShortChunk chunk
+
+
+# =========================================================================== configuration
+@dataclasses.dataclass(frozen=True)
+class Config(PaperConfig):
+    # protocol
+    folds: int = setting(10, paper="'10-fold and 10-repetition stratified cross-validation' (Sec. 5)")
+    repeats: int = setting(10, paper="10 repetitions: 100 train-test splits (Sec. 5)")
+    split_seed: int = setting(0, paper="not given", note="seed of the saved splits")
+    dl_units: int | None = setting(None, paper="all 100 splits for every method",
+                                   note="DL rows run on the first N units of the shared splits (None: all)")
+    # DL training
+    max_epochs: int | None = setting(None, paper="Table 1 epochs per row (200 / 100 / 150)",
+                                     note="cap on every DL row's Table 1 epochs (None: the paper's)")
+    stop_train_accuracy: float = setting(0.9, paper="'halting training when the training set accuracy "
+                                                    "reached [...] 90%' (Sec. 3.1)")
+    input_frames: int = setting(942, paper="mel 942 x 128 (~30 s), 16 kHz, librosa defaults (Table 1)",
+                                note="first N frames of the 942 kept under demo/smoke")
+    train_chunks_per_clip: int | None = setting(None, paper="all ~3.5-s segments of each clip (Sec. 3.4)",
+                                                note="chunks per training clip for ShortChunk/SampleCNN (None: all, 8 per 30 s)")
+    test_chunks_per_clip: int | None = setting(None, paper="all segments of a test clip combined",
+                                               note="chunks per test clip (None: all)")
+    chunk_decision: str = setting("mean", paper="predictions of a sample's segments 'combined' (many-to-one)",
+                                  note="mean probability (Won et al. average chunk outputs); 'vote' = majority")
+    micro_batch: int | None = setting(None, paper="— (Table 1 batch sizes on a 16-GB GPU)",
+                                      note="at most this many samples per forward pass; the Table 1 batch is kept "
+                                           "by accumulating gradients (memory cap for 2-core runs)")
+    execution: str = setting("xla", paper="— (TensorFlow)",
+                             note="'xla' (Keras jit_compile='auto'), 'graph' (no XLA) or 'eager': for a few "
+                                  "epochs on a CPU, compiling costs more than it saves")
+    gru_units: int = setting(32, paper="'two Gated Recurrent Units' (size not given)",
+                             note="Choi et al. 2017's CRNN size; the GRUs run over the conv map's time axis")
+    # classical rows
+    svm_C: tuple = setting((0.1, 1.0, 10.0, 100.0), paper="SVM 'fine-tuned' per data set (grid not given)",
+                           note="RBF SVM grid, chosen by inner 5-fold CV on each training fold")
+    svm_gamma: tuple = setting((0.001, 0.01, 0.1), paper="not given", note="RBF gamma grid")
+    inner_folds: int = setting(5, paper="not given (tuned on the full data in the released code)",
+                               note="inner stratified folds of the nested grid search")
+    select_k: int = setting(100, paper="top 100 features 'ranked using a feature selection algorithm' "
+                                       "(Panda et al.: ReliefF, on all 900 songs)",
+                            note="in-fold variant: ANOVA-F top k inside each training fold (no ReliefF in scikit-learn)")
+    full_features_file: str = setting("", paper="the 1714-feature release of 4QAED",
+                                      note="path of that CSV (SongID, features, Quadrant); '' = search beside the 4Q data")
+    demo_sources: tuple = setting(("4q",), paper="4QAED: 30-s clips",
+                                  note="demo corpus only: its 4Q-like source (30-s clips)")
+
+    PROFILES: ClassVar[dict[str, dict[str, Any]]] = {
+        "smoke": dict(folds=2, repeats=2, dl_units=1, max_epochs=1, input_frames=96,
+                      train_chunks_per_clip=1, test_chunks_per_clip=1, svm_C=(1.0, 10.0),
+                      svm_gamma=(0.01,), inner_folds=2, micro_batch=5, execution="eager"),
+        "demo": dict(dl_units=2, max_epochs=1, input_frames=128, train_chunks_per_clip=1,
+                     test_chunks_per_clip=2, svm_C=(1.0, 10.0, 100.0), svm_gamma=(0.001, 0.01),
+                     inner_folds=3, micro_batch=5, execution="graph"),
+        "full": {},
+    }
+
+    def epochs(self, row: "Row") -> int:
+        """A DL row's epochs under this profile: Table 1's, capped by ``max_epochs``."""
+        return int(row.epochs if self.max_epochs is None else min(row.epochs, self.max_epochs))
+
+
+# =========================================================================== the row registry
+@dataclasses.dataclass(frozen=True)
+class Row:
+    """One Table 3 row: what it is, its inputs, how it is built and trained (Table 1).
+
+    ``fit`` is ``fit(ctx, cfg, data, row) -> fit_predict(split) -> UnitResult`` (or raises
+    :class:`NotRunnable` with the reason). ``build`` (DL rows) is ``build(cfg, data, frames)
+    -> keras.Model``. ``table1`` names the paper's Table 1 row (None for the SVM rows).
+    """
+
+    key: str
+    name: str
+    kind: str                        # "classical" | "dl"
+    inputs: str                      # human words for Table 1
+    fit: Callable
+    build: Callable | None = None
+    epochs: int | None = None
+    batch_size: int | None = None
+    learning_rate: float | None = None
+    optimizer: str = "sgd"
+    table1: str | None = None
+    paper_row: str | None = None     # Table 3 row name when it differs from ``name``
+    note: str = ""
+
+    @property
+    def experiment(self) -> str:
+        return f"louro_{self.key}"
+
+    @property
+    def table3(self) -> str:
+        return self.paper_row or self.name
+
+
+ROWS: dict[str, Row] = {}
+
+
+def register(row: Row) -> Row:
+    """Add (or replace) a row of the registry; returns it."""
+    ROWS[row.key] = row
+    return row
+
+
+class NotRunnable(RuntimeError):
+    """A row that cannot run on the data at hand (the reason is shown in Table 3)."""
+
+
+# =========================================================================== data
+@dataclasses.dataclass
+class LouroData:
+    """The clips every row uses (same rows, same order), their labels and feature tables."""
+
+    df: pd.DataFrame                 # one row per clip: track_id, path, quadrant, ...
+    corpus: str                      # one-line description (recorded in the manifest)
+    real: bool                       # real 4Q (True) or the demo corpus
+    features: pd.DataFrame | None    # the SVM baseline's features (top-100 or the demo stand-in)
+    features_desc: str
+    full_features: pd.DataFrame | None   # the 1714-feature release (or the demo stand-in)
+    full_desc: str
+    mel_all: np.ndarray | None = None    # (n, 942, 128), filled by load_data
+    _cache: dict = dataclasses.field(default_factory=dict, repr=False)
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self.df["track_id"].astype(str).to_numpy()
+
+    @property
+    def y(self) -> np.ndarray:
+        return self.df["quadrant"].map({q: i for i, q in enumerate(LABELS)}).to_numpy()
+
+    def mel(self, frames: int) -> np.ndarray:
+        """The clips' mel spectrograms cut to their first ``frames`` frames."""
+        if frames > self.mel_all.shape[1]:
+            raise ValueError(f"input_frames {frames} > the front end's {self.mel_all.shape[1]}")
+        return self.mel_all[:, :frames]
+
+
+def _find_full_features(cfg: Config, fourq_root: Path | None) -> Path | None:
+    if cfg.full_features_file:
+        p = Path(cfg.full_features_file).expanduser()
+        if not p.exists():
+            raise FileNotFoundError(f"full_features_file {p} does not exist")
+        return p
+    if fourq_root is None:
+        return None
+    for base in (fourq_root, fourq_root.parent):
+        for pattern in ("*1714*.csv", "*all_features*.csv", "*full_features*.csv", "*features_all*.csv"):
+            hits = sorted(base.glob(pattern)) + sorted(base.glob(f"*/{pattern}"))
+            if hits:
+                return hits[0]
+    return None
+
+
+def load_data(ctx, cfg: Config) -> LouroData:
+    """The 4Q clips (real under the data root, else the demo corpus's 4Q-like source), their
+    mel spectrograms and feature tables, aligned on one set of rows.
+
+    Real 4Q: the top-100 release (``top100_features.csv``) for the SVM baseline; the 1714-feature
+    release when found (``cfg.full_features_file`` or a ``*1714*.csv``-like file beside the data)
+    for the in-fold selection variant and the Hybrid (else the Hybrid uses the top-100,
+    recorded as a substitution). An expanded 4Q set (New-4QAED) in the same layout loads the
+    same way. Demo corpus: no feature release exists, so the compendium's ``emotion`` set
+    stands in for the 1714 features and its 100 best features by ANOVA F **chosen on all
+    clips** stand in for the top-100 release (reproducing how that file was made).
+    """
+    from mer_utils.datasets import select_corpus
+    from mer_utils.datasets.fourq import load_top100, top100_path
+    from mer_utils.features import extract_features, extract_spectrograms
+
+    df, desc = select_corpus(ctx, "quadrant", sources=tuple(cfg.demo_sources))
+    real = bool((df["dataset"] != "demo").any())
+    root = ctx.datasets().get("4q") if real else None
+    features = full = None
+    fdesc = full_desc = ""
+    if real:
+        tp = top100_path(root) if root is not None else None
+        if tp is None:
+            try:
+                features = load_top100(root)
+                fdesc = "top-100 features of the 4Q release"
+            except FileNotFoundError:
+                fdesc = "absent: no top100_features.csv beside the 4Q data"
+        else:
+            features = load_top100(tp)
+            fdesc = f"top-100 features of the 4Q release ({tp.name})"
+        fp = _find_full_features(cfg, root)
+        if fp is not None:
+            full = load_top100(fp)          # same layout: SongID, features..., Quadrant
+            full_desc = f"full feature release ({fp.name}, {full.shape[1] - 1} features)"
+        else:
+            full_desc = "absent: the 1714-feature release is not beside the 4Q data"
+    else:
+        F, kept = extract_features(df, "emotion", ctx=ctx)
+        F = F.astype(np.float64)
+        full = F.assign(quadrant=kept.set_index(kept["track_id"].astype(str))["quadrant"].reindex(F.index))
+        full_desc = f"demo stand-in for the 1714 release: the compendium's emotion set ({F.shape[1]} features)"
+        top = _anova_top(F.to_numpy(), full["quadrant"].to_numpy(), cfg.select_k)
+        features = full[[F.columns[i] for i in top] + ["quadrant"]]
+        fdesc = (f"demo stand-in for the top-100 release: {len(top)} emotion-set features ranked by "
+                 "ANOVA F on all clips (as the release's were chosen on all 900 songs)")
+        ctx.manifest.substitute("4Q top-100 / 1714 feature releases", "emotion feature set (demo corpus)",
+                                "no real 4Q data under the data root")
+    # the mel front end decides which clips are usable; features must exist for them
+    X, kept = extract_spectrograms(df, "louro_mel", ctx=ctx)
+    keep = pd.Series(True, index=kept.index)
+    if features is not None:
+        keep &= kept["track_id"].astype(str).isin(features.index)
+    if full is not None:
+        keep &= kept["track_id"].astype(str).isin(full.index)
+    for tid in kept.loc[~keep, "track_id"]:
+        ctx.manifest.skip(str(tid), "no row in the feature release")
+    kept = kept[keep.to_numpy()].reset_index(drop=True)
+    X = X[keep.to_numpy()]
+    ids = kept["track_id"].astype(str)
+    if features is not None:
+        features = features.loc[ids]
+    if full is not None:
+        full = full.loc[ids]
+    ctx.manifest.add_source("louro features", f"{fdesc}; {full_desc}")
+    return LouroData(df=kept, corpus=f"{desc}; {len(kept)} used", real=real, features=features,
+                     features_desc=fdesc, full_features=full, full_desc=full_desc, mel_all=X)
+
+
+def _anova_top(X: np.ndarray, y: np.ndarray, k: int) -> list[int]:
+    from sklearn.feature_selection import f_classif
+
+    with np.errstate(all="ignore"):
+        F, _ = f_classif(X, y)
+    F = np.nan_to_num(F, nan=-1.0)
+    return sorted(np.argsort(-F, kind="stable")[:min(k, X.shape[1])].tolist())
+
+
+def make_splits(ctx, cfg: Config, data: LouroData):
+    """The shared splits: stratified ``folds``-fold CV repeated ``repeats`` times, one CSV per
+    unit under ``results/<label>/splits/`` (reused on rerun; same data -> same files)."""
+    from mer_utils.evaluation import load_or_make_splits, repeated_kfold
+
+    proto = repeated_kfold(cfg.folds, cfg.repeats, seed=cfg.split_seed)
+    return load_or_make_splits(ctx.results_dir / "splits", proto, data.ids, data.df["quadrant"],
+                               name="louro-4q")
+
+
+def split_summary(splits, data: LouroData) -> pd.DataFrame:
+    """One line per repeat: units, train / test sizes, and the test folds' class counts
+    (stratified: every class within one clip of its share), and that the repeat's test folds
+    cover every clip exactly once."""
+    y = data.df["quadrant"].to_numpy()
+    recs = []
+    for r in sorted({s.unit.repeat for s in splits}):
+        mine = [s for s in splits if s.unit.repeat == r]
+        tests = np.concatenate([s.test for s in mine])
+        per_class = pd.DataFrame([pd.Series(y[s.test]).value_counts().reindex(list(LABELS), fill_value=0)
+                                  for s in mine])
+        recs.append({"repeat": r, "units": len(mine), "train clips": f"{min(len(s.train) for s in mine)}-"
+                                                                     f"{max(len(s.train) for s in mine)}",
+                     "test clips": f"{min(len(s.test) for s in mine)}-{max(len(s.test) for s in mine)}",
+                     **{f"{q} per test fold": f"{per_class[q].min()}-{per_class[q].max()}" for q in LABELS},
+                     "each clip tested once": bool(len(tests) == len(y) and len(np.unique(tests)) == len(y)),
+                     "train/test overlap": int(sum(np.intersect1d(s.train, s.test).size for s in mine))})
+    return pd.DataFrame(recs)
+
+
+def scale_note(cfg: Config, n_units: int) -> str:
+    """What this profile changes from the paper's settings (the tables' caption)."""
+    if cfg.profile == "full":
+        return (f"full: every row on all {n_units} units, Table 1 epochs, 942-frame input, all chunks.")
+    dl = min(cfg.dl_units or n_units, n_units)
+    parts = [f"{cfg.profile}: SVM rows on all {n_units} units ({cfg.folds} folds x {cfg.repeats} repeats; "
+             f"grid C {list(cfg.svm_C)} x gamma {list(cfg.svm_gamma)}, {cfg.inner_folds} inner folds)",
+             f"DL rows on the first {dl} of the same {n_units} units",
+             f"at most {cfg.max_epochs} epoch(s) instead of Table 1's 100-200" if cfg.max_epochs else "",
+             f"30-s rows see the first {cfg.input_frames} of 942 frames (~{cfg.input_frames * 512 / SR:.1f} s)"
+             if cfg.input_frames != 942 else "",
+             f"{cfg.train_chunks_per_clip} chunk(s) per training clip" if cfg.train_chunks_per_clip else "",
+             f"{cfg.test_chunks_per_clip} chunk(s) per test clip" if cfg.test_chunks_per_clip else "",
+             f"at most {cfg.micro_batch} samples per step (gradients accumulated to the Table 1 batch)"
+             if cfg.micro_batch else ""]
+    return "; ".join(p for p in parts if p) + "."
+
+
+# =========================================================================== inputs
+def _chunk_mels(ctx, data: LouroData):
+    """(X (n_chunks, 116, 128), owner row per chunk): non-overlapping 59,049-sample chunks."""
+    if "chunk_mels" not in data._cache:
+        from mer_utils.features import extract_segments
+
+        sec = CHUNK_SAMPLES / SR
+        X, seg, kept = extract_segments(data.df, "louro_mel", seconds=sec, hop_seconds=sec, ctx=ctx)
+        if len(kept) != len(data.df) or not (kept["track_id"].astype(str).to_numpy() == data.ids).all():
+            raise RuntimeError("a clip is too short for one 59,049-sample chunk; drop it from the corpus")
+        data._cache["chunk_mels"] = (X, seg["row"].to_numpy())
+    return data._cache["chunk_mels"]
+
+
+def _wave_chunks_file(path: str) -> np.ndarray:
+    y = audio.load_audio(path, sr=SR)
+    return audio.chunks(y, CHUNK_SAMPLES)
+
+
+class _Chunks:
+    """Chunks kept per clip (no concatenated copy of every clip's samples); ``X[positions]``
+    gathers the chunks a unit uses, ``shape[1:]`` is one chunk's shape."""
+
+    def __init__(self, per_clip: list[np.ndarray]):
+        self.per_clip = per_clip
+        self.index = np.asarray([(c, k) for c, v in enumerate(per_clip) for k in range(len(v))], dtype=int)
+        self.shape = (len(self.index), *per_clip[0].shape[1:])
+
+    def __getitem__(self, pos) -> np.ndarray:
+        pos = np.asarray(pos, dtype=int)
+        return np.stack([self.per_clip[c][k] for c, k in self.index[pos]]) if len(pos) else \
+            np.zeros((0, *self.shape[1:]), np.float32)
+
+
+def _chunk_waves(ctx, data: LouroData):
+    """(X: 59,049-sample chunks at 16 kHz, gathered per unit; owner row per chunk)."""
+    if "chunk_waves" not in data._cache:
+        from mer_utils.cache import cached_map
+
+        res = cached_map(_wave_chunks_file, list(data.df["path"].astype(str)), ids=list(data.ids),
+                         paths=list(data.df["path"].astype(str)), cache=None,
+                         n_jobs=int(ctx.p.n_jobs), on_error="raise", desc="waveform chunks",
+                         progress=False)
+        X = _Chunks([v.astype(np.float32, copy=False) for v in res.values])
+        data._cache["chunk_waves"] = (X, X.index[:, 0])
+    return data._cache["chunk_waves"]
+
+
+def _pick_chunks(owner: np.ndarray, rows: np.ndarray, per_clip: int | None) -> np.ndarray:
+    """Chunk positions of ``rows``' clips; at most ``per_clip`` per clip, evenly spaced."""
+    pos = np.flatnonzero(np.isin(owner, rows))
+    if per_clip is None:
+        return pos
+    out = []
+    for r in np.unique(owner[pos]):
+        mine = pos[owner[pos] == r]
+        take = np.unique(np.linspace(0, len(mine) - 1, min(per_clip, len(mine))).round().astype(int))
+        out.extend(mine[take])
+    return np.asarray(sorted(out), dtype=int)
+
+
+def _augmented_mel_file(item, frames: int, seed: int) -> dict[str, np.ndarray]:
+    """The four Hybrid copies of one clip as mel spectrograms (first ``frames`` frames)."""
+    from mer_utils import augment
+    from mer_utils.features import FRONT_ENDS, spectrogram
+    from mer_utils.features.frontends import prepare_clip
+
+    path, clip_id = item
+    fe = FRONT_ENDS["louro_mel"]
+    y = prepare_clip(audio.load_audio(path, sr=SR), SR, fe, path)
+    n_out = (frames - 1) * fe.hop_length + fe.n_fft // 2
+    y = y[:augment.input_needed(n_out, SR)]
+    out = {}
+    for name in augment.HYBRID_TRANSFORMS:
+        z = augment.augment(y, SR, clip_id, name, seed=seed)
+        out[name] = spectrogram(z, SR, fe, clip=True, path=path)[:frames]
+    return out
+
+
+def augmented_mels(ctx, data: LouroData, rows: np.ndarray, frames: int, seed: int = 0):
+    """(X (4 x len(rows), frames, 128), owner rows): the Hybrid's synthesised copies of the
+    clips at ``rows`` — call it with a unit's training rows only. Cached per (clip, seed)."""
+    from mer_utils import augment
+    from mer_utils.cache import FeatureCache, cached_map, default_cache_root
+
+    rows = np.asarray(rows, dtype=int)
+    sub = data.df.iloc[rows]
+    cache = FeatureCache(default_cache_root(ctx) / "features", "louro-augmented",
+                         {"frames": frames, "seed": seed, "front_end": "louro_mel", "version": 1,
+                          "transforms": {k: v[1] for k, v in augment.HYBRID_TRANSFORMS.items()}})
+    items = list(zip(sub["path"].astype(str), sub["track_id"].astype(str)))
+    res = cached_map(functools.partial(_augmented_mel_file, frames=frames, seed=seed), items,
+                     ids=list(sub["track_id"].astype(str)), paths=list(sub["path"].astype(str)),
+                     cache=cache, n_jobs=int(ctx.p.n_jobs), on_error="raise",
+                     desc="augmented copies", progress=False)
+    X = np.concatenate([np.stack([v[k] for k in augment.HYBRID_TRANSFORMS]) for v in res.values])
+    owner = np.repeat(rows, len(augment.HYBRID_TRANSFORMS))
+    return X.astype(np.float32), owner
+
+
+# =========================================================================== fitting
+def _unit_seed(ctx, split) -> int:
+    return int(ctx.seed) * 10_000 + 100 * int(split.unit.repeat) + int(split.unit.fold)
+
+
+def macro_f1(y_true: np.ndarray, y_pred: np.ndarray) -> float:
+    """Macro F1 over the classes present in ``y_true`` or ``y_pred`` — what scikit-learn's
+    ``f1_score(average="macro")`` (the ``f1_macro`` scorer) returns, without its per-call
+    input validation (half the time of a nested grid search on small folds)."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    classes = np.union1d(y_true, y_pred)
+    f1 = []
+    for c in classes:
+        tp = np.sum((y_true == c) & (y_pred == c))
+        denom = np.sum(y_true == c) + np.sum(y_pred == c)
+        f1.append(2.0 * tp / denom if denom else 0.0)
+    return float(np.mean(f1))
+
+
+def tune_svm(X: np.ndarray, y: np.ndarray, split, *, C: Sequence[float], gamma: Sequence[float],
+             k: int = 5, select_k: int | None = None, seed: int = 0):
+    """Nested grid search of an RBF SVM on ``split.train`` only; refit there. Returns
+    ``(predict(rows) -> (scores, decisions), best_params, inner_scores)``.
+
+    The candidates are scored like :func:`mer_utils.evaluation.tune` scores a
+    ``StandardScaler [-> SelectKBest(f_classif)] -> SVC`` pipeline (inner stratified folds
+    from :func:`~mer_utils.evaluation.inner_cv`, macro F1, first best on ties) and pick the
+    same parameters, but the scaler and the selector are fitted once per inner fold instead
+    of once per candidate — the same numbers at a tenth of the time. No row of
+    ``split.test`` is ever read: scaling, selection and every fit use training rows only.
+    """
+    from sklearn.feature_selection import SelectKBest, f_classif
+    from sklearn.preprocessing import StandardScaler
+    from sklearn.svm import SVC
+
+    from mer_utils.evaluation import inner_cv
+
+    def prep(rows):
+        steps = [StandardScaler().fit(X[rows])]
+        if select_k is not None:
+            steps.append(SelectKBest(f_classif, k=min(select_k, X.shape[1])).fit(
+                steps[0].transform(X[rows]), y[rows]))
+
+        def apply(Z):
+            for st in steps:
+                Z = st.transform(Z)
+            return Z
+        return apply
+
+    grid = [(c, g) for c in C for g in gamma]          # C outer, gamma inner (ParameterGrid order)
+    scores = np.zeros((len(grid),))
+    folds = inner_cv(split, y, k=k, seed=seed)
+    for a, b in folds:
+        f = prep(a)
+        Za, Zb = f(X[a]), f(X[b])
+        for i, (c, g) in enumerate(grid):
+            pred = SVC(kernel="rbf", C=c, gamma=g).fit(Za, y[a]).predict(Zb)
+            scores[i] += macro_f1(y[b], pred) / len(folds)
+    best = int(np.flatnonzero(scores == scores.max())[0])
+    c, g = grid[best]
+    f = prep(split.train)
+    svm = SVC(kernel="rbf", C=c, gamma=g).fit(f(X[split.train]), y[split.train])
+
+    def predict(rows):
+        Z = f(X[rows])
+        return svm.decision_function(Z), svm.predict(Z)
+    return predict, {"C": c, "gamma": g}, dict(zip(map(str, grid), scores.round(4).tolist()))
+
+
+def _svm_fit(ctx, cfg: Config, data: LouroData, row: Row):
+    """SVM on the baseline's features (``row.key == 'svm_baseline'``) or with features selected
+    inside each training fold from the full release (``'svm_infold'``)."""
+    import warnings
+
+    if row.key == "svm_infold":
+        if data.full_features is None:
+            raise NotRunnable(f"needs the full feature release: {data.full_desc}")
+        table = data.full_features
+    else:
+        if data.features is None:
+            raise NotRunnable(f"needs the top-100 feature release: {data.features_desc}")
+        table = data.features
+    X = np.nan_to_num(table.drop(columns="quadrant").to_numpy(dtype=np.float64), nan=0.0)
+    y = data.y
+
+    def fit_predict(split) -> UnitResult:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", category=RuntimeWarning)   # constant features in a fold
+            warnings.simplefilter("ignore", category=UserWarning)
+            predict, best, _ = tune_svm(X, y, split, C=cfg.svm_C, gamma=cfg.svm_gamma, k=cfg.inner_folds,
+                                        select_k=cfg.select_k if row.key == "svm_infold" else None,
+                                        seed=_unit_seed(ctx, split))
+            scores, pred = predict(split.test)
+        te = split.test
+        return UnitResult(ids=data.ids[te], y_true=y[te], y_score=scores, labels=list(LABELS),
+                          y_pred=pred, info={"best_params": best})
+    return fit_predict
+
+
+def accumulation_steps(batch_size: int, micro_batch: int | None, n_train: int) -> int:
+    """Gradient-accumulation steps that keep ``batch_size`` while passing at most
+    ``micro_batch`` samples at a time: the smallest divisor ``k`` of ``batch_size`` with
+    ``batch_size / k <= micro_batch``. 1 (no accumulation) when no cap is set or when the
+    training set is smaller than one batch (Keras then takes all of it in one step)."""
+    if not micro_batch or batch_size <= micro_batch or n_train < batch_size:
+        return 1
+    return next(k for k in range(1, batch_size + 1) if batch_size % k == 0 and batch_size // k <= micro_batch)
+
+
+def _compile(model, row: Row, cfg: Config, steps: int = 1):
+    import keras
+
+    conf = {"learning_rate": row.learning_rate}
+    if steps > 1:
+        conf["gradient_accumulation_steps"] = steps
+    opt = keras.optimizers.get({"class_name": row.optimizer, "config": conf})
+    if cfg.execution not in ("xla", "graph", "eager"):
+        raise ValueError(f"execution must be 'xla', 'graph' or 'eager', not {cfg.execution!r}")
+    model.compile(optimizer=opt, loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                  jit_compile="auto" if cfg.execution == "xla" else False,
+                  run_eagerly=cfg.execution == "eager")
+    return model
+
+
+def _fit_dl(ctx, cfg: Config, row: Row, build: Callable, X_tr, y_tr, seed: int, *, epochs=None,
+            batch_size=None):
+    """Seed, build, compile and train until 90 % training accuracy (Table 1 settings)."""
+    import keras
+
+    from mer_utils.config import seed_everything
+    from mer_utils.training.callbacks import fit_until_train_accuracy
+
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)   # one model per unit: retracing is expected
+    keras.backend.clear_session()
+    seed_everything(seed)
+    batch = int(batch_size or row.batch_size)
+    steps = accumulation_steps(batch, cfg.micro_batch, len(y_tr))
+    model = _compile(build(), row, cfg, steps)
+    hist = fit_until_train_accuracy(model, X_tr, y_tr, epochs=epochs or cfg.epochs(row),
+                                    batch_size=batch // steps, threshold=cfg.stop_train_accuracy, seed=seed)
+    hist.update(batch_size=batch, accumulation_steps=steps)
+    return model, hist
+
+
+def _predict(model, X, batch_size: int = 32) -> np.ndarray:
+    return np.asarray(model.predict(X, batch_size=batch_size, verbose=0), dtype=np.float32)
+
+
+def _predict_batch(cfg: Config) -> int:
+    return min(32, cfg.micro_batch or 32)
+
+
+def _mel_fit(ctx, cfg: Config, data: LouroData, row: Row):
+    """A network on the whole clip's mel spectrogram (first ``input_frames`` frames)."""
+    from mer_utils.training import Standardizer
+
+    X = data.mel(cfg.input_frames)
+    y = data.y
+
+    def fit_predict(split) -> UnitResult:
+        tr, te = split.train, split.test
+        scaler = Standardizer().fit(X[tr])
+        model, hist = _fit_dl(ctx, cfg, row, lambda: row.build(cfg, data, X.shape[1]),
+                              scaler(X[tr]), y[tr], _unit_seed(ctx, split))
+        P = _predict(model, scaler(X[te]), _predict_batch(cfg))
+        return UnitResult(ids=data.ids[te], y_true=y[te], y_score=P, labels=list(LABELS),
+                          y_pred=P.argmax(1), info={"history": hist, "n_train": len(tr)})
+    return fit_predict
+
+
+def _chunk_fit(ctx, cfg: Config, data: LouroData, row: Row, waves: bool):
+    """Chunk-level training, clip-level decision (many-to-one): every chunk of a training clip
+    is a training sample with the clip's label; a test clip's chunk predictions are combined
+    by ``cfg.chunk_decision``."""
+    from mer_utils.evaluation import chunk_decision, mean_probability
+    from mer_utils.training import Standardizer
+
+    y = data.y
+
+    def fit_predict(split) -> UnitResult:
+        Xc, owner = _chunk_waves(ctx, data) if waves else _chunk_mels(ctx, data)   # cached in data
+        tr = _pick_chunks(owner, split.train, cfg.train_chunks_per_clip)
+        te = _pick_chunks(owner, split.test, cfg.test_chunks_per_clip)
+        X_tr = Xc[tr]
+        scaler = Standardizer().fit(X_tr)
+        X_tr = scaler(X_tr)
+        model, hist = _fit_dl(ctx, cfg, row, lambda: row.build(cfg, data, Xc.shape[1]),
+                              X_tr, y[owner[tr]], _unit_seed(ctx, split))
+        del X_tr
+        P_chunks = _predict(model, scaler(Xc[te]), _predict_batch(cfg))
+        clips, P = mean_probability(owner[te], P_chunks)
+        clips_d, decision = chunk_decision(owner[te], P_chunks, how=cfg.chunk_decision)
+        rows = clips.astype(int)
+        assert (clips == clips_d).all()
+        return UnitResult(ids=data.ids[rows], y_true=y[rows], y_score=P, labels=list(LABELS),
+                          y_pred=decision, info={"history": hist, "n_train_chunks": len(tr),
+                                                 "n_test_chunks": len(te), "decision": cfg.chunk_decision})
+    return fit_predict
+
+
+def _hybrid_fit(ctx, cfg: Config, data: LouroData, row: Row):
+    """Paper Fig. 2: (1) the baseline CNN pre-trained on the training clips plus four
+    synthesised copies of each (made from the training clips only); (2) the feature DNN
+    pre-trained on the training clips' features; (3) both frozen, their penultimate layers
+    concatenated and a small DNN trained on top (Table 1: 100 epochs, batch 300, SGD 1e-2)."""
+    from mer_utils.models.louro import build_baseline_cnn, build_feature_dnn, build_hybrid
+    from mer_utils.training import Standardizer
+
+    if data.full_features is not None:
+        F = data.full_features.drop(columns="quadrant").to_numpy(dtype=np.float64)
+    elif data.features is not None:
+        F = data.features.drop(columns="quadrant").to_numpy(dtype=np.float64)
+        ctx.manifest.substitute("Hybrid: the 1714-feature release", "the top-100 feature release",
+                                data.full_desc)
+    else:
+        raise NotRunnable(f"needs a feature release: {data.features_desc}")
+    F = np.nan_to_num(F, nan=0.0).astype(np.float32)
+    X = data.mel(cfg.input_frames)
+    y = data.y
+    base = ROWS["dl_baseline"]
+
+    def fit_predict(split) -> UnitResult:
+        tr, te = split.train, split.test
+        seed = _unit_seed(ctx, split)
+        Xa, owner_a = augmented_mels(ctx, data, tr, X.shape[1], seed=0)
+        assert np.isin(owner_a, tr).all()            # copies of training clips only
+        X_pre = np.concatenate([X[tr], Xa])
+        y_pre = np.concatenate([y[tr], y[owner_a]])
+        mel_scaler = Standardizer().fit(X_pre)
+        cnn, h_cnn = _fit_dl(ctx, cfg, base, lambda: build_baseline_cnn((X.shape[1], X.shape[2]), 4),
+                             mel_scaler(X_pre), y_pre, seed)
+        f_scaler = Standardizer(axis=-1).fit(F[tr])
+        dnn, h_dnn = _fit_dl(ctx, cfg, base, lambda: build_feature_dnn(F.shape[1], 4),
+                             f_scaler(F[tr]), y[tr], seed + 1)
+        cnn_w, dnn_w = cnn.get_weights(), dnn.get_weights()
+
+        def build():
+            c = build_baseline_cnn((X.shape[1], X.shape[2]), 4)
+            c.set_weights(cnn_w)
+            d = build_feature_dnn(F.shape[1], 4)
+            d.set_weights(dnn_w)
+            return build_hybrid(c, d, 4)
+        model, hist = _fit_dl(ctx, cfg, row, build, [mel_scaler(X[tr]), f_scaler(F[tr])], y[tr], seed + 2)
+        P = _predict(model, [mel_scaler(X[te]), f_scaler(F[te])], _predict_batch(cfg))
+        return UnitResult(ids=data.ids[te], y_true=y[te], y_score=P, labels=list(LABELS),
+                          y_pred=P.argmax(1),
+                          info={"history": hist, "history_cnn": h_cnn, "history_dnn": h_dnn,
+                                "n_train": len(tr), "n_augmented": len(Xa), "features": F.shape[1]})
+    return fit_predict
+
+
+# --------------------------------------------------------------------------- builders per row
+def _b_baseline(cfg, data, frames):
+    from mer_utils.models.louro import build_baseline_cnn
+    return build_baseline_cnn((frames, 128), len(LABELS))
+
+
+def _b_gru(cfg, data, frames):
+    from mer_utils.models.louro import build_baseline_gru
+    return build_baseline_gru((frames, 128), len(LABELS), gru_units=cfg.gru_units)
+
+
+def _b_crnn(cfg, data, frames):
+    from mer_utils.models.tagging import build_crnn
+    return build_crnn((frames, 128), len(LABELS))
+
+
+def _b_shortchunk(cfg, data, frames):
+    from mer_utils.models.tagging import build_shortchunk_cnn
+    return build_shortchunk_cnn((frames, 128), len(LABELS))
+
+
+def _b_samplecnn(cfg, data, n):
+    from mer_utils.models.tagging import build_samplecnn
+    return build_samplecnn(n, len(LABELS))
+
+
+def _b_hybrid(cfg, data, frames):
+    from mer_utils.models.louro import build_baseline_cnn, build_feature_dnn, build_hybrid
+    n_feat = 1714 if data is None else (
+        data.full_features if data.full_features is not None else data.features).shape[1] - 1
+    return build_hybrid(build_baseline_cnn((frames, 128), 4), build_feature_dnn(n_feat, 4), 4)
+
+
+register(Row("svm_baseline", "SVM Baseline", "classical", "top-100 handcrafted features",
+             fit=_svm_fit, note="RBF SVM, C and gamma tuned per training fold (nested)"))
+register(Row("svm_infold", "SVM, features selected in each training fold", "classical",
+             "full feature release -> top-100 by ANOVA F inside each training fold", fit=_svm_fit,
+             paper_row="SVM Baseline", note="not in the paper: removes the top-100 file's selection bias"))
+register(Row("dl_baseline", "DL Baseline", "dl", "mel-spectrogram", fit=_mel_fit, build=_b_baseline,
+             epochs=200, batch_size=150, learning_rate=1e-2, table1="DL Baseline"))
+register(Row("baseline_gru", "Baseline with GRU", "dl", "mel-spectrogram", fit=_mel_fit, build=_b_gru,
+             epochs=200, batch_size=150, learning_rate=1e-2, table1="Baseline with GRU"))
+register(Row("crnn", "CRNN", "dl", "mel-spectrogram", fit=_mel_fit, build=_b_crnn,
+             epochs=200, batch_size=50, learning_rate=1e-3, table1="CRNN"))
+register(Row("hybrid", "Hybrid Augmented", "dl", "mel-spectrogram + handcrafted features",
+             fit=_hybrid_fit, build=_b_hybrid, epochs=100, batch_size=300, learning_rate=1e-2,
+             table1="Hybrid Augmented",
+             note="CNN and DNN pre-trained with the DL baseline's settings, then frozen"))
+register(Row("shortchunk", "ShortChunk CNN", "dl", "mel-spectrogram chunks (many-to-one)",
+             fit=functools.partial(_chunk_fit, waves=False), build=_b_shortchunk,
+             epochs=100, batch_size=50, learning_rate=1e-3, table1="ShortChunk CNN"))
+register(Row("samplecnn", "Sample CNN", "dl", "waveform chunks (many-to-one)",
+             fit=functools.partial(_chunk_fit, waves=True), build=_b_samplecnn,
+             epochs=150, batch_size=50, learning_rate=1e-3, table1="Sample CNN"))
+
+PART1_ROWS = ("svm_baseline", "svm_infold", "dl_baseline", "baseline_gru", "crnn", "hybrid",
+              "shortchunk", "samplecnn")
+BASELINE = "dl_baseline"
+
+
+def _input_size(cfg: Config, row: Row, *, paper: bool) -> dict[str, int]:
+    frames = 942 if paper else cfg.input_frames
+    if row.key == "samplecnn":
+        return {"input_samples": CHUNK_SAMPLES}
+    if row.key == "shortchunk":
+        return {"input_frames": 116, "input_bands": 128}
+    return {"input_frames": frames, "input_bands": 128}
+
+
+def _row_config(cfg: Config, row: Row, data: LouroData) -> dict[str, Any]:
+    """Everything that changes a row's numbers (its run's configuration hash)."""
+    common = {"row": row.key, "corpus": data.corpus, "n_clips": len(data.df)}
+    if row.kind == "classical":
+        return dict(common, features=data.features_desc, full=data.full_desc, C=list(cfg.svm_C),
+                    gamma=list(cfg.svm_gamma), inner_folds=cfg.inner_folds, select_k=cfg.select_k)
+    return dict(common, epochs=cfg.epochs(row), batch_size=row.batch_size, lr=row.learning_rate,
+                optimizer=row.optimizer, stop=cfg.stop_train_accuracy, input_frames=cfg.input_frames,
+                train_chunks=cfg.train_chunks_per_clip, test_chunks=cfg.test_chunks_per_clip,
+                decision=cfg.chunk_decision, gru_units=cfg.gru_units, micro_batch=cfg.micro_batch,
+                execution=cfg.execution,
+                features=(data.full_desc, data.features_desc) if row.key == "hybrid" else None)
+
+
+# =========================================================================== running
+def run_rows(ctx, cfg: Config, data: LouroData, splits, rows: Sequence[str] = PART1_ROWS) -> pd.DataFrame:
+    """Run every row (resumable per unit) and return one status line per row: units, seconds,
+    ``run`` / ``not runnable`` with the reason."""
+    out = []
+    for key in rows:
+        row = ROWS[key]
+        units = list(splits) if row.kind == "classical" or cfg.dl_units is None else list(splits)[:cfg.dl_units]
+        t0 = time.perf_counter()
+        try:
+            fp = row.fit(ctx, cfg, data, row)
+        except NotRunnable as exc:
+            out.append({"row": key, "method": row.name, "status": "not runnable", "reason": str(exc),
+                        "units": 0, "seconds": 0.0})
+            ctx.manifest.skip(f"Table 3 row {row.name}", str(exc))
+            continue
+        run_protocol(ctx.results_dir, row.experiment, units, config=_row_config(cfg, row, data),
+                     fit_predict=fp, meta={"paper": PAPER, "row": row.name, "corpus": data.corpus},
+                     progress=row.kind == "dl")
+        out.append({"row": key, "method": row.name, "status": "run", "reason": "", "units": len(units),
+                    "seconds": round(time.perf_counter() - t0, 1)})
+    return pd.DataFrame(out)
+
+
+# =========================================================================== tables
+def _precision(fp) -> float:
+    from sklearn.metrics import precision_score
+    from mer_utils.evaluation import fold_labels
+    yt, yp = fold_labels(fp)
+    return float(precision_score(yt, yp, labels=list(fp.labels), average="macro", zero_division=0))
+
+
+def _recall(fp) -> float:
+    from sklearn.metrics import recall_score
+    from mer_utils.evaluation import fold_labels
+    yt, yp = fold_labels(fp)
+    return float(recall_score(yt, yp, labels=list(fp.labels), average="macro", zero_division=0))
+
+
+def _f1(fp) -> float:
+    from sklearn.metrics import f1_score
+    from mer_utils.evaluation import fold_labels
+    yt, yp = fold_labels(fp)
+    return float(f1_score(yt, yp, labels=list(fp.labels), average="macro", zero_division=0))
+
+
+METRICS = {"precision": _precision, "recall": _recall, "f1": _f1}
+"""Macro precision / recall / F1 of one unit (the paper's three metrics)."""
+
+
+def unit_scores(ctx, status: pd.DataFrame) -> pd.DataFrame:
+    """Per-unit P/R/F1 of every row that ran, from the stored predictions."""
+    from mer_utils.results import score_experiment
+
+    frames = []
+    for r in status[status["status"] == "run"].itertuples():
+        s = score_experiment(ctx.results_dir, ROWS[r.row].experiment, METRICS)
+        s["row"], s["method"] = r.row, ROWS[r.row].name
+        frames.append(s)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def _n_hybrid_features(data: LouroData | None) -> int | None:
+    if data is None:
+        return None
+    table = data.full_features if data.full_features is not None else data.features
+    return None if table is None else table.shape[1] - 1
+
+
+def table1(cfg: Config, data: LouroData | None = None, rows: Sequence[str] = PART1_ROWS) -> pd.DataFrame:
+    """Table 1: our input size and training settings beside the paper's, long format."""
+    from mer_utils.results import compare_with_paper
+
+    recs = []
+    for key in rows:
+        row = ROWS[key]
+        if row.kind != "dl":
+            continue
+        rec = {"row": row.table1, **_input_size(cfg, row, paper=False), "epochs": cfg.epochs(row),
+               "batch_size": row.batch_size, "learning_rate": row.learning_rate}
+        if key == "hybrid":
+            rec["input_features"] = _n_hybrid_features(data)
+        recs.append(rec)
+    ours = pd.DataFrame(recs)
+    out = compare_with_paper(ours, PAPER, "1", row_col="row",
+                             metric_cols=[c for c in ours.columns if c != "row"])
+    names = [ROWS[k].table1 for k in rows if ROWS[k].kind == "dl"]
+    return out[out["row"].isin(names) & (out["paper"].notna() | out["reproduced"].notna())].reset_index(drop=True)
+
+
+def table1_wide(cfg: Config, data: LouroData | None = None, rows: Sequence[str] = PART1_ROWS) -> pd.DataFrame:
+    """Table 1 as the paper prints it, with our run's values beside ("ours" / "paper")."""
+    from mer_utils.results import paper_values
+
+    pv = paper_values(PAPER, "1")
+    recs = []
+    for key in rows:
+        row = ROWS[key]
+        if row.kind != "dl":
+            continue
+        p = pv[pv["row"] == row.table1].set_index("metric")["value"]
+        ours = _input_size(cfg, row, paper=False)
+        size = lambda d: (f"{int(d['input_frames'])} x {int(d['input_bands'])}" if "input_frames" in d
+                          else f"{int(d['input_samples'])} samples")
+        paper_size = size({k: p[k] for k in p.index if k.startswith("input_") and k != "input_features"})
+        if row.key == "hybrid":
+            n_feat = _n_hybrid_features(data)
+            paper_size += f" + {int(p['input_features'])} features"
+            ours_size = size(ours) + (f" + {n_feat} features" if n_feat else "")
+        else:
+            ours_size = size(ours)
+        recs.append({"methodology": row.table1, "input": row.inputs, "size (paper)": paper_size,
+                     "size (ours)": ours_size, "epochs (paper)": int(p["epochs"]),
+                     "epochs (ours, max)": cfg.epochs(row), "batch (paper)": int(p["batch_size"]),
+                     "batch (ours)": row.batch_size, "optimizer": row.optimizer.upper(),
+                     "LR (paper)": p["learning_rate"], "LR (ours)": row.learning_rate,
+                     "stop": f"train acc >= {cfg.stop_train_accuracy:.0%}"})
+    return pd.DataFrame(recs)
+
+
+def table2(data: LouroData) -> pd.DataFrame:
+    """Table 2: quadrant distribution of the paper's data sets and of the data used here."""
+    from mer_utils.results import paper_values
+
+    pv = paper_values(PAPER, "2").pivot(index="row", columns="metric", values="value")
+    pv = pv[["Q1", "Q2", "Q3", "Q4", "total"]].astype(int)
+    pv.index = [f"{r} (paper)" for r in pv.index]
+    counts = data.df["quadrant"].value_counts().reindex(list(LABELS), fill_value=0)
+    ours = pd.DataFrame([{**counts.to_dict(), "total": int(counts.sum())}],
+                        index=[f"used here: {data.corpus.split(':')[0]}"])
+    out = pd.concat([pv, ours])
+    out.index.name = "data set"
+    return out.reset_index()
+
+
+def parameter_table(cfg: Config, data: LouroData | None = None, rows: Sequence[str] = PART1_ROWS) -> pd.DataFrame:
+    """Parameters of every DL row's network at the paper's input size and at this run's."""
+    import keras
+
+    from mer_utils.models.louro import parameter_counts
+
+    recs = []
+    for key in rows:
+        row = ROWS[key]
+        if row.kind != "dl":
+            continue
+        size_p = _input_size(cfg, row, paper=True)
+        size_o = _input_size(cfg, row, paper=False)
+        n_p = size_p.get("input_frames", size_p.get("input_samples"))
+        n_o = size_o.get("input_frames", size_o.get("input_samples"))
+        keras.backend.clear_session()
+        mp = row.build(cfg, None if row.key == "hybrid" else data, n_p)
+        cp = parameter_counts(mp)
+        co = cp if n_o == n_p and row.key != "hybrid" else parameter_counts(row.build(cfg, data, n_o))
+        recs.append({"method": row.name, "network": mp.name, "input (paper)": n_p,
+                     "parameters (paper input)": cp["total"], "trainable (paper input)": cp["trainable"],
+                     "input (ours)": n_o, "parameters (our input)": co["total"],
+                     "trainable (our input)": co["trainable"]})
+    keras.backend.clear_session()
+    return pd.DataFrame(recs)
+
+
+def table3(ctx, cfg: Config, status: pd.DataFrame, scores: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Table 3 rows of this run: P / R / F1 mean +- std over units beside the paper's values.
+
+    Returns (wide table for reading, long comparison from ``compare_with_paper``).
+    """
+    from mer_utils.evaluation import format_mean_std
+    from mer_utils.results import compare_with_paper, paper_values, summarise
+
+    pv = paper_values(PAPER, f"3/{DATASET}").pivot(index="row", columns="metric", values="value")
+    summ = summarise(scores.drop(columns=["method"]), by="row") if len(scores) else pd.DataFrame()
+    summ = summ.set_index("row") if len(summ) else summ
+    recs = []
+    for r in status.itertuples():
+        row = ROWS[r.row]
+        rec = {"method": row.name, "paper row": row.table3}
+        if r.status == "run":
+            s = summ.loc[r.row]
+            for m in ("precision", "recall", "f1"):   # no spread from a single unit
+                rec[m] = format_mean_std(s[m], s[f"{m}_std"] if s["n_folds"] > 1 else np.nan, 3)
+            rec["units"] = int(s["n_folds"])
+        else:
+            for m in ("precision", "recall", "f1"):
+                rec[m] = "—"
+            rec["units"] = 0
+        for m, short in (("precision", "P"), ("recall", "R"), ("f1", "F1")):
+            rec[f"paper {short}"] = pv.loc[row.table3, m] if row.table3 in pv.index else np.nan
+        rec["note"] = r.reason if r.status != "run" else row.note
+        recs.append(rec)
+    wide = pd.DataFrame(recs)
+    long = pd.DataFrame()
+    if len(summ):
+        rep = summ.reset_index()
+        rep = rep[rep["row"] != "svm_infold"]          # not a paper row: no paper value to compare
+        rep["row"] = rep["row"].map(lambda k: ROWS[k].table3)
+        long = compare_with_paper(rep, PAPER, f"3/{DATASET}", row_col="row",
+                                  metric_cols=["precision", "recall", "f1"])
+        long = long[long["reproduced"].notna()].reset_index(drop=True)
+    return wide, long
+
+
+def paired_comparisons(scores: pd.DataFrame, splits, baseline: str = BASELINE,
+                       metric: str = "f1") -> pd.DataFrame:
+    """Each row against the DL baseline on the units both ran: mean difference of per-unit
+    ``metric`` and Nadeau & Bengio's corrected resampled t-test."""
+    from mer_utils.evaluation import corrected_resampled_ttest
+
+    if not len(scores) or baseline not in set(scores["row"]):
+        return pd.DataFrame()
+    n_train = float(np.mean([len(s.train) for s in splits]))
+    n_test = float(np.mean([len(s.test) for s in splits]))
+    base = scores[scores["row"] == baseline].set_index(["repeat", "fold"])[metric]
+    recs = []
+    for key, g in scores[scores["row"] != baseline].groupby("row", sort=False):
+        a = g.set_index(["repeat", "fold"])[metric]
+        common = a.index.intersection(base.index)
+        rec = {"method": ROWS[key].name, "vs": ROWS[baseline].name, "units": len(common),
+               f"mean {metric} difference": float((a[common] - base[common]).mean()) if len(common) else np.nan}
+        d = (a[common] - base[common]).to_numpy()
+        if len(common) < 2:
+            rec.update(t=np.nan, p=np.nan, note="needs at least 2 shared units")
+        elif np.ptp(d) < 1e-12:                         # constant up to round-off
+            rec.update(t=np.nan, p=np.nan, note="the same difference on every unit: the test is undefined")
+        else:
+            t, p = corrected_resampled_ttest(a[common].to_numpy(), base[common].to_numpy(),
+                                             n_train=int(round(n_train)), n_test=int(round(n_test)))
+            rec.update(t=t, p=p, note="" if len(common) >= 10 else f"{len(common)} units: little power")
+        recs.append(rec)
+    return pd.DataFrame(recs)
+
+
+def timing_table(ctx, status: pd.DataFrame) -> pd.DataFrame:
+    """Seconds per split (unit) of every row, from the stored runs (training + prediction)."""
+    from mer_utils.results import load_predictions
+
+    recs = []
+    for r in status[status["status"] == "run"].itertuples():
+        stored = load_predictions(ctx.results_dir, ROWS[r.row].experiment)
+        secs = [fp.info.get("seconds", np.nan) for fp in stored]
+        hist = [fp.info.get("history", {}) for fp in stored]
+        epochs = [len(h.get("epoch", [])) for h in hist if h]
+        stopped = [h.get("stopped_at") for h in hist if h]
+        recs.append({"method": ROWS[r.row].name, "units": len(secs),
+                     "seconds per split (mean)": float(np.nanmean(secs)) if secs else np.nan,
+                     "epochs trained (mean)": float(np.mean(epochs)) if epochs else np.nan,
+                     "stopped at 90 % train acc.": sum(s is not None for s in stopped) if stopped else np.nan})
+    return pd.DataFrame(recs)
+
+
+def boxplot(scores: pd.DataFrame, *, metric: str = "f1", title: str = ""):
+    """Box plot of per-split ``metric`` per method (paper values marked where given)."""
+    import matplotlib.pyplot as plt
+
+    from mer_utils.results import paper_values
+
+    pv = paper_values(PAPER, f"3/{DATASET}")
+    pv = pv[pv["metric"] == metric].set_index("row")["value"]
+    order = [k for k in dict.fromkeys(scores["row"])]
+    fig, ax = plt.subplots(figsize=(1.3 * len(order) + 2, 4))
+    data = [scores.loc[scores["row"] == k, metric].to_numpy() for k in order]
+    ax.boxplot(data, showmeans=True)
+    for i, (k, d) in enumerate(zip(order, data), 1):
+        ax.scatter(np.full(len(d), i) + np.random.default_rng(i).uniform(-0.12, 0.12, len(d)), d,
+                   s=8, alpha=0.5, color="C0")
+        if ROWS[k].table3 in pv.index and k != "svm_infold":
+            ax.scatter([i], [pv[ROWS[k].table3]], marker="x", color="C3", s=60,
+                       label="paper (Original-4QAED)" if i == 1 or not ax.get_legend_handles_labels()[0] else None)
+    ax.set_xticks(range(1, len(order) + 1))
+    ax.set_xticklabels([ROWS[k].name.replace(", ", ",\n").replace(" with ", "\nwith ") for k in order], fontsize=8)
+    ax.set_ylabel(f"macro {metric.upper() if metric == 'f1' else metric} per split")
+    ax.set_title(title or f"Per-split macro F1 ({len(scores)} unit scores)")
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(axis="y", alpha=0.3)
+    fig.tight_layout()
+    return fig
+
+
+PROTOCOL_DIFFERENCES = pd.DataFrame([
+    {"step": "splits", "released code (exploring-dl-for-mer)":
+        "RepeatedStratifiedKFold(10, 10) drawn anew in each script (shared only through random_state=1)",
+     "this notebook": "one set of saved split files shared by every row (paired units)"},
+    {"step": "validation data", "released code (exploring-dl-for-mer)":
+        "each test fold passed to Keras as validation_data (logged every epoch)",
+     "this notebook": "none: training stops on the training accuracy only; the test fold is seen once, at prediction"},
+    {"step": "hyperparameters", "released code (exploring-dl-for-mer)":
+        "grid over epochs/batch/LR scored by the same 10x10 CV's test F1; SVM by Bayesian search on all songs",
+     "this notebook": "DL: Table 1 values, never tuned here; SVM: nested grid search on each training fold"},
+    {"step": "feature scaling", "released code (exploring-dl-for-mer)":
+        "preprocessing.scale on all songs before CV", "this notebook": "scaler fitted on each training fold"},
+    {"step": "feature selection", "released code (exploring-dl-for-mer)":
+        "top-100 file, selected by the data set's authors on all 900 songs",
+     "this notebook": "same file for the paper's row; an extra row selects inside each training fold"},
+    {"step": "segment decision", "released code (exploring-dl-for-mer)":
+        "rounded mean of the segments' class indices", "this notebook": "mean of the segments' probabilities (Won et al.)"},
+])
+
+
+FIDELITY = [
+    Fidelity("protocol", "10-fold and 10-repetition stratified cross-validation, 100 splits",
+             "repeated_kfold(10, 10), saved once, shared by every row", "same"),
+    Fidelity("metrics", "Precision, Recall, F1-score (macro), mean over splits",
+             "macro P / R / F1 per split, mean +- std over units", "same"),
+    Fidelity("validation data", "— (released code: test fold as validation_data)",
+             "no validation data; 90 % training-accuracy stop", "departure",
+             "the test fold must not steer training or be watched while training"),
+    Fidelity("hyperparameters", "grid search on Original-4QAED, same 10x10 CV (Sec. 5)",
+             "DL: Table 1 values as published; SVM: nested grid on each training fold", "departure",
+             "tuning on the test folds inflates the scores"),
+    Fidelity("SVM features", "top 100 features ... ranked using a feature selection algorithm",
+             "the 4Q top-100 file (selected on all 900 songs), plus an in-fold selection row", "same",
+             "the in-fold row is an addition that measures the selection bias"),
+    Fidelity("in-fold selection method", "— (Panda et al.: ReliefF)", "ANOVA F, top 100, inside each training fold",
+             "departure", "scikit-learn has no ReliefF; no new dependency for one extra row"),
+    Fidelity("mel front end", "librosa default parameters, 16 kHz, 942 x 128",
+             "louro_mel: n_fft 2048, hop 512, 128 mels, dB (ref 1, top 80); first 942 frames", "same",
+             "the released code keeps the last 482,000 samples; we keep the first 942 frames (30.06-s 4Q clips: ~same)"),
+    Fidelity("input scaling", "—", "standardised with the training rows' mean / std", "paper silent",
+             "the released code feeds raw dB; Won et al. use a batch norm on the input"),
+    Fidelity("DL baseline", "CNN based on Choi et al. [...] extracted features processed on a small DNN",
+             "4 x [Conv 16 5x5, pool, BN, dropout 0.1] -> Dense 300 -> softmax (621,360 parameters)",
+             "paper silent", "layer sizes from the released code"),
+    Fidelity("baseline with GRU", "incorporating two Gated Recurrent Units [...] time-domain-specific features",
+             "two GRU(32) over the 25 time steps of the conv map", "paper silent",
+             "the released code runs GRU(2000) x 2 over a single step (no time axis; ~48 M parameters)"),
+    Fidelity("CRNN", "adapted from Won et al.'s collection", "Choi 2017 as in Won: 4 Conv_2d + 2 GRU(32)", "same"),
+    Fidelity("ShortChunk CNN", "ShortChunk CNN [18], 116 x 128 (~3.5 s)",
+             "Won's 7-layer ShortChunk CNN; pools with ceil so 116 frames reach 1", "departure",
+             "Won's input is 231 frames (hop 256); the released code uses a residual variant"),
+    Fidelity("Sample CNN", "Lee et al., 59049 samples, 1-D conv blocks", "3^9 SampleCNN as in Won's collection", "same"),
+    Fidelity("many-to-one", "predictions related to the segments of a sample were combined",
+             "mean of chunk probabilities (cfg.chunk_decision)", "paper silent",
+             "Won et al. average; the released code rounds the mean class index"),
+    Fidelity("Hybrid", "pre-trained CNN (synthesised samples) + DNN on 1714 features, smaller DNN on top",
+             "both branches pre-trained on the training fold and frozen; fusion BN-200-100-softmax", "same",
+             "pre-training settings not given: the DL baseline's"),
+    Fidelity("augmentation", "time shift 5 s, pitch 2 semitones, stretch 50 %, power 10 dB",
+             "one copy per transform per training clip (random direction), training rows only", "same"),
+    Fidelity("1714 features", "all 1714 features", "used when the release file is present; else top-100 (recorded)",
+             "departure", "the 1714-feature file is not in the dev data"),
+]
+
+
+def fidelity() -> pd.DataFrame:
+    return fidelity_table(FIDELITY)
