@@ -139,6 +139,7 @@ def test_classification_report_shows_the_paper_beside_every_cell():
 
 
 def test_classification_report_refuses_an_empty_report():
+    before = set(plt.get_fignums())        # figures other tests left open are not ours to judge
     with pytest.raises(ValueError, match="needs rows"):
         PC.plot_classification_report(pd.DataFrame({"support": [1]}, index=["a"]))
-    assert not plt.get_fignums()
+    assert set(plt.get_fignums()) == before, "a refused plot must not leave a figure open"
