@@ -506,9 +506,9 @@ def test_embed_tracks_musicnn_cache_and_layers(tmp_path, monkeypatch, musicnn_de
         emb.embed_tracks(df.drop(columns="track_id"), "musicnn_mtt", ctx=ctx)
 
 
-def test_embed_tracks_vggish_path_with_user_supplied_weights(tmp_path, monkeypatch):
-    """The whole VGGish path of embed_tracks (front end -> network -> PCA/quantisation ->
-    mean), on a tiny checkpoint with the official layout given as a user path."""
+def _tiny_vggish_weights(tmp_path, monkeypatch):
+    """A tiny official-layout VGGish checkpoint + PCA file as a user path, offline, with the
+    builder narrowed to match; returns (folder, checkpoint values)."""
     import functools
 
     src = tmp_path / "user-weights"
@@ -521,6 +521,13 @@ def test_embed_tracks_vggish_path_with_user_supplied_weights(tmp_path, monkeypat
     monkeypatch.setattr(vggish, "build_vggish",
                         functools.partial(vggish.build_vggish, conv_widths=(4, 6, 8, 8), fc_width=16))
     emb._load_network.cache_clear()
+    return src, values
+
+
+def test_embed_tracks_vggish_path_with_user_supplied_weights(tmp_path, monkeypatch):
+    """The whole VGGish path of embed_tracks (front end -> network -> PCA/quantisation ->
+    mean), on a tiny checkpoint with the official layout given as a user path."""
+    src, values = _tiny_vggish_weights(tmp_path, monkeypatch)
     df = _corpus(tmp_path).iloc[:2]
     ctx = _ctx(tmp_path)
     E, kept, used, frames = emb.embed_tracks(df, "vggish", ctx=ctx, weights_path=src, n_jobs=1,
@@ -562,18 +569,7 @@ def test_embed_sequence_vggish_path_batched_and_cached(tmp_path, monkeypatch):
     """With (tiny, official-layout) VGGish weights: one 1407 x 128 sequence per track of the
     network + PCA + 8-bit values, the same as the examples run one by one; cached per track;
     shorter clips zero-padded to 29.1 s; the mean over the sequence is the track vector."""
-    import functools
-
-    src = tmp_path / "user-weights"
-    values = _tiny_vggish_checkpoint(src)
-    rng = np.random.default_rng(5)
-    q, _ = np.linalg.qr(rng.standard_normal((128, 128)))
-    np.savez(src / vggish.PCA_FILE, pca_eigen_vectors=q, pca_means=0.1 * rng.standard_normal(128))
-    monkeypatch.setenv("MER_OFFLINE", "1")
-    monkeypatch.setattr(vggish, "_default_weights_dir", lambda: tmp_path / "w")
-    monkeypatch.setattr(vggish, "build_vggish",
-                        functools.partial(vggish.build_vggish, conv_widths=(4, 6, 8, 8), fc_width=16))
-    emb._load_network.cache_clear()
+    src, values = _tiny_vggish_weights(tmp_path, monkeypatch)
     d = tmp_path / "wav"
     d.mkdir()
     df = pd.DataFrame([("drums", _write_wav(d / "drums.wav", _drums(30.0))),
