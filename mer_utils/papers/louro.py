@@ -1561,6 +1561,23 @@ FIDELITY = [
              "one copy per transform per training clip (random direction), training rows only", "same"),
     Fidelity("1714 features", "all 1714 features", "used when the release file is present; else top-100 (recorded)",
              "departure", "the 1714-feature file is not in the dev data"),
+    Fidelity("TFM / SB / RG", "audiomentations, intervals 'the same as the default values in the library'",
+             "audiomentations 0.43.1 defaults, p=1, one copy per training clip; TFM = TimeMask + BandStopFilter",
+             "paper silent", "copies per clip and the TFM classes are not given"),
+    Fidelity("DeepSMOTE autoencoder", "~482k -> ~60k values", "released code's 4 stride-2 conv AE: 942x128 -> 60,416",
+             "same", "fitted per unit on training clips (the released code fitted it on all songs)"),
+    Fidelity("Borderline-SMOTE 2", "Borderline_SMOTE2 (smote_variants)",
+             "imbalanced-learn BorderlineSMOTE(kind='borderline-2'), per-class target counts", "same",
+             "samples per class not given: cfg.smote_per_class x the class's count"),
+    Fidelity("OpenL3 + RF", "OpenL3 298 x 512 -> scikit-learn RF, default parameters",
+             "OpenL3 when importable, else musicnn MSD sequence (recorded); mean + std over time -> RF(100)",
+             "departure", "openl3's weights are not reachable offline; how the matrix met the RF is not given"),
+    Fidelity("Artists CNN", "Park et al.'s weights loaded and frozen, new quadrant layer",
+             "builder + Keras-2 h5 loader; without the weights file: not run", "departure",
+             "weights not reachable offline; from scratch it would not be this row"),
+    Fidelity("CRNN MTAT", "Won's CRNN MTAT weights; Adam 1e-3 -> SGD 1e-4/1e-5/1e-6 at 80/100/120; batch 16",
+             ".pth -> Keras converter; offline musicnn MTT (ported) fine-tuned with the same schedule", "departure",
+             "the .pth is not reachable offline; musicnn is the compendium's MTT-pretrained network"),
 ]
 
 
