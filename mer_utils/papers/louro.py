@@ -867,7 +867,8 @@ def unit_autoencoder(ctx, cfg: Config, data: LouroData, split) -> dict[str, Any]
     memo = data._cache.setdefault("autoencoders", {})
     if key in memo:
         return memo[key]
-    memo.clear()                                      # one unit's networks at a time (memory)
+    while len(memo) >= 4:                             # a few units' networks at a time (memory)
+        memo.pop(next(iter(memo)))
     X = data.mel(cfg.input_frames)
     tr = split.train
     Xs, centre, half = scale_11(X[tr])
