@@ -22,10 +22,8 @@ the same on every run and can be cached per (clip, transform, parameters, seed)
 (:func:`transform_config` is the parameter part of that key). Which clips are transformed
 is the caller's business; the rule is that only a unit's training rows ever are.
 
-Installation: audiomentations 0.43.1 declares ``soxr<1.0`` although the transforms used here
-never call soxr; the compendium pins soxr 1.1.0, so it is installed with
-``pip install --no-deps audiomentations==0.43.1 numpy-minmax==0.6.0 numpy-rms==0.7.0
-python-stretch==0.3.1`` (see pyproject.toml, extra ``augment``). Without it
+audiomentations 0.43.1 and its own dependencies are pinned in pyproject.toml (main
+dependencies; soxr is pinned below 1.0 for it). Where it is missing (an older environment),
 :func:`available` is False and the rows that need it say so.
 """
 from __future__ import annotations
@@ -58,7 +56,7 @@ def available() -> tuple[bool, str]:
     try:
         import audiomentations
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        return False, f"audiomentations is not installed ({exc}); see mer_utils/augment_audio.py"
+        return False, f"audiomentations is not installed ({exc}); `pip install -e .` installs the pinned version"
     return True, f"audiomentations {audiomentations.__version__}"
 
 
