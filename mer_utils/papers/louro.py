@@ -104,6 +104,9 @@ class Config(PaperConfig):
     transfer_patches_per_clip: int | None = setting(None, paper="— (CRNN MTAT reads the whole 30-s clip)",
                                                     note="3-s patches per training clip for the musicnn MTT "
                                                          "stand-in (None: all ten)")
+    transfer_train: str = setting("all", paper="pre-trained CRNN 'fine-tuned' with a new output layer (Sec. 3.7)",
+                                  note="'all': every layer fine-tuned; 'head': the pre-trained body frozen, only the "
+                                       "new 4-quadrant head trained (its inputs computed once per clip)")
     crnn_mtat_weights: str = setting("", paper="Won et al.'s CRNN trained on MTAT (best_model.pth)",
                                      note="path of that file; '' = <MER_CACHE>/weights/won_crnn_mtat/best_model.pth")
     artists_weights: str = setting("", paper="Park et al.'s released Keras weights",
@@ -113,11 +116,11 @@ class Config(PaperConfig):
         "smoke": dict(folds=2, repeats=2, dl_units=1, max_epochs=1, input_frames=96,
                       train_chunks_per_clip=1, test_chunks_per_clip=1, svm_C=(1.0, 10.0),
                       svm_gamma=(0.01,), inner_folds=2, micro_batch=5, execution="eager",
-                      ae_epochs=1, ae_batch=16, rf_trees=20, transfer_patches_per_clip=1),
+                      ae_epochs=1, ae_batch=16, rf_trees=20, transfer_patches_per_clip=1, transfer_train="head"),
         "demo": dict(dl_units=2, max_epochs=1, input_frames=128, train_chunks_per_clip=1,
                      test_chunks_per_clip=2, svm_C=(1.0, 10.0, 100.0), svm_gamma=(0.001, 0.01),
                      inner_folds=3, micro_batch=5, execution="graph",
-                     ae_epochs=3, ae_batch=16, transfer_patches_per_clip=1),
+                     ae_epochs=1, ae_batch=16, transfer_patches_per_clip=1, transfer_train="head"),
         "full": {},
     }
 
@@ -341,7 +344,14 @@ def scale_note(cfg: Config, n_units: int) -> str:
              f"{cfg.train_chunks_per_clip} chunk(s) per training clip" if cfg.train_chunks_per_clip else "",
              f"{cfg.test_chunks_per_clip} chunk(s) per test clip" if cfg.test_chunks_per_clip else "",
              f"at most {cfg.micro_batch} samples per step (gradients accumulated to the Table 1 batch)"
-             if cfg.micro_batch else ""]
+             if cfg.micro_batch else "",
+             f"autoencoder {cfg.ae_epochs} epoch(s) instead of 100 (released code), batch {cfg.ae_batch}"
+             if cfg.ae_epochs != 100 else "",
+             f"DeepSMOTE {cfg.smote_per_class:g} x each class's count" if cfg.smote_per_class != 1.0 else "",
+             f"RF {cfg.rf_trees} trees instead of scikit-learn's 100" if cfg.rf_trees != 100 else "",
+             f"transfer row: {cfg.transfer_patches_per_clip} 3-s patch(es) per training clip"
+             if cfg.transfer_patches_per_clip else "",
+             "transfer row: pre-trained body frozen, only the new head trained" if cfg.transfer_train == "head" else ""]
     return "; ".join(p for p in parts if p) + "."
 
 
@@ -1075,6 +1085,9 @@ def _crnn_mtat_fit(ctx, cfg: Config, data: LouroData, row: Row):
             seed_everything(_unit_seed(ctx, split))
             model = _b_crnn(cfg, data, X.shape[1])
             won_torch.convert_state_dict(model, sd)
+            if cfg.transfer_train == "head":               # the converted body frozen, the new head trained
+                for layer in model.layers[:-1]:
+                    layer.trainable = False
             scaler = Standardizer().fit(X[tr])
             hist = fit_phases(model, scaler(X[tr]), y[tr], schedule=WON_TRANSFER, epochs=epochs,
                               batch_size=row.batch_size, compile_fn=_transfer_compile(cfg),
@@ -1093,9 +1106,13 @@ def _crnn_mtat_fit(ctx, cfg: Config, data: LouroData, row: Row):
         raise NotRunnable(f"neither Won's CRNN weights ({path.name}) nor the musicnn MTT stand-in: {exc}") from exc
     ctx.manifest.substitute("CRNN pre-trained on MagnaTagATune (Won et al., best_model.pth)",
                             "musicnn pre-trained on MagnaTagATune (musicnn==0.1.0 wheel, ported to Keras), "
-                            "penultimate layer + new 4-quadrant head, fine-tuned on 3-s patches",
+                            "penultimate layer + new 4-quadrant head, "
+                            + ("body frozen, head trained on 3-s patches" if cfg.transfer_train == "head"
+                               else "fine-tuned on 3-s patches"),
                             f"Won's CRNN weights absent at <MER_CACHE>/weights/won_crnn_mtat/{path.name}")
-    data._cache.setdefault("labels", {})[row.key] = "substitute: musicnn MTT, Won's CRNN weights absent"
+    data._cache.setdefault("labels", {})[row.key] = ("substitute: musicnn MTT, Won's CRNN weights absent"
+                                                     + ("; body frozen, head trained" if cfg.transfer_train == "head"
+                                                        else ""))
     cache = FeatureCache(default_cache_root(ctx) / "features", "louro-musicnn-patches",
                          {"version": 1, "port": musicnn.PORT_VERSION})
     res = cached_map(_musicnn_patch_file, list(data.df["path"].astype(str)), ids=list(data.ids),
@@ -1113,19 +1130,46 @@ def _crnn_mtat_fit(ctx, cfg: Config, data: LouroData, row: Row):
         out = keras.layers.Dense(len(LABELS), activation="softmax", name="quadrants")(feat)
         return keras.Model(base.inputs, out, name="musicnn_mtt_transfer")
 
+    head_only = cfg.transfer_train == "head"
+    if head_only:
+        # A frozen body maps each patch to the same vector in every unit: compute the vectors of
+        # the patches any unit reads once (inference mode, as a frozen body runs), train the head.
+        used = np.union1d(_pick_chunks(owner, np.arange(len(y)), cfg.transfer_patches_per_clip),
+                          _pick_chunks(owner, np.arange(len(y)), cfg.test_chunks_per_clip))
+        memo_key = ("musicnn_mtt_body", npz.name, cfg.transfer_patches_per_clip, cfg.test_chunks_per_clip)
+        if memo_key not in data._cache:
+            keras.backend.clear_session()
+            base = build()
+            body = keras.Model(base.inputs, base.get_layer(musicnn.BACKEND_LAYERS[-1]).output)
+            F = np.zeros((len(Xp), body.output_shape[-1]), np.float32)
+            step = _predict_batch(cfg)                     # eager calls: no traced predict graph kept
+            for i in range(0, len(used), step):
+                F[used[i:i + step]] = keras.ops.convert_to_numpy(body(Xp[used[i:i + step]], training=False))
+            data._cache[memo_key] = F
+            del base, body
+            keras.backend.clear_session()
+        Fp = data._cache[memo_key]
+
     def fit_predict(split) -> UnitResult:
         tr = _pick_chunks(owner, split.train, cfg.transfer_patches_per_clip)
         te = _pick_chunks(owner, split.test, cfg.test_chunks_per_clip)
         keras.backend.clear_session()
         seed_everything(_unit_seed(ctx, split))
-        model = build()
-        hist = fit_phases(model, Xp[tr], y[owner[tr]], schedule=WON_TRANSFER, epochs=epochs,
+        if head_only:
+            inp = keras.Input((Fp.shape[1],), name="musicnn_mtt_penultimate")
+            model = keras.Model(inp, keras.layers.Dense(len(LABELS), activation="softmax", name="quadrants")(inp),
+                                name="musicnn_mtt_head")
+            X_tr, X_te = Fp[tr], Fp[te]
+        else:
+            model, X_tr, X_te = build(), Xp[tr], Xp[te]
+        hist = fit_phases(model, X_tr, y[owner[tr]], schedule=WON_TRANSFER, epochs=epochs,
                           batch_size=row.batch_size, compile_fn=_transfer_compile(cfg),
                           threshold=cfg.stop_train_accuracy, seed=_unit_seed(ctx, split))
-        clips, P = mean_probability(owner[te], _predict(model, Xp[te], _predict_batch(cfg)))
+        clips, P = mean_probability(owner[te], _predict(model, X_te, _predict_batch(cfg)))
         rows = clips.astype(int)
         return UnitResult(ids=data.ids[rows], y_true=y[rows], y_score=P, labels=list(LABELS),
                           y_pred=P.argmax(1), info={"history": hist, "network": "musicnn MTT (substitute)",
+                                                    "trained": "head only" if head_only else "all layers",
                                                     "n_train_patches": len(tr), "n_test_patches": len(te)})
     return fit_predict
 
@@ -1206,6 +1250,7 @@ def _row_config(cfg: Config, row: Row, data: LouroData) -> dict[str, Any]:
     if row.key in PART2_ROWS:
         common = dict(common, aug_seed=cfg.aug_seed, ae=(cfg.ae_epochs, cfg.ae_batch, cfg.ae_lr),
                       smote=cfg.smote_per_class, rf_trees=cfg.rf_trees, patches=cfg.transfer_patches_per_clip,
+                      transfer_train=cfg.transfer_train,
                       weights=(cfg.crnn_mtat_weights, cfg.artists_weights))
     if row.kind == "embedding":
         return dict(common, input_frames=cfg.input_frames, execution=cfg.execution)
@@ -1362,7 +1407,7 @@ def parameter_table(cfg: Config, data: LouroData | None = None, rows: Sequence[s
 
     from mer_utils.models.louro import parameter_counts
 
-    recs = []
+    recs, built = [], {}
     for key in rows:
         row = ROWS[key]
         if row.kind != "dl":
@@ -1371,11 +1416,15 @@ def parameter_table(cfg: Config, data: LouroData | None = None, rows: Sequence[s
         size_o = _input_size(cfg, row, paper=False)
         n_p = size_p.get("input_frames", size_p.get("input_samples"))
         n_o = size_o.get("input_frames", size_o.get("input_samples"))
-        keras.backend.clear_session()
-        mp = row.build(cfg, None if row.key == "hybrid" else data, n_p)
-        cp = parameter_counts(mp)
-        co = cp if n_o == n_p and row.key != "hybrid" else parameter_counts(row.build(cfg, data, n_o))
-        recs.append({"method": row.name, "network": mp.name, "input (paper)": n_p,
+        same = (row.build, n_p, n_o)                    # rows sharing a network (the baseline + TFM/...)
+        if row.key == "hybrid" or same not in built:
+            keras.backend.clear_session()
+            mp = row.build(cfg, None if row.key == "hybrid" else data, n_p)
+            cp = parameter_counts(mp)
+            co = cp if n_o == n_p and row.key != "hybrid" else parameter_counts(row.build(cfg, data, n_o))
+            built[same] = (mp.name, cp, co)
+        name, cp, co = built[same]
+        recs.append({"method": row.name, "network": name, "input (paper)": n_p,
                      "parameters (paper input)": cp["total"], "trainable (paper input)": cp["trainable"],
                      "input (ours)": n_o, "parameters (our input)": co["total"],
                      "trainable (our input)": co["trainable"]})
