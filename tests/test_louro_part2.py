@@ -311,9 +311,29 @@ def test_crnn_mtat_substitute_recorded_when_pth_absent(tmp_path):
     data = _wav_data(tmp_path, seconds=3.5)
     ctx = _ctx(tmp_path)
     cfg = L.Config.for_profile("smoke", crnn_mtat_weights=str(tmp_path / "none.pth"))
-    L.ROWS["crnn_mtat"].fit(ctx, cfg, data, L.ROWS["crnn_mtat"])
+    fp = L.ROWS["crnn_mtat"].fit(ctx, cfg, data, L.ROWS["crnn_mtat"])
     assert any(s["what"].startswith("CRNN pre-trained on MagnaTagATune") for s in ctx.manifest.substitutions)
     assert "musicnn MTT" in data._cache["labels"]["crnn_mtat"]
+    # smoke trains the head only: the label and the manifest say so, and one unit runs on the
+    # frozen body's vectors (computed once, for the patches the units read)
+    assert cfg.transfer_train == "head" and "body frozen" in data._cache["labels"]["crnn_mtat"]
+    assert any("body frozen" in s["used"] for s in ctx.manifest.substitutions)
+    split = types.SimpleNamespace(train=np.arange(0, 12, 2), test=np.arange(1, 12, 2), unit=Unit(0, 0))
+    res = fp(split)
+    assert res.info["trained"] == "head only" and res.y_score.shape == (6, 4)
+    assert np.allclose(res.y_score.sum(1), 1, atol=1e-5)
+    body = [v for k, v in data._cache.items() if isinstance(k, tuple) and k[0] == "musicnn_mtt_body"]
+    assert len(body) == 1 and body[0].shape[1] == 200 and np.abs(body[0]).sum(1).min() > 0
+
+
+def test_full_profile_keeps_paper_part2_settings_and_scalings_are_stated():
+    full, demo = L.Config.for_profile("full"), L.Config.for_profile("demo")
+    assert (full.transfer_train, full.ae_epochs, full.smote_per_class, full.rf_trees,
+            full.transfer_patches_per_clip) == ("all", 100, 1.0, 100, None)
+    note = L.scale_note(demo, 100)
+    assert demo.transfer_train == "head" and "only the new head trained" in note
+    assert f"autoencoder {demo.ae_epochs} epoch(s)" in note
+    assert "head" not in L.scale_note(full, 100)
 
 
 # --------------------------------------------------------------------------- registry and paper cells
@@ -340,3 +360,32 @@ def test_table1_and_table3_include_part2_rows_with_require_paper():
                             "label": ""} for k in L.PART2_ROWS])
     wide, long = L.table3(types.SimpleNamespace(), cfg, status, pd.DataFrame())
     assert len(wide) == len(L.PART2_ROWS) and wide["paper F1"].notna().all()
+
+
+# --------------------------------------------------------------------------- the notebook on real 4Q: part-2 rows
+@pytest.mark.notebook
+@pytest.mark.realdata
+def test_notebook_50_part2_rows_on_the_4q_dev_clips(out_dir):
+    import json
+
+    from conftest import FOURQ_DEV, require
+    from test_notebooks import NB_DIR, _run
+
+    from mer_utils.config import RESULTS_DIR
+    from mer_utils.run import output_label
+
+    root = require(FOURQ_DEV)
+    _run(NB_DIR / "50_louro_methods.ipynb", out_dir / "real50p2", profile="smoke", data_root=str(root))
+    res = RESULTS_DIR / output_label("smoke", root)
+    t3 = pd.read_csv(res / "louro_table3.csv")
+    t3.index = t3["method"].str.split(" [", regex=False).str[0]     # the row name without its label
+    for key in L.PART2_ROWS:                              # every part-2 row is in Table 3 on real clips
+        assert L.ROWS[key].name in t3.index, key
+    for key in ("baseline_tfm", "baseline_sb", "baseline_rg", "baseline_deepsmote", "ae_rf", "openl3_rf",
+                "crnn_mtat"):                             # these run offline (Artists CNN: weights absent)
+        assert t3.loc[L.ROWS[key].name, "units"] == 1, key
+        assert np.isfinite(float(str(t3.loc[L.ROWS[key].name, "f1"]).split(" ")[0])), key
+    assert "substitute" in t3.loc["CRNN Pre-trained MTAT", "method"]
+    manifest = json.loads((res / "manifests" / "50_louro_methods" / "manifest.json").read_text())
+    assert any("4q-dev" in v for v in manifest["data_sources"].values())
+    assert any(s["what"].startswith("CRNN pre-trained on MagnaTagATune") for s in manifest["substitutions"])
