@@ -106,7 +106,7 @@ class Config(PaperConfig):
                                                          "stand-in (None: all ten)")
     transfer_train: str = setting("all", paper="pre-trained CRNN 'fine-tuned' with a new output layer (Sec. 3.7)",
                                   note="'all': every layer fine-tuned; 'head': the pre-trained body frozen, only the "
-                                       "new 4-quadrant head trained (its inputs computed once per clip)")
+                                       "new 4-quadrant head trained (the body's vectors computed once per patch)")
     crnn_mtat_weights: str = setting("", paper="Won et al.'s CRNN trained on MTAT (best_model.pth)",
                                      note="path of that file; '' = <MER_CACHE>/weights/won_crnn_mtat/best_model.pth")
     artists_weights: str = setting("", paper="Park et al.'s released Keras weights",
@@ -1072,6 +1072,8 @@ def _crnn_mtat_fit(ctx, cfg: Config, data: LouroData, row: Row):
     from mer_utils.training import Standardizer
     from mer_utils.training.schedules import WON_TRANSFER, fit_phases
 
+    if cfg.transfer_train not in ("all", "head"):
+        raise ValueError(f"transfer_train must be 'all' or 'head', not {cfg.transfer_train!r}")
     y = data.y
     epochs = cfg.epochs(row)
     path = _P(cfg.crnn_mtat_weights).expanduser() if cfg.crnn_mtat_weights else won_torch.default_path()
