@@ -329,10 +329,11 @@ def test_crnn_mtat_substitute_recorded_when_pth_absent(tmp_path):
 def test_full_profile_keeps_paper_part2_settings_and_scalings_are_stated():
     full, demo = L.Config.for_profile("full"), L.Config.for_profile("demo")
     assert (full.transfer_train, full.ae_epochs, full.smote_per_class, full.rf_trees,
-            full.transfer_patches_per_clip) == ("all", 100, 1.0, 100, None)
+            full.transfer_patches_per_clip, full.part2_units) == ("all", 100, 1.0, 100, None, None)
     note = L.scale_note(demo, 100)
     assert demo.transfer_train == "head" and "only the new head trained" in note
-    assert f"autoencoder {demo.ae_epochs} epoch(s)" in note
+    assert f"autoencoder {demo.ae_epochs} epoch(s)" in note and f"part-2 rows on the first {demo.part2_units}" in note
+    assert "DeepSMOTE 0.5 x" in note
     assert "head" not in L.scale_note(full, 100)
 
 

@@ -56,6 +56,9 @@ class Config(PaperConfig):
     split_seed: int = setting(0, paper="not given", note="seed of the saved splits")
     dl_units: int | None = setting(None, paper="all 100 splits for every method",
                                    note="DL rows run on the first N units of the shared splits (None: all)")
+    part2_units: int | None = setting(None, paper="all 100 splits for every method",
+                                      note="part-2 rows (augmentation, DeepSMOTE, embeddings, transfer) run on "
+                                           "the first N units (None: as the DL rows)")
     # DL training
     max_epochs: int | None = setting(None, paper="Table 1 epochs per row (200 / 100 / 150)",
                                      note="cap on every DL row's Table 1 epochs (None: the paper's)")
@@ -120,7 +123,8 @@ class Config(PaperConfig):
         "demo": dict(dl_units=2, max_epochs=1, input_frames=128, train_chunks_per_clip=1,
                      test_chunks_per_clip=2, svm_C=(1.0, 10.0, 100.0), svm_gamma=(0.001, 0.01),
                      inner_folds=3, micro_batch=5, execution="graph",
-                     ae_epochs=1, ae_batch=16, transfer_patches_per_clip=1, transfer_train="head"),
+                     ae_epochs=1, ae_batch=16, smote_per_class=0.5, part2_units=1, transfer_patches_per_clip=1,
+                     transfer_train="head"),
         "full": {},
     }
 
@@ -338,6 +342,7 @@ def scale_note(cfg: Config, n_units: int) -> str:
     parts = [f"{cfg.profile}: SVM rows on all {n_units} units ({cfg.folds} folds x {cfg.repeats} repeats; "
              f"grid C {list(cfg.svm_C)} x gamma {list(cfg.svm_gamma)}, {cfg.inner_folds} inner folds)",
              f"DL rows on the first {dl} of the same {n_units} units",
+             f"part-2 rows on the first {min(cfg.part2_units, n_units)}" if cfg.part2_units is not None else "",
              f"at most {cfg.max_epochs} epoch(s) instead of Table 1's 100-200" if cfg.max_epochs else "",
              f"30-s rows see the first {cfg.input_frames} of 942 frames (~{cfg.input_frames * 512 / SR:.1f} s)"
              if cfg.input_frames != 942 else "",
@@ -1144,9 +1149,10 @@ def _crnn_mtat_fit(ctx, cfg: Config, data: LouroData, row: Row):
             base = build()
             body = keras.Model(base.inputs, base.get_layer(musicnn.BACKEND_LAYERS[-1]).output)
             F = np.zeros((len(Xp), body.output_shape[-1]), np.float32)
-            step = _predict_batch(cfg)                     # eager calls: no traced predict graph kept
-            for i in range(0, len(used), step):
-                F[used[i:i + step]] = keras.ops.convert_to_numpy(body(Xp[used[i:i + step]], training=False))
+            # one patch per eager call: musicnn's wide front-end maps cost ~50 MB a patch, and no
+            # traced predict graph is kept
+            for i in used:
+                F[i] = keras.ops.convert_to_numpy(body(Xp[i:i + 1], training=False))[0]
             data._cache[memo_key] = F
             del base, body
             keras.backend.clear_session()
@@ -1272,6 +1278,8 @@ def run_rows(ctx, cfg: Config, data: LouroData, splits, rows: Sequence[str] = AL
     for key in rows:
         row = ROWS[key]
         units = list(splits) if row.kind == "classical" or cfg.dl_units is None else list(splits)[:cfg.dl_units]
+        if key in PART2_ROWS and cfg.part2_units is not None:
+            units = list(splits)[:cfg.part2_units]
         data._cache.setdefault("labels", {}).pop(key, None)
         t0 = time.perf_counter()
         try:
