@@ -390,3 +390,12 @@ def test_notebook_50_part2_rows_on_the_4q_dev_clips(out_dir):
     manifest = json.loads((res / "manifests" / "50_louro_methods" / "manifest.json").read_text())
     assert any("4q-dev" in v for v in manifest["data_sources"].values())
     assert any(s["what"].startswith("CRNN pre-trained on MagnaTagATune") for s in manifest["substitutions"])
+
+
+def test_augmentation_cost_has_a_finite_cost_per_transform(tmp_path):
+    pytest.importorskip("audiomentations")
+    data = _wav_data(tmp_path, n_per=1, seconds=3.5)
+    cost = L.augmentation_cost(_ctx(tmp_path), data, n_clips=1, frames=32)
+    assert len(cost) == 4 and cost["transform"].str.startswith("Hybrid").sum() == 1
+    num = cost[["transform seconds", "decode + transform + mel seconds"]].to_numpy()
+    assert np.isfinite(num).all() and (num > 0).all()
