@@ -190,7 +190,7 @@ def main(argv=None) -> int:
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPU(s)")
     rng = np.random.default_rng(0)
     if args.part2:
-        print("\naudiomentations copies (transform only; decode + mel add ~0.1 s per clip):")
+        print("\naudiomentations copies (transform only; notebook 50 measured decode + mel at ~0.015 s per clip):")
         print(pd.DataFrame(bench_augmentation(max(2, args.n // 8), rng)).round(4).to_string(index=False))
         print("\nDeepSMOTE: autoencoder + Borderline-SMOTE 2 (random inputs):")
         ds = pd.DataFrame([bench_deepsmote(args.n, f, rng) for f in (128, args.frames)])
