@@ -3,6 +3,7 @@
 
     python benchmarks/bench_louro.py                          # every DL row, paper-size inputs
     python benchmarks/bench_louro.py --rows dl_baseline crnn --n 48 --execution graph
+    python benchmarks/bench_louro.py --part2 --n 32               # augmentation, DeepSMOTE, per-row seconds
     KERAS_BACKEND=torch python benchmarks/bench_louro.py      # another backend (GPU box)
 
 For each deep row of ``mer_utils.papers.louro`` it builds the network at the paper's input size
@@ -16,6 +17,13 @@ four synthesised copies):
 * seconds per epoch on one split's training set;
 * hours per split at Table 1's epochs (an upper bound: the 90 % training-accuracy stop ends
   most runs earlier) and days for the 100 splits.
+
+With ``--part2`` it times the part-2 pieces instead: the audiomentations copies (seconds per
+30-s clip per transform, TFM / SB / RG), the DeepSMOTE autoencoder (one epoch per training
+sample at the paper's 942 frames and at demo's 128, encode / decode per sample) and
+Borderline-SMOTE 2 in its latent space (fit + sample on ``--n`` codes), and, when a run of
+notebook 50 left ``louro_seconds_per_split.csv`` in ``--results`` (default results/demo), the
+seconds per unit of every row there.
 
 With ``--demo`` it also times the notebook's demo-size unit (first 128 frames, 54 training
 clips, 2 epochs) for the DL baseline and the CRNN. Random inputs cost what real ones do. Timings
@@ -106,6 +114,58 @@ def bench_demo_unit(key: str, execution: str, rng) -> dict:
     return {"row": row.name, "demo unit seconds": time.perf_counter() - t0, "epochs": len(hist["epoch"])}
 
 
+def bench_augmentation(n_clips: int, rng) -> list[dict]:
+    """Seconds per 30-s, 16-kHz clip of each audiomentations transform (the transform alone)."""
+    from mer_utils import augment_audio
+
+    t = np.arange(30 * L.SR) / L.SR
+    clips = [(0.3 * np.sin(2 * np.pi * 220 * (1 + i) * t) + 0.05 * rng.normal(size=t.size)).astype("float32")
+             for i in range(n_clips)]
+    recs = []
+    for key, (_, name) in augment_audio.AUDIO_TRANSFORMS.items():
+        augment_audio.augment_audio(clips[0], L.SR, "warm-up", key, seed=0)
+        c0, t0 = time.process_time(), time.perf_counter()
+        for i, y in enumerate(clips):
+            augment_audio.augment_audio(y, L.SR, f"clip{i}", key, seed=0)
+        recs.append({"transform": f"{key} ({name})", "clips": n_clips,
+                     "s/clip": (time.perf_counter() - t0) / n_clips,
+                     "CPU s/clip": (time.process_time() - c0) / n_clips})
+    return recs
+
+
+def bench_deepsmote(n: int, frames: int, rng) -> dict:
+    """The autoencoder's epoch, encode and decode per sample, and Borderline-SMOTE 2 on ``n``
+    latent codes (four classes, one twice the others' size, synthetic = 1 x each class)."""
+    import keras
+
+    from mer_utils.models.autoencoder import build_autoencoder, scale_11
+    from mer_utils.training.deepsmote import borderline_smote2
+
+    keras.backend.clear_session()
+    ae, enc, dec = build_autoencoder((frames, 128))
+    ae.compile(optimizer=keras.optimizers.Adam(2e-4), loss="mse")
+    X, _, _ = scale_11(rng.normal(size=(n, frames, 128)).astype("float32"))
+    ae.fit(X, X, epochs=1, batch_size=16, verbose=0)                       # trace
+    c0, t0 = time.process_time(), time.perf_counter()
+    ae.fit(X, X, epochs=1, batch_size=16, verbose=0)
+    fit_s, fit_cpu = time.perf_counter() - t0, time.process_time() - c0
+    t0 = time.perf_counter()
+    Z = np.asarray(enc.predict(X, batch_size=16, verbose=0))
+    enc_s = time.perf_counter() - t0
+    y = np.repeat(np.arange(4), [n // 5 * 2, n // 5, n // 5, n - n // 5 * 4])
+    t0 = time.perf_counter()
+    Zn, yn = borderline_smote2(Z, y, 1.0, seed=0)
+    smote_s = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    dec.predict(Zn, batch_size=16, verbose=0)
+    dec_s = time.perf_counter() - t0
+    return {"frames": frames, "latent values": Z.shape[1], "n": n,
+            "AE epoch s/sample": fit_s / n, "AE epoch CPU s/sample": fit_cpu / n,
+            "encode s/sample": enc_s / n, "SMOTE fit+sample s": smote_s, "synthetic": len(Zn),
+            "decode s/sample": dec_s / max(len(Zn), 1),
+            "AE h/split (810 clips, 100 epochs)": fit_s / n * 810 * 100 / 3600}
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--rows", nargs="*", default=[k for k in L.PART1_ROWS if L.ROWS[k].kind == "dl"])
@@ -115,6 +175,10 @@ def main(argv=None) -> int:
                     help="largest batch timed (memory on a laptop; default 16, per-sample cost barely changes)")
     ap.add_argument("--execution", default="graph", choices=("xla", "graph", "eager"))
     ap.add_argument("--demo", action="store_true", help="also time a demo-size unit of the baseline and CRNN")
+    ap.add_argument("--part2", action="store_true",
+                    help="time the part-2 pieces (augmentation, DeepSMOTE, per-row seconds) instead")
+    ap.add_argument("--results", default=str(ROOT / "results" / "demo"),
+                    help="results folder of a notebook-50 run whose seconds per unit --part2 prints")
     args = ap.parse_args(argv)
 
     import keras
@@ -125,6 +189,19 @@ def main(argv=None) -> int:
     print(f"Keras {keras.__version__}, backend {keras.backend.backend()}, execution {args.execution}, "
           f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPU(s)")
     rng = np.random.default_rng(0)
+    if args.part2:
+        print("\naudiomentations copies (transform only; notebook 50 measured decode + mel at ~0.015 s per clip):")
+        print(pd.DataFrame(bench_augmentation(max(2, args.n // 8), rng)).round(4).to_string(index=False))
+        print("\nDeepSMOTE: autoencoder + Borderline-SMOTE 2 (random inputs):")
+        ds = pd.DataFrame([bench_deepsmote(args.n, f, rng) for f in (128, args.frames)])
+        print(ds.round(4).to_string(index=False))
+        timing = Path(args.results) / "louro_seconds_per_split.csv"
+        if timing.exists():
+            print(f"\nseconds per unit of each row ({timing}):")
+            print(pd.read_csv(timing).round(2).to_string(index=False))
+        else:
+            print(f"\n(no {timing}: run notebook 50 to see each row's seconds per unit)")
+        return 0
     recs = []
     for key in args.rows:
         recs.append(bench_row(key, args.n, args.frames, args.batch_cap, args.execution, rng))

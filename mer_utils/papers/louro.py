@@ -56,6 +56,9 @@ class Config(PaperConfig):
     split_seed: int = setting(0, paper="not given", note="seed of the saved splits")
     dl_units: int | None = setting(None, paper="all 100 splits for every method",
                                    note="DL rows run on the first N units of the shared splits (None: all)")
+    part2_units: int | None = setting(None, paper="all 100 splits for every method",
+                                      note="part-2 rows (augmentation, DeepSMOTE, embeddings, transfer) run on "
+                                           "the first N units (None: as the DL rows)")
     # DL training
     max_epochs: int | None = setting(None, paper="Table 1 epochs per row (200 / 100 / 150)",
                                      note="cap on every DL row's Table 1 epochs (None: the paper's)")
@@ -90,14 +93,38 @@ class Config(PaperConfig):
                                       note="path of that CSV (SongID, features, Quadrant); '' = search beside the 4Q data")
     demo_sources: tuple = setting(("4q",), paper="4QAED: 30-s clips",
                                   note="demo corpus only: its 4Q-like source (30-s clips)")
+    # part 2: augmentation, DeepSMOTE, embeddings, transfer
+    aug_seed: int = setting(0, paper="not given",
+                            note="seed of the audiomentations copies (one copy per training clip, cached)")
+    ae_epochs: int = setting(100, paper="not given (released code: 100 epochs, batch 150, Adam 2e-4)",
+                             note="autoencoder epochs per unit (fitted on the unit's training clips)")
+    ae_batch: int = setting(150, paper="not given (released code: 150)", note="autoencoder batch size")
+    ae_lr: float = setting(2e-4, paper="not given (released code: Adam 2e-4)", note="autoencoder learning rate")
+    smote_per_class: float = setting(1.0, paper="Borderline_SMOTE2, number generated not given",
+                                     note="synthetic samples per class = this x the class's training count")
+    rf_trees: int = setting(100, paper="scikit-learn RF 'default parameters'",
+                            note="RandomForestClassifier n_estimators (scikit-learn's default: 100)")
+    transfer_patches_per_clip: int | None = setting(None, paper="— (CRNN MTAT reads the whole 30-s clip)",
+                                                    note="3-s patches per training clip for the musicnn MTT "
+                                                         "stand-in (None: all ten)")
+    transfer_train: str = setting("all", paper="pre-trained CRNN 'fine-tuned' with a new output layer (Sec. 3.7)",
+                                  note="'all': every layer fine-tuned; 'head': the pre-trained body frozen, only the "
+                                       "new 4-quadrant head trained (the body's vectors computed once per patch)")
+    crnn_mtat_weights: str = setting("", paper="Won et al.'s CRNN trained on MTAT (best_model.pth)",
+                                     note="path of that file; '' = <MER_CACHE>/weights/won_crnn_mtat/best_model.pth")
+    artists_weights: str = setting("", paper="Park et al.'s released Keras weights",
+                                   note="path of the .h5; '' = <MER_CACHE>/weights/artists_cnn/weights.h5")
 
     PROFILES: ClassVar[dict[str, dict[str, Any]]] = {
         "smoke": dict(folds=2, repeats=2, dl_units=1, max_epochs=1, input_frames=96,
                       train_chunks_per_clip=1, test_chunks_per_clip=1, svm_C=(1.0, 10.0),
-                      svm_gamma=(0.01,), inner_folds=2, micro_batch=5, execution="eager"),
+                      svm_gamma=(0.01,), inner_folds=2, micro_batch=5, execution="eager",
+                      ae_epochs=1, ae_batch=16, rf_trees=20, transfer_patches_per_clip=1, transfer_train="head"),
         "demo": dict(dl_units=2, max_epochs=1, input_frames=128, train_chunks_per_clip=1,
                      test_chunks_per_clip=2, svm_C=(1.0, 10.0, 100.0), svm_gamma=(0.001, 0.01),
-                     inner_folds=3, micro_batch=5, execution="graph"),
+                     inner_folds=3, micro_batch=5, execution="graph",
+                     ae_epochs=1, ae_batch=16, smote_per_class=0.5, part2_units=1, transfer_patches_per_clip=1,
+                     transfer_train="head"),
         "full": {},
     }
 
@@ -118,7 +145,7 @@ class Row:
 
     key: str
     name: str
-    kind: str                        # "classical" | "dl"
+    kind: str                        # "classical" | "dl" | "embedding" (a network's codes -> RF)
     inputs: str                      # human words for Table 1
     fit: Callable
     build: Callable | None = None
@@ -315,13 +342,21 @@ def scale_note(cfg: Config, n_units: int) -> str:
     parts = [f"{cfg.profile}: SVM rows on all {n_units} units ({cfg.folds} folds x {cfg.repeats} repeats; "
              f"grid C {list(cfg.svm_C)} x gamma {list(cfg.svm_gamma)}, {cfg.inner_folds} inner folds)",
              f"DL rows on the first {dl} of the same {n_units} units",
+             f"part-2 rows on the first {min(cfg.part2_units, n_units)}" if cfg.part2_units is not None else "",
              f"at most {cfg.max_epochs} epoch(s) instead of Table 1's 100-200" if cfg.max_epochs else "",
              f"30-s rows see the first {cfg.input_frames} of 942 frames (~{cfg.input_frames * 512 / SR:.1f} s)"
              if cfg.input_frames != 942 else "",
              f"{cfg.train_chunks_per_clip} chunk(s) per training clip" if cfg.train_chunks_per_clip else "",
              f"{cfg.test_chunks_per_clip} chunk(s) per test clip" if cfg.test_chunks_per_clip else "",
              f"at most {cfg.micro_batch} samples per step (gradients accumulated to the Table 1 batch)"
-             if cfg.micro_batch else ""]
+             if cfg.micro_batch else "",
+             f"autoencoder {cfg.ae_epochs} epoch(s) instead of 100 (released code), batch {cfg.ae_batch}"
+             if cfg.ae_epochs != 100 else "",
+             f"DeepSMOTE {cfg.smote_per_class:g} x each class's count" if cfg.smote_per_class != 1.0 else "",
+             f"RF {cfg.rf_trees} trees instead of scikit-learn's 100" if cfg.rf_trees != 100 else "",
+             f"transfer row: {cfg.transfer_patches_per_clip} 3-s patch(es) per training clip"
+             if cfg.transfer_patches_per_clip else "",
+             "transfer row: pre-trained body frozen, only the new head trained" if cfg.transfer_train == "head" else ""]
     return "; ".join(p for p in parts if p) + "."
 
 
@@ -736,8 +771,464 @@ PART1_ROWS = ("svm_baseline", "svm_infold", "dl_baseline", "baseline_gru", "crnn
 BASELINE = "dl_baseline"
 
 
+# =========================================================================== part 2 (Sec. 3.5-3.7)
+# --------------------------------------------------------------------------- audio augmentation
+def _audio_aug_mel_file(item, frames: int, key: str, seed: int) -> dict[str, np.ndarray]:
+    """One audiomentations copy of one clip as a mel spectrogram (first ``frames`` frames),
+    with the parameters drawn and the seconds the transform took."""
+    from mer_utils import augment_audio
+    from mer_utils.features import FRONT_ENDS, spectrogram
+    from mer_utils.features.frontends import prepare_clip
+
+    path, clip_id = item
+    fe = FRONT_ENDS["louro_mel"]
+    y = prepare_clip(audio.load_audio(path, sr=SR), SR, fe, path)
+    y = y[:(frames - 1) * fe.hop_length + fe.n_fft]          # what the first `frames` frames read
+    t0 = time.perf_counter()
+    z, _ = augment_audio.augment_audio(y, SR, clip_id, key, seed=seed)
+    secs = time.perf_counter() - t0
+    return {"mel": spectrogram(z, SR, fe, clip=True, path=path)[:frames],
+            "transform_seconds": np.float32(secs)}
+
+
+def audio_augmented_mels(ctx, data: LouroData, rows: np.ndarray, frames: int, key: str, seed: int = 0):
+    """(X (len(rows), frames, 128), owner rows, transform seconds per clip): one audiomentations
+    copy (``key``: tfm / sb / rg) of each clip at ``rows`` — call it with a unit's training rows
+    only. Cached per (clip, transform, its parameters and library version, seed, frames)."""
+    from mer_utils import augment_audio
+    from mer_utils.cache import FeatureCache, cached_map, default_cache_root
+
+    rows = np.asarray(rows, dtype=int)
+    sub = data.df.iloc[rows]
+    cache = FeatureCache(default_cache_root(ctx) / "features", "louro-audiomentations",
+                         {"frames": frames, "seed": seed, "front_end": "louro_mel", "version": 1,
+                          "transform": augment_audio.transform_config(key)})
+    items = list(zip(sub["path"].astype(str), sub["track_id"].astype(str)))
+    res = cached_map(functools.partial(_audio_aug_mel_file, frames=frames, key=key, seed=seed), items,
+                     ids=list(sub["track_id"].astype(str)), paths=list(sub["path"].astype(str)),
+                     cache=cache, n_jobs=int(ctx.p.n_jobs), on_error="raise",
+                     desc=f"{key} copies", progress=False)
+    X = np.stack([v["mel"] for v in res.values]).astype(np.float32)
+    secs = np.asarray([float(v["transform_seconds"]) for v in res.values])
+    return X, rows.copy(), secs
+
+
+def _audio_aug_fit(ctx, cfg: Config, data: LouroData, row: Row, key: str):
+    """The DL baseline trained on its training clips plus one audiomentations copy of each
+    (Sec. 3.6): copies made from the unit's training rows only, the test rows untouched."""
+    from mer_utils import augment_audio
+    from mer_utils.training import Standardizer
+
+    ok, why = augment_audio.available()
+    if not ok:
+        raise NotRunnable(why)
+    X = data.mel(cfg.input_frames)
+    y = data.y
+
+    def fit_predict(split) -> UnitResult:
+        tr, te = split.train, split.test
+        Xa, owner, secs = audio_augmented_mels(ctx, data, tr, X.shape[1], key, seed=cfg.aug_seed)
+        if not np.isin(owner, tr).all() or np.isin(owner, te).any():
+            raise RuntimeError("an augmented copy was made from a clip outside the training rows")
+        X_tr = np.concatenate([X[tr], Xa])
+        y_tr = np.concatenate([y[tr], y[owner]])
+        scaler = Standardizer().fit(X_tr)
+        model, hist = _fit_dl(ctx, cfg, row, lambda: row.build(cfg, data, X.shape[1]),
+                              scaler(X_tr), y_tr, _unit_seed(ctx, split))
+        P = _predict(model, scaler(X[te]), _predict_batch(cfg))
+        return UnitResult(ids=data.ids[te], y_true=y[te], y_score=P, labels=list(LABELS),
+                          y_pred=P.argmax(1), info={"history": hist, "n_train": len(tr), "n_augmented": len(Xa),
+                                                    "transform": key,
+                                                    "transform_seconds_per_clip": float(secs.mean())})
+    return fit_predict
+
+
+def augmentation_cost(ctx, data: LouroData, n_clips: int = 2, frames: int | None = None) -> pd.DataFrame:
+    """Seconds per clip of each transform (uncached: decode + transform + mel), on the first
+    ``n_clips`` clips — the cost a cold cache pays once per (clip, transform, seed)."""
+    from mer_utils import augment, augment_audio
+    from mer_utils.features import FRONT_ENDS
+
+    frames = frames or data.mel_all.shape[1]
+    recs = []
+    for i in range(min(n_clips, len(data.df))):
+        item = (str(data.df["path"].iloc[i]), str(data.ids[i]))
+        for key in augment_audio.AUDIO_TRANSFORMS:
+            t0 = time.perf_counter()
+            out = _audio_aug_mel_file(item, frames, key, 0)
+            recs.append({"transform": f"{key} ({augment_audio.TRANSFORM_NAMES[key]})", "clip": item[1],
+                         "transform seconds": float(out["transform_seconds"]),
+                         "decode + transform + mel seconds": time.perf_counter() - t0})
+        t0 = time.perf_counter()
+        _augmented_mel_file(item, frames, 0)
+        total = time.perf_counter() - t0
+        fe = FRONT_ENDS["louro_mel"]
+        y = audio.load_audio(item[0], sr=SR)[:augment.input_needed((frames - 1) * fe.hop_length + fe.n_fft // 2, SR)]
+        t0 = time.perf_counter()                     # the four transforms alone, on the same input
+        for name in augment.HYBRID_TRANSFORMS:
+            augment.augment(y, SR, item[1], name, seed=0)
+        recs.append({"transform": "Hybrid: 4 copies (shift, pitch, stretch, gain)", "clip": item[1],
+                     "transform seconds": time.perf_counter() - t0, "decode + transform + mel seconds": total})
+    df = pd.DataFrame(recs)
+    return df.groupby("transform", sort=False).mean(numeric_only=True).reset_index().assign(
+        frames=frames, clips=min(n_clips, len(data.df)))
+
+
+# --------------------------------------------------------------------------- the autoencoder (DeepSMOTE, AE + RF)
+def unit_autoencoder(ctx, cfg: Config, data: LouroData, split) -> dict[str, Any]:
+    """The autoencoder of one unit, fitted on its training clips only (memoised per unit and
+    configuration for the rows that share it): ``encoder``/``decoder`` weights' models, the
+    [-1, 1] scaling's centre / half-range, the training loss history."""
+    import keras
+
+    from mer_utils.config import seed_everything
+    from mer_utils.models.autoencoder import build_autoencoder, scale_11
+
+    key = ("autoencoder", split.unit.repeat, split.unit.fold, cfg.input_frames, cfg.ae_epochs,
+           cfg.ae_batch, cfg.ae_lr, int(ctx.seed))
+    memo = data._cache.setdefault("autoencoders", {})
+    if key in memo:
+        return memo[key]
+    while len(memo) >= 4:                             # a few units' networks at a time (memory)
+        memo.pop(next(iter(memo)))
+    X = data.mel(cfg.input_frames)
+    tr = split.train
+    Xs, centre, half = scale_11(X[tr])
+    keras.backend.clear_session()
+    seed_everything(_unit_seed(ctx, split) + 7)
+    ae, enc, dec = build_autoencoder((X.shape[1], X.shape[2]))
+    ae.compile(optimizer=keras.optimizers.Adam(cfg.ae_lr), loss="mse",
+               jit_compile=cfg.execution == "xla" and "auto", run_eagerly=cfg.execution == "eager")
+    t0 = time.perf_counter()
+    h = ae.fit(Xs, Xs, epochs=cfg.ae_epochs, batch_size=min(cfg.ae_batch, len(tr)), shuffle=True, verbose=0)
+    memo[key] = {"encoder": enc, "decoder": dec, "centre": centre, "half": half,
+                 "loss": [float(v) for v in h.history["loss"]], "seconds": round(time.perf_counter() - t0, 2),
+                 "latent": int(enc.output_shape[-1]), "input_values": int(X.shape[1] * X.shape[2])}
+    return memo[key]
+
+
+def _encode(ae: dict, X: np.ndarray, batch: int = 16) -> np.ndarray:
+    from mer_utils.models.autoencoder import scale_11
+
+    Xs = np.stack([scale_11(x[None])[0][0] for x in X]) if len(X) else X
+    return np.asarray(ae["encoder"].predict(Xs, batch_size=batch, verbose=0), dtype=np.float32)
+
+
+def deepsmote_samples(ctx, cfg: Config, data: LouroData, split) -> tuple[np.ndarray, np.ndarray, dict]:
+    """(mels (n_new, frames, 128) in dB, labels, info): Borderline-SMOTE 2 in the unit's
+    autoencoder latent space, decoded and mapped back to the training clips' dB range."""
+    from mer_utils.models.autoencoder import unscale_11
+    from mer_utils.training.deepsmote import borderline_smote2
+
+    ae = unit_autoencoder(ctx, cfg, data, split)
+    X = data.mel(cfg.input_frames)
+    tr = split.train
+    Z = _encode(ae, X[tr])
+    Zn, yn = borderline_smote2(Z, data.y[tr], cfg.smote_per_class, seed=_unit_seed(ctx, split))
+    dec = np.asarray(ae["decoder"].predict(Zn, batch_size=16, verbose=0), dtype=np.float32) if len(Zn) else \
+        np.zeros((0, *X.shape[1:]), np.float32)
+    info = {"n_synthetic": int(len(Zn)), "per_class": np.bincount(yn, minlength=4).tolist() if len(yn) else [0] * 4,
+            "latent_values": ae["latent"], "input_values": ae["input_values"], "ae_loss": ae["loss"][-1:],
+            "ae_seconds": ae["seconds"]}
+    return unscale_11(dec, ae["centre"], ae["half"]), yn, info
+
+
+def _deepsmote_fit(ctx, cfg: Config, data: LouroData, row: Row):
+    """The DL baseline on the training clips plus DeepSMOTE samples (Sec. 3.6)."""
+    from mer_utils.training import Standardizer
+
+    X = data.mel(cfg.input_frames)
+    y = data.y
+
+    def fit_predict(split) -> UnitResult:
+        tr, te = split.train, split.test
+        Xs, ys, info = deepsmote_samples(ctx, cfg, data, split)
+        data._cache["deepsmote_example"] = (X[tr], y[tr], Xs, ys)
+        X_tr, y_tr = np.concatenate([X[tr], Xs]), np.concatenate([y[tr], ys])
+        scaler = Standardizer().fit(X_tr)
+        model, hist = _fit_dl(ctx, cfg, row, lambda: row.build(cfg, data, X.shape[1]),
+                              scaler(X_tr), y_tr, _unit_seed(ctx, split))
+        P = _predict(model, scaler(X[te]), _predict_batch(cfg))
+        return UnitResult(ids=data.ids[te], y_true=y[te], y_score=P, labels=list(LABELS), y_pred=P.argmax(1),
+                          info={"history": hist, "n_train": len(tr), **info})
+    return fit_predict
+
+
+def _ae_rf_fit(ctx, cfg: Config, data: LouroData, row: Row):
+    """Autoencoder latent codes (the unit's DeepSMOTE encoder) -> Random Forest, default
+    parameters (Sec. 3.5). Test clips are encoded by the encoder fitted on the training rows."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    X = data.mel(cfg.input_frames)
+    y = data.y
+
+    def fit_predict(split) -> UnitResult:
+        tr, te = split.train, split.test
+        ae = unit_autoencoder(ctx, cfg, data, split)
+        Z_tr, Z_te = _encode(ae, X[tr]), _encode(ae, X[te])
+        rf = RandomForestClassifier(n_estimators=cfg.rf_trees, random_state=_unit_seed(ctx, split),
+                                    n_jobs=int(ctx.p.n_jobs)).fit(Z_tr, y[tr])
+        P = np.zeros((len(te), len(LABELS)), np.float32)
+        P[:, rf.classes_.astype(int)] = rf.predict_proba(Z_te)
+        return UnitResult(ids=data.ids[te], y_true=y[te], y_score=P, labels=list(LABELS), y_pred=P.argmax(1),
+                          info={"latent_values": ae["latent"], "ae_seconds": ae["seconds"]})
+    return fit_predict
+
+
+def _openl3_fit(ctx, cfg: Config, data: LouroData, row: Row):
+    """OpenL3 (or the recorded stand-in) embedding matrix per clip, pooled over time, ->
+    Random Forest with default parameters (Sec. 3.5)."""
+    from sklearn.ensemble import RandomForestClassifier
+
+    from mer_utils import openl3
+
+    if "openl3" not in data._cache:
+        try:
+            S, desc, real = openl3.embedding_sequences(data.df, ctx=ctx)
+        except Exception as exc:                      # no network weights of any kind here
+            raise NotRunnable(f"no OpenL3 and no stand-in embedding: {exc}") from exc
+        data._cache["openl3"] = (openl3.pool(S), desc, real)
+    F, desc, real = data._cache["openl3"]
+    if not real:
+        data._cache.setdefault("labels", {})[row.key] = "substitute: musicnn MSD sequence, OpenL3 absent"
+    y = data.y
+
+    def fit_predict(split) -> UnitResult:
+        tr, te = split.train, split.test
+        rf = RandomForestClassifier(n_estimators=cfg.rf_trees, random_state=_unit_seed(ctx, split),
+                                    n_jobs=int(ctx.p.n_jobs)).fit(F[tr], y[tr])
+        P = np.zeros((len(te), len(LABELS)), np.float32)
+        P[:, rf.classes_.astype(int)] = rf.predict_proba(F[te])
+        return UnitResult(ids=data.ids[te], y_true=y[te], y_score=P, labels=list(LABELS), y_pred=P.argmax(1),
+                          info={"embedding": desc, "features": int(F.shape[1])})
+    return fit_predict
+
+
+# --------------------------------------------------------------------------- transfer learning
+def _artists_mel_file(path: str) -> np.ndarray:
+    from mer_utils.models.artists_cnn import ARTISTS_FRAMES, ARTISTS_SR, mel_22k
+
+    M = mel_22k(audio.load_audio(path, sr=ARTISTS_SR), ARTISTS_SR)
+    n = len(M) // ARTISTS_FRAMES
+    return M[:n * ARTISTS_FRAMES].reshape(n, ARTISTS_FRAMES, M.shape[1])
+
+
+def _artists_fit(ctx, cfg: Config, data: LouroData, row: Row):
+    """Park et al.'s artist CNN, released weights loaded and frozen, a new 4-quadrant head
+    (Sec. 3.7). Without the weights file the row is not run: trained from scratch it would be
+    another small CNN, not the transfer the paper measures."""
+    from pathlib import Path as _P
+
+    from mer_utils.cache import cached_map
+    from mer_utils.evaluation import mean_probability
+    from mer_utils.models import artists_cnn
+    from mer_utils.training import Standardizer
+
+    path = _P(cfg.artists_weights).expanduser() if cfg.artists_weights else artists_cnn.default_path()
+    if not path.exists():
+        ctx.manifest.substitute("Artists CNN pretrained weights (Park et al. 2018)", "none: row not run",
+                                f"weights absent at {path.name} (not reachable offline)")
+        raise NotRunnable(f"weights absent: Park et al.'s artist-CNN weights are not at "
+                          f"<MER_CACHE>/weights/artists_cnn/{path.name} (not reachable offline)")
+    res = cached_map(_artists_mel_file, list(data.df["path"].astype(str)), ids=list(data.ids),
+                     cache=None, n_jobs=int(ctx.p.n_jobs), on_error="raise", progress=False)
+    per_clip = [v.astype(np.float32) for v in res.values]
+    owner = np.concatenate([np.full(len(v), i) for i, v in enumerate(per_clip)])
+    Xc = np.concatenate(per_clip)
+    y = data.y
+
+    def fit_predict(split) -> UnitResult:
+        tr = _pick_chunks(owner, split.train, cfg.train_chunks_per_clip)
+        te = _pick_chunks(owner, split.test, cfg.test_chunks_per_clip)
+        scaler = Standardizer().fit(Xc[tr])
+
+        def build():
+            m = artists_cnn.build_artists_cnn(n_classes=len(LABELS), frozen=True)
+            artists_cnn.load_keras2_h5(m, path)
+            return m
+        model, hist = _fit_dl(ctx, cfg, row, build, scaler(Xc[tr]), y[owner[tr]], _unit_seed(ctx, split))
+        clips, P = mean_probability(owner[te], _predict(model, scaler(Xc[te]), _predict_batch(cfg)))
+        rows = clips.astype(int)
+        return UnitResult(ids=data.ids[rows], y_true=y[rows], y_score=P, labels=list(LABELS),
+                          y_pred=P.argmax(1), info={"history": hist, "weights": path.name})
+    return fit_predict
+
+
+def _musicnn_patch_file(path: str) -> np.ndarray:
+    from mer_utils.models import musicnn
+
+    return musicnn.patches(musicnn.log_mel(audio.load_audio(path, sr=musicnn.SR)))
+
+
+def _transfer_compile(cfg: Config):
+    def compile_fn(model, opt):
+        model.compile(optimizer=opt, loss="sparse_categorical_crossentropy", metrics=["accuracy"],
+                      jit_compile="auto" if cfg.execution == "xla" else False,
+                      run_eagerly=cfg.execution == "eager")
+    return compile_fn
+
+
+def _crnn_mtat_fit(ctx, cfg: Config, data: LouroData, row: Row):
+    """Won et al.'s CRNN pre-trained on MagnaTagATune, a new 4-quadrant head, fine-tuned with
+    the paper's schedule (Adam 1e-3 to epoch 80, then SGD 1e-4 / 1e-5 at 100 / 1e-6 at 120;
+    batch 16). The ``.pth`` is converted to the Keras CRNN when present; otherwise the
+    compendium's MTT-pretrained network (musicnn MTT, ported to Keras) stands in, fine-tuned
+    the same way on 3-s patches (the clip's decision: mean of its patches' probabilities)."""
+    from pathlib import Path as _P
+
+    import keras
+
+    from mer_utils.config import seed_everything
+    from mer_utils.evaluation import mean_probability
+    from mer_utils.models import won_torch
+    from mer_utils.training import Standardizer
+    from mer_utils.training.schedules import WON_TRANSFER, fit_phases
+
+    if cfg.transfer_train not in ("all", "head"):
+        raise ValueError(f"transfer_train must be 'all' or 'head', not {cfg.transfer_train!r}")
+    y = data.y
+    epochs = cfg.epochs(row)
+    path = _P(cfg.crnn_mtat_weights).expanduser() if cfg.crnn_mtat_weights else won_torch.default_path()
+    if path.exists():
+        sd = won_torch.load_state_dict(path)
+        X = data.mel(cfg.input_frames)
+
+        def fit_predict(split) -> UnitResult:
+            tr, te = split.train, split.test
+            keras.backend.clear_session()
+            seed_everything(_unit_seed(ctx, split))
+            model = _b_crnn(cfg, data, X.shape[1])
+            won_torch.convert_state_dict(model, sd)
+            if cfg.transfer_train == "head":               # the converted body frozen, the new head trained
+                for layer in model.layers[:-1]:
+                    layer.trainable = False
+            scaler = Standardizer().fit(X[tr])
+            hist = fit_phases(model, scaler(X[tr]), y[tr], schedule=WON_TRANSFER, epochs=epochs,
+                              batch_size=row.batch_size, compile_fn=_transfer_compile(cfg),
+                              threshold=cfg.stop_train_accuracy, seed=_unit_seed(ctx, split))
+            P = _predict(model, scaler(X[te]), _predict_batch(cfg))
+            return UnitResult(ids=data.ids[te], y_true=y[te], y_score=P, labels=list(LABELS), y_pred=P.argmax(1),
+                              info={"history": hist, "weights": path.name})
+        return fit_predict
+
+    from mer_utils.cache import FeatureCache, cached_map, default_cache_root
+    from mer_utils.models import musicnn
+
+    try:
+        npz = musicnn.ensure_musicnn_weights("MTT_musicnn", download=False)
+    except Exception as exc:
+        raise NotRunnable(f"neither Won's CRNN weights ({path.name}) nor the musicnn MTT stand-in: {exc}") from exc
+    ctx.manifest.substitute("CRNN pre-trained on MagnaTagATune (Won et al., best_model.pth)",
+                            "musicnn pre-trained on MagnaTagATune (musicnn==0.1.0 wheel, ported to Keras), "
+                            "penultimate layer + new 4-quadrant head, "
+                            + ("body frozen, head trained on 3-s patches" if cfg.transfer_train == "head"
+                               else "fine-tuned on 3-s patches"),
+                            f"Won's CRNN weights absent at <MER_CACHE>/weights/won_crnn_mtat/{path.name}")
+    data._cache.setdefault("labels", {})[row.key] = ("substitute: musicnn MTT, Won's CRNN weights absent"
+                                                     + ("; body frozen, head trained" if cfg.transfer_train == "head"
+                                                        else ""))
+    cache = FeatureCache(default_cache_root(ctx) / "features", "louro-musicnn-patches",
+                         {"version": 1, "port": musicnn.PORT_VERSION})
+    res = cached_map(_musicnn_patch_file, list(data.df["path"].astype(str)), ids=list(data.ids),
+                     paths=list(data.df["path"].astype(str)), cache=cache, n_jobs=int(ctx.p.n_jobs),
+                     on_error="raise", desc="musicnn patches", progress=False)
+    per_clip = [v.astype(np.float32) for v in res.values]
+    owner = np.concatenate([np.full(len(v), i) for i, v in enumerate(per_clip)])
+    Xp = np.concatenate(per_clip)
+    arrays = dict(np.load(npz))
+
+    def build():
+        base = musicnn.build("MTT_musicnn")
+        musicnn.load_npz_weights(base, arrays)
+        feat = base.get_layer(musicnn.BACKEND_LAYERS[-1]).output
+        out = keras.layers.Dense(len(LABELS), activation="softmax", name="quadrants")(feat)
+        return keras.Model(base.inputs, out, name="musicnn_mtt_transfer")
+
+    head_only = cfg.transfer_train == "head"
+    if head_only:
+        # A frozen body maps each patch to the same vector in every unit: compute the vectors of
+        # the patches any unit reads once (inference mode, as a frozen body runs), train the head.
+        used = np.union1d(_pick_chunks(owner, np.arange(len(y)), cfg.transfer_patches_per_clip),
+                          _pick_chunks(owner, np.arange(len(y)), cfg.test_chunks_per_clip))
+        memo_key = ("musicnn_mtt_body", npz.name, cfg.transfer_patches_per_clip, cfg.test_chunks_per_clip)
+        if memo_key not in data._cache:
+            keras.backend.clear_session()
+            base = build()
+            body = keras.Model(base.inputs, base.get_layer(musicnn.BACKEND_LAYERS[-1]).output)
+            F = np.zeros((len(Xp), body.output_shape[-1]), np.float32)
+            # one patch per eager call: musicnn's wide front-end maps cost ~50 MB a patch, and no
+            # traced predict graph is kept
+            for i in used:
+                F[i] = keras.ops.convert_to_numpy(body(Xp[i:i + 1], training=False))[0]
+            data._cache[memo_key] = F
+            del base, body
+            keras.backend.clear_session()
+        Fp = data._cache[memo_key]
+
+    def fit_predict(split) -> UnitResult:
+        tr = _pick_chunks(owner, split.train, cfg.transfer_patches_per_clip)
+        te = _pick_chunks(owner, split.test, cfg.test_chunks_per_clip)
+        keras.backend.clear_session()
+        seed_everything(_unit_seed(ctx, split))
+        if head_only:
+            inp = keras.Input((Fp.shape[1],), name="musicnn_mtt_penultimate")
+            model = keras.Model(inp, keras.layers.Dense(len(LABELS), activation="softmax", name="quadrants")(inp),
+                                name="musicnn_mtt_head")
+            X_tr, X_te = Fp[tr], Fp[te]
+        else:
+            model, X_tr, X_te = build(), Xp[tr], Xp[te]
+        hist = fit_phases(model, X_tr, y[owner[tr]], schedule=WON_TRANSFER, epochs=epochs,
+                          batch_size=row.batch_size, compile_fn=_transfer_compile(cfg),
+                          threshold=cfg.stop_train_accuracy, seed=_unit_seed(ctx, split))
+        clips, P = mean_probability(owner[te], _predict(model, X_te, _predict_batch(cfg)))
+        rows = clips.astype(int)
+        return UnitResult(ids=data.ids[rows], y_true=y[rows], y_score=P, labels=list(LABELS),
+                          y_pred=P.argmax(1), info={"history": hist, "network": "musicnn MTT (substitute)",
+                                                    "trained": "head only" if head_only else "all layers",
+                                                    "n_train_patches": len(tr), "n_test_patches": len(te)})
+    return fit_predict
+
+
+def _b_artists(cfg, data, frames):
+    from mer_utils.models.artists_cnn import build_artists_cnn
+    return build_artists_cnn((frames, 128), len(LABELS), frozen=True)
+
+
+_AUG_NOTE = "one audiomentations copy per training clip (library default ranges, p=1), cached"
+register(Row("baseline_tfm", "Baseline + TFM", "dl", "mel-spectrogram + time-frequency-masked copies",
+             fit=functools.partial(_audio_aug_fit, key="tfm"), build=_b_baseline, epochs=200, batch_size=150,
+             learning_rate=1e-2, table1="Baseline + TFM", note=_AUG_NOTE + "; TimeMask + BandStopFilter"))
+register(Row("baseline_sb", "Baseline + SB", "dl", "mel-spectrogram + seven-band-EQ copies",
+             fit=functools.partial(_audio_aug_fit, key="sb"), build=_b_baseline, epochs=200, batch_size=150,
+             learning_rate=1e-2, table1="Baseline + SB", note=_AUG_NOTE + "; SevenBandParametricEQ"))
+register(Row("baseline_rg", "Baseline + RG", "dl", "mel-spectrogram + random-gain copies",
+             fit=functools.partial(_audio_aug_fit, key="rg"), build=_b_baseline, epochs=200, batch_size=150,
+             learning_rate=1e-2, table1="Baseline + RG", note=_AUG_NOTE + "; Gain -12..+12 dB"))
+register(Row("baseline_deepsmote", "Baseline + DeepSMOTE", "dl", "mel-spectrogram + decoded Borderline-SMOTE 2 samples",
+             fit=_deepsmote_fit, build=_b_baseline, epochs=200, batch_size=150, learning_rate=1e-2,
+             note="not in Table 1: the DL baseline's settings; autoencoder + SMOTE fitted on the training clips"))
+register(Row("openl3_rf", "OpenL3 + RF", "embedding", "OpenL3 embedding matrix (mean, std over time)",
+             fit=_openl3_fit, paper_row="OpenL3", note="scikit-learn RandomForest, default parameters"))
+register(Row("ae_rf", "Autoencoder embeddings + RF", "embedding", "autoencoder latent codes (~60k values at 942 frames)",
+             fit=_ae_rf_fit, paper_row="Autoencoder",
+             note="the unit's DeepSMOTE autoencoder (training clips only) -> RandomForest, default parameters"))
+register(Row("artists_cnn", "Artists CNN", "dl", "mel-spectrogram chunks, 22.05 kHz (many-to-one)",
+             fit=_artists_fit, build=_b_artists, epochs=200, batch_size=100, learning_rate=1e-2,
+             optimizer="adam", table1="Artists CNN", note="Park et al.'s weights frozen, new 4-quadrant head"))
+register(Row("crnn_mtat", "CRNN Pre-trained MTAT", "dl", "mel-spectrogram", fit=_crnn_mtat_fit, build=_b_crnn,
+             epochs=200, batch_size=16, learning_rate=None, optimizer="schedule", table1="CRNN MTAT",
+             note="Won's CRNN weights (MTAT), new head, Adam 1e-3 -> SGD 1e-4/1e-5/1e-6 at epochs 80/100/120"))
+
+PART2_ROWS = ("baseline_tfm", "baseline_sb", "baseline_rg", "baseline_deepsmote", "openl3_rf", "ae_rf",
+              "artists_cnn", "crnn_mtat")
+ALL_ROWS = PART1_ROWS + PART2_ROWS
+_SCHEDULE_TEXT = {"crnn_mtat": "Adam 1e-3 -> SGD 1e-4, 1e-5 (ep. 100), 1e-6 (ep. 120)"}
+
+
 def _input_size(cfg: Config, row: Row, *, paper: bool) -> dict[str, int]:
     frames = 942 if paper else cfg.input_frames
+    if row.key == "artists_cnn":
+        return {"input_frames": 129, "input_bands": 128}
     if row.key == "samplecnn":
         return {"input_samples": CHUNK_SAMPLES}
     if row.key == "shortchunk":
@@ -745,13 +1236,14 @@ def _input_size(cfg: Config, row: Row, *, paper: bool) -> dict[str, int]:
     return {"input_frames": frames, "input_bands": 128}
 
 
-def _paper_cells(rows: Sequence[str] = PART1_ROWS) -> tuple[tuple[str, str, str], ...]:
+def _paper_cells(rows: Sequence[str] = ALL_ROWS) -> tuple[tuple[str, str, str], ...]:
     cells = []
     for key in rows:
         row = ROWS[key]
-        if row.kind == "dl":
+        if row.kind == "dl" and row.table1:
             metrics = list(_input_size(Config.for_profile("full"), row, paper=True))
-            metrics += (["input_features"] if key == "hybrid" else []) + ["epochs", "batch_size", "learning_rate"]
+            metrics += (["input_features"] if key == "hybrid" else []) + ["epochs", "batch_size"]
+            metrics += ["learning_rate"] if row.learning_rate is not None else []
             cells += [("1", row.table1, m) for m in metrics]
         if key != "svm_infold":
             cells += [(f"3/{DATASET}", row.table3, m) for m in ("precision", "recall", "f1")]
@@ -759,8 +1251,9 @@ def _paper_cells(rows: Sequence[str] = PART1_ROWS) -> tuple[tuple[str, str, str]
 
 
 PAPER_CELLS: tuple[tuple[str, str, str], ...] = _paper_cells()
-"""The (table, row, metric) cells Tables 1 and 3 compare for the rows of part 1
-(``tests/test_paper_values.py``); the in-fold selection row is ours alone."""
+"""The (table, row, metric) cells Tables 1 and 3 compare for the rows of parts 1 and 2
+(``tests/test_paper_values.py``); the in-fold selection row is ours alone, DeepSMOTE has no
+Table 1 row and CRNN MTAT no single learning rate."""
 
 
 def _row_config(cfg: Config, row: Row, data: LouroData) -> dict[str, Any]:
@@ -769,6 +1262,13 @@ def _row_config(cfg: Config, row: Row, data: LouroData) -> dict[str, Any]:
     if row.kind == "classical":
         return dict(common, features=data.features_desc, full=data.full_desc, C=list(cfg.svm_C),
                     gamma=list(cfg.svm_gamma), inner_folds=cfg.inner_folds, select_k=cfg.select_k)
+    if row.key in PART2_ROWS:
+        common = dict(common, aug_seed=cfg.aug_seed, ae=(cfg.ae_epochs, cfg.ae_batch, cfg.ae_lr),
+                      smote=cfg.smote_per_class, rf_trees=cfg.rf_trees, patches=cfg.transfer_patches_per_clip,
+                      transfer_train=cfg.transfer_train,
+                      weights=(cfg.crnn_mtat_weights, cfg.artists_weights))
+    if row.kind == "embedding":
+        return dict(common, input_frames=cfg.input_frames, execution=cfg.execution)
     return dict(common, epochs=cfg.epochs(row), batch_size=row.batch_size, lr=row.learning_rate,
                 optimizer=row.optimizer, stop=cfg.stop_train_accuracy, input_frames=cfg.input_frames,
                 train_chunks=cfg.train_chunks_per_clip, test_chunks=cfg.test_chunks_per_clip,
@@ -778,26 +1278,30 @@ def _row_config(cfg: Config, row: Row, data: LouroData) -> dict[str, Any]:
 
 
 # =========================================================================== running
-def run_rows(ctx, cfg: Config, data: LouroData, splits, rows: Sequence[str] = PART1_ROWS) -> pd.DataFrame:
+def run_rows(ctx, cfg: Config, data: LouroData, splits, rows: Sequence[str] = ALL_ROWS) -> pd.DataFrame:
     """Run every row (resumable per unit) and return one status line per row: units, seconds,
     ``run`` / ``not runnable`` with the reason."""
     out = []
     for key in rows:
         row = ROWS[key]
         units = list(splits) if row.kind == "classical" or cfg.dl_units is None else list(splits)[:cfg.dl_units]
+        if key in PART2_ROWS and cfg.part2_units is not None:
+            units = list(splits)[:cfg.part2_units]
+        data._cache.setdefault("labels", {}).pop(key, None)
         t0 = time.perf_counter()
         try:
             fp = row.fit(ctx, cfg, data, row)
         except NotRunnable as exc:
             out.append({"row": key, "method": row.name, "status": "not runnable", "reason": str(exc),
-                        "units": 0, "seconds": 0.0})
+                        "units": 0, "seconds": 0.0, "label": ""})
             ctx.manifest.skip(f"Table 3 row {row.name}", str(exc))
             continue
         run_protocol(ctx.results_dir, row.experiment, units, config=_row_config(cfg, row, data),
                      fit_predict=fp, meta={"paper": PAPER, "row": row.name, "corpus": data.corpus},
                      progress=row.kind == "dl")
         out.append({"row": key, "method": row.name, "status": "run", "reason": "", "units": len(units),
-                    "seconds": round(time.perf_counter() - t0, 1)})
+                    "seconds": round(time.perf_counter() - t0, 1),
+                    "label": data._cache.get("labels", {}).get(key, "")})
     return pd.DataFrame(out)
 
 
@@ -846,14 +1350,14 @@ def _n_hybrid_features(data: LouroData | None) -> int | None:
     return None if table is None else table.shape[1] - 1
 
 
-def table1(cfg: Config, data: LouroData | None = None, rows: Sequence[str] = PART1_ROWS) -> pd.DataFrame:
+def table1(cfg: Config, data: LouroData | None = None, rows: Sequence[str] = ALL_ROWS) -> pd.DataFrame:
     """Table 1: our input size and training settings beside the paper's, long format."""
     from mer_utils.results import compare_with_paper
 
     recs = []
     for key in rows:
         row = ROWS[key]
-        if row.kind != "dl":
+        if row.kind != "dl" or row.table1 is None:
             continue
         rec = {"row": row.table1, **_input_size(cfg, row, paper=False), "epochs": cfg.epochs(row),
                "batch_size": row.batch_size, "learning_rate": row.learning_rate}
@@ -863,11 +1367,11 @@ def table1(cfg: Config, data: LouroData | None = None, rows: Sequence[str] = PAR
     ours = pd.DataFrame(recs)
     out = compare_with_paper(ours, PAPER, "1", row_col="row",
                              metric_cols=[c for c in ours.columns if c != "row"], require_paper=True)
-    names = [ROWS[k].table1 for k in rows if ROWS[k].kind == "dl"]
+    names = [ROWS[k].table1 for k in rows if ROWS[k].kind == "dl" and ROWS[k].table1]
     return out[out["row"].isin(names) & (out["paper"].notna() | out["reproduced"].notna())].reset_index(drop=True)
 
 
-def table1_wide(cfg: Config, data: LouroData | None = None, rows: Sequence[str] = PART1_ROWS) -> pd.DataFrame:
+def table1_wide(cfg: Config, data: LouroData | None = None, rows: Sequence[str] = ALL_ROWS) -> pd.DataFrame:
     """Table 1 as the paper prints it, with our run's values beside ("ours" / "paper")."""
     from mer_utils.results import paper_values
 
@@ -875,7 +1379,7 @@ def table1_wide(cfg: Config, data: LouroData | None = None, rows: Sequence[str] 
     recs = []
     for key in rows:
         row = ROWS[key]
-        if row.kind != "dl":
+        if row.kind != "dl" or row.table1 is None:
             continue
         p = pv[pv["row"] == row.table1].set_index("metric")["value"]
         ours = _input_size(cfg, row, paper=False)
@@ -891,8 +1395,10 @@ def table1_wide(cfg: Config, data: LouroData | None = None, rows: Sequence[str] 
         recs.append({"methodology": row.table1, "input": row.inputs, "size (paper)": paper_size,
                      "size (ours)": ours_size, "epochs (paper)": int(p["epochs"]),
                      "epochs (ours, max)": cfg.epochs(row), "batch (paper)": int(p["batch_size"]),
-                     "batch (ours)": row.batch_size, "optimizer": row.optimizer.upper(),
-                     "LR (paper)": p["learning_rate"], "LR (ours)": row.learning_rate,
+                     "batch (ours)": row.batch_size, "optimizer": row.optimizer.upper() if row.optimizer != "schedule"
+                     else "Adam -> SGD (Sec. 3.7)",
+                     "LR (paper)": p.get("learning_rate", _SCHEDULE_TEXT.get(key, np.nan)),
+                     "LR (ours)": row.learning_rate if row.learning_rate is not None else _SCHEDULE_TEXT.get(key),
                      "stop": f"train acc >= {cfg.stop_train_accuracy:.0%}"})
     return pd.DataFrame(recs)
 
@@ -912,13 +1418,13 @@ def table2(data: LouroData) -> pd.DataFrame:
     return out.reset_index()
 
 
-def parameter_table(cfg: Config, data: LouroData | None = None, rows: Sequence[str] = PART1_ROWS) -> pd.DataFrame:
+def parameter_table(cfg: Config, data: LouroData | None = None, rows: Sequence[str] = ALL_ROWS) -> pd.DataFrame:
     """Parameters of every DL row's network at the paper's input size and at this run's."""
     import keras
 
     from mer_utils.models.louro import parameter_counts
 
-    recs = []
+    recs, built = [], {}
     for key in rows:
         row = ROWS[key]
         if row.kind != "dl":
@@ -927,11 +1433,15 @@ def parameter_table(cfg: Config, data: LouroData | None = None, rows: Sequence[s
         size_o = _input_size(cfg, row, paper=False)
         n_p = size_p.get("input_frames", size_p.get("input_samples"))
         n_o = size_o.get("input_frames", size_o.get("input_samples"))
-        keras.backend.clear_session()
-        mp = row.build(cfg, None if row.key == "hybrid" else data, n_p)
-        cp = parameter_counts(mp)
-        co = cp if n_o == n_p and row.key != "hybrid" else parameter_counts(row.build(cfg, data, n_o))
-        recs.append({"method": row.name, "network": mp.name, "input (paper)": n_p,
+        same = (row.build, n_p, n_o)                    # rows sharing a network (the baseline + TFM/...)
+        if row.key == "hybrid" or same not in built:
+            keras.backend.clear_session()
+            mp = row.build(cfg, None if row.key == "hybrid" else data, n_p)
+            cp = parameter_counts(mp)
+            co = cp if n_o == n_p and row.key != "hybrid" else parameter_counts(row.build(cfg, data, n_o))
+            built[same] = (mp.name, cp, co)
+        name, cp, co = built[same]
+        recs.append({"method": row.name, "network": name, "input (paper)": n_p,
                      "parameters (paper input)": cp["total"], "trainable (paper input)": cp["trainable"],
                      "input (ours)": n_o, "parameters (our input)": co["total"],
                      "trainable (our input)": co["trainable"]})
@@ -953,7 +1463,8 @@ def table3(ctx, cfg: Config, status: pd.DataFrame, scores: pd.DataFrame) -> tupl
     recs = []
     for r in status.itertuples():
         row = ROWS[r.row]
-        rec = {"method": row.name, "paper row": row.table3}
+        label = getattr(r, "label", "") or ""
+        rec = {"method": f"{row.name} [{label}]" if label else row.name, "paper row": row.table3}
         if r.status == "run":
             s = summ.loc[r.row]
             for m in ("precision", "recall", "f1"):   # no spread from a single unit
@@ -1117,8 +1628,67 @@ FIDELITY = [
              "one copy per transform per training clip (random direction), training rows only", "same"),
     Fidelity("1714 features", "all 1714 features", "used when the release file is present; else top-100 (recorded)",
              "departure", "the 1714-feature file is not in the dev data"),
+    Fidelity("TFM / SB / RG", "audiomentations, intervals 'the same as the default values in the library'",
+             "audiomentations 0.43.1 defaults, p=1, one copy per training clip; TFM = TimeMask + BandStopFilter",
+             "paper silent", "copies per clip and the TFM classes are not given"),
+    Fidelity("DeepSMOTE autoencoder", "~482k -> ~60k values", "released code's 4 stride-2 conv AE: 942x128 -> 60,416",
+             "same", "fitted per unit on training clips (the released code fitted it on all songs)"),
+    Fidelity("Borderline-SMOTE 2", "Borderline_SMOTE2 (smote_variants)",
+             "imbalanced-learn BorderlineSMOTE(kind='borderline-2'), per-class target counts", "same",
+             "samples per class not given: cfg.smote_per_class x the class's count"),
+    Fidelity("OpenL3 + RF", "OpenL3 298 x 512 -> scikit-learn RF, default parameters",
+             "OpenL3 when importable, else musicnn MSD sequence (recorded); mean + std over time -> RF(100)",
+             "departure", "openl3's weights are not reachable offline; how the matrix met the RF is not given"),
+    Fidelity("Artists CNN", "Park et al.'s weights loaded and frozen, new quadrant layer",
+             "builder + Keras-2 h5 loader; without the weights file: not run", "departure",
+             "weights not reachable offline; from scratch it would not be this row"),
+    Fidelity("CRNN MTAT", "Won's CRNN MTAT weights; Adam 1e-3 -> SGD 1e-4/1e-5/1e-6 at 80/100/120; batch 16",
+             ".pth -> Keras converter; offline musicnn MTT (ported) fine-tuned with the same schedule", "departure",
+             "the .pth is not reachable offline; musicnn is the compendium's MTT-pretrained network"),
 ]
 
 
 def fidelity() -> pd.DataFrame:
     return fidelity_table(FIDELITY)
+
+
+# =========================================================================== part 2 figures
+def audio_gallery(ctx, cfg: Config, data: LouroData, splits, *, seconds: float = 6.0):
+    """One training clip of the first unit and its augmented versions — the Hybrid's four
+    (time shift, pitch, stretch, gain) and the three audiomentations rows' (TFM, SB, RG) —
+    as (figure: waveform + mel per version, AudioGallery: playable excerpts of ``seconds``)."""
+    from mer_utils import augment, augment_audio
+    from mer_utils.features import FRONT_ENDS, spectrogram
+    from mer_utils.plots.audio_gallery import AudioGallery, waveform_mel_grid
+
+    row = int(splits[0].train[0])                     # a training clip: the only kind ever augmented
+    path, clip_id = str(data.df["path"].iloc[row]), str(data.ids[row])
+    y = audio.load_audio(path, sr=SR)[:int(seconds * SR)]
+    versions = {"original": y}
+    for name in augment.HYBRID_TRANSFORMS:
+        versions[f"Hybrid: {name}"] = augment.augment(y, SR, clip_id, name, seed=0)
+    if augment_audio.available()[0]:
+        for key in augment_audio.AUDIO_TRANSFORMS:
+            versions[f"+{key.upper()}"] = augment_audio.augment_audio(y, SR, clip_id, key, seed=cfg.aug_seed)[0]
+    versions = {k: np.clip(v, -1, 1).astype(np.float32) for k, v in versions.items()}
+    fe = FRONT_ENDS["louro_mel"]
+    fig = waveform_mel_grid(versions, SR, lambda z: spectrogram(z, SR, fe, clip=False),
+                            title=f"training clip {clip_id} ({data.df['quadrant'].iloc[row]}), first {seconds:g} s")
+    return fig, AudioGallery(versions, SR)
+
+
+def deepsmote_figure(ctx, cfg: Config, data: LouroData, splits):
+    """Real training spectrograms of the first unit beside DeepSMOTE samples decoded back to
+    mel (the run's own samples when this session trained that unit, else made again)."""
+    from mer_utils.plots.audio_gallery import decoded_vs_real
+
+    ex = data._cache.get("deepsmote_example")
+    if ex is None:
+        split = splits[0]
+        Xs, ys, _ = deepsmote_samples(ctx, cfg, data, split)
+        X = data.mel(cfg.input_frames)
+        ex = (X[split.train], data.y[split.train], Xs, ys)
+    Xr, yr, Xs, ys = ex
+    return decoded_vs_real(Xr, yr, Xs, ys, classes=LABELS,
+                           title=f"real (top) vs DeepSMOTE decoded (bottom): {len(Xs)} synthetic samples, "
+                                 f"{cfg.ae_epochs} autoencoder epoch(s)")
