@@ -50,3 +50,30 @@ def cd_diagram(result: Mapping, *, title: str = "", width: float = 8.0):
     ax.set_title((title + "\n" if title else "") + sub, fontsize=9)
     fig.tight_layout()
     return fig
+
+
+def quality_vs_cost(board, *, title: str = ""):
+    """Macro F1 (mean, with its std as an error bar) against seconds per split (log scale),
+    one point per leaderboard entry, coloured by paper: what each point of F1 costs."""
+    import pandas as pd
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    papers = list(dict.fromkeys(board["paper"]))
+    colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for i, p in enumerate(papers):
+        g = board[board["paper"] == p]
+        ax.errorbar(g["seconds per split"], g["f1"], yerr=g["f1_std"], fmt="o", color=colors[i % len(colors)],
+                    label=p, capsize=3)
+        for _, r in g.iterrows():
+            params = r.get("parameters")
+            tag = f"{r['entry']}" + (f" ({params / 1e3:.0f}k)" if pd.notna(params) else "")
+            ax.annotate(tag, (r["seconds per split"], r["f1"]), fontsize=7, xytext=(4, 3),
+                        textcoords="offset points")
+    ax.set_xscale("log")
+    ax.set_xlabel("seconds per split (training + prediction)")
+    ax.set_ylabel("macro F1 (mean ± std over splits)")
+    ax.set_title(title or "Quality against cost on the shared splits")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="best")
+    fig.tight_layout()
+    return fig
