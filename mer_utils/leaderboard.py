@@ -105,11 +105,12 @@ class ForestMethod:
 class KerasMethod:
     """A Keras classifier built fresh for every unit (``build()`` -> uncompiled model with
     4 softmax outputs), inputs standardised with the training rows' statistics, trained
-    with :func:`mer_utils.training.fit` (early stopping on the validation rows only)."""
+    with :func:`mer_utils.training.fit` (early stopping on the validation rows only).
+    ``run_eagerly`` skips tracing the training step: cheaper for the one-epoch smoke runs."""
 
     def __init__(self, X: np.ndarray, build: Callable[[], Any], *, epochs: int, batch_size: int,
-                 patience: int | None, learning_rate: float, seed: int = 0):
-        self.X, self.build, self.seed = X, build, seed
+                 patience: int | None, learning_rate: float, seed: int = 0, run_eagerly: bool = False):
+        self.X, self.build, self.seed, self.run_eagerly = X, build, seed, run_eagerly
         self.kw = dict(epochs=epochs, batch_size=batch_size, patience=patience)
         self.learning_rate = learning_rate
         self.n_params: int | None = None
@@ -123,7 +124,8 @@ class KerasMethod:
         keras.backend.clear_session()
         seed_everything(self.seed)
         self.scaler = Standardizer().fit(self.X[train])
-        self.model = compile_classifier(self.build(), learning_rate=self.learning_rate)
+        self.model = compile_classifier(self.build(), learning_rate=self.learning_rate,
+                                        run_eagerly=self.run_eagerly)
         self.n_params = int(self.model.count_params())
         self.history = fit(self.model, (self.scaler(self.X[train]), y_train),
                            (self.scaler(self.X[validation]), y_validation), seed=self.seed, **self.kw)
@@ -181,8 +183,8 @@ class Entry:
 def stored_entries(ctx, *, paper: str, names: Sequence[str], family: str,
                    n_params: Mapping[str, Any] | None = None, note: str = "") -> list[Entry]:
     """Entries for predictions a paper notebook stored on the shared splits: the committed
-    experiments whose ``meta.json`` says ``paper`` and whose ``row`` (or ``model``) is one of
-    ``names``; an absent one is an error naming it."""
+    experiments whose ``meta.json`` says ``paper`` and whose ``row`` (or ``entry``, ``model``)
+    is one of ``names``; an absent one is an error naming it."""
     found = {}
     for exp in list_experiments(ctx.results_dir):
         try:
@@ -190,7 +192,9 @@ def stored_entries(ctx, *, paper: str, names: Sequence[str], family: str,
         except Exception:  # noqa: BLE001 - a foreign folder is simply not one of ours
             continue
         if meta.get("paper") == paper:
-            found[str(meta.get("row", meta.get("model", "")))] = exp
+            for key in ("row", "entry", "model"):
+                if key in meta:
+                    found.setdefault(str(meta[key]), exp)
     missing = [n for n in names if n not in found]
     if missing:
         raise FileNotFoundError(f"no stored predictions of {paper!r} for {missing}: run its notebook "

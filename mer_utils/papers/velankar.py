@@ -515,7 +515,7 @@ def finish(ctx, cfg: Config, data: Data, t_start: float) -> str:
 #: Settings of the two networks on the shared 4Q splits, per profile (the paper's own
 #: ``Config`` of that profile, then these); ``units``: how many of the shared splits
 #: they train on (None: all 100, the paper-scale run).
-BOARD = {"smoke": dict(epochs=1, batch_size=8, patience=1, units=1),
+BOARD = {"smoke": dict(epochs=1, batch_size=8, patience=1, units=1, run_eagerly=True),
          "demo": dict(epochs=4, batch_size=16, patience=2, units=2),
          "full": dict(units=None)}
 
@@ -530,11 +530,13 @@ def quadrant_entries(profile: str, **overrides) -> list:
 
     values = {**BOARD[profile], **overrides}
     units = values.pop("units", None)
+    eager = bool(values.pop("run_eagerly", False))
     cfg = Config.for_profile(profile, **values)
     out = []
     for m in MODELS:
         out.append(Entry(f"{m.name} (4 outputs)", PAPER, "convolutional-recurrent network",
-                         make=partial(_board_network, cfg=cfg, model=m), units=units, validation=0.15,
+                         make=partial(_board_network, cfg=cfg, model=m, eager=eager), units=units,
+                         validation=0.15,
                          config={"paper": PAPER, "model": m.builder, "front_end": FRONT_END, "epochs": cfg.epochs,
                                  "batch_size": cfg.batch_size, "patience": cfg.patience,
                                  "learning_rate": cfg.learning_rate, **m.build_kwargs(cfg)},
@@ -542,7 +544,7 @@ def quadrant_entries(profile: str, **overrides) -> list:
     return out
 
 
-def _board_network(ctx, clips, *, cfg: Config, model: Model):
+def _board_network(ctx, clips, *, cfg: Config, model: Model, eager: bool = False):
     from functools import partial
 
     from mer_utils.leaderboard import LABELS, KerasMethod, align_rows
@@ -554,4 +556,4 @@ def _board_network(ctx, clips, *, cfg: Config, model: Model):
         ctx.manifest.notes.append(f"leaderboard {PAPER}: {missing} clip(s) unreadable, zeros used")
     build = partial(BUILDERS[model.builder], X.shape[1:], len(LABELS), **model.build_kwargs(cfg))
     return KerasMethod(X, build, epochs=cfg.epochs, batch_size=cfg.batch_size, patience=cfg.patience,
-                       learning_rate=cfg.learning_rate, seed=ctx.seed)
+                       learning_rate=cfg.learning_rate, seed=ctx.seed, run_eagerly=eager)
