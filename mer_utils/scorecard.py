@@ -130,8 +130,9 @@ def _reason_text(reasons: dict[str, list[str]]) -> str:
 
 def cell_status(results_dir: Path | str, pv: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per reported number of every paper: ``paper, table, row, metric, value``,
-    the comparison table that holds it (``compared_in``), ``reproduced``, ``tolerance``,
-    ``status`` (one of :data:`STATUSES`) and ``reason`` (for ``differs``)."""
+    the comparison table that holds it (``compared_in``), ``ours`` (the reproduced value),
+    ``tolerance``, ``status`` (one of :data:`STATUSES`) and ``reason`` (for ``differs``).
+    (``ours``, not ``reproduced``: this table is not itself a paper-vs-ours comparison.)"""
     pv = paper_values() if pv is None else pv
     tables = comparison_tables(results_dir)
     papers = sorted(pv["paper"].unique())
@@ -147,7 +148,8 @@ def cell_status(results_dir: Path | str, pv: pd.DataFrame | None = None) -> pd.D
     recs = []
     for _, c in pv.iterrows():
         rec = {"paper": c["paper"], "table": str(c["table"]), "row": str(c["row"]), "metric": str(c["metric"]),
-               "value": float(c["value"]), "compared_in": "", "reproduced": np.nan, "tolerance": np.nan,
+               "value": float(c["value"]), "compared_in": "", "ours": np.nan,
+               "tolerance": tolerance(float(c["value"]), str(c["metric"]), None),
                "status": "cannot run here", "reason": "no notebook compares this number"}
         hits = [(n, r) for n, r in index.get((rec["paper"], rec["row"], rec["metric"]), [])
                 if np.isclose(float(r["paper"]), rec["value"], rtol=1e-9, atol=1e-12)]
@@ -158,8 +160,8 @@ def cell_status(results_dir: Path | str, pv: pd.DataFrame | None = None) -> pd.D
             if pd.notna(r["reproduced"]):
                 std = r.get("reproduced_std", np.nan)
                 tol = tolerance(rec["value"], rec["metric"], float(std) if pd.notna(std) else None)
-                rec.update(reproduced=float(r["reproduced"]), tolerance=tol)
-                if abs(rec["reproduced"] - rec["value"]) <= tol + 1e-12:
+                rec.update(ours=float(r["reproduced"]), tolerance=tol)
+                if abs(rec["ours"] - rec["value"]) <= tol + 1e-12:
                     rec.update(status="within tolerance", reason="")
                 else:
                     rec.update(status="differs", reason=_reason_text(reasons[rec["paper"]]))
@@ -193,10 +195,16 @@ def scorecard(cells: pd.DataFrame, results_dir: Path | str | None = None) -> pd.
 
 
 # --------------------------------------------------------------------------- HTML
-def to_html(card: pd.DataFrame, cells: pd.DataFrame, *, table_href: Callable[[str], str],
+def notebook_table_href(name: str) -> str:
+    """Where a saved table is seen from a notebook page of the report (``report/notebooks/``)."""
+    return f"../tables/{name}.csv"
+
+
+def to_html(card: pd.DataFrame, cells: pd.DataFrame, *, table_href: Callable[[str], str] = notebook_table_href,
             reasons: dict[str, dict[str, list[str]]] | None = None) -> str:
     """The scorecard as HTML: every count links to the list of its cells below, and every
-    cell of that list to the comparison table it comes from (``table_href(name)``)."""
+    cell of that list to the comparison table it comes from (``table_href(name)``; by
+    default as seen from the report's copy of notebook 90)."""
     esc = html.escape
     cols = ["reported numbers", "regenerated", *STATUSES]
     out = [f"<p>Tolerance: {esc(TOLERANCE)}.</p>", "<table class='scorecard'><thead><tr><th>paper</th>"]
@@ -227,7 +235,7 @@ def to_html(card: pd.DataFrame, cells: pd.DataFrame, *, table_href: Callable[[st
                        "<th>tolerance</th><th>compared in</th><th>reason</th></tr>")
             for c in gs.itertuples():
                 link = f"<a href='{esc(table_href(c.compared_in))}'>{esc(c.compared_in)}</a>" if c.compared_in else "—"
-                rep = "" if not np.isfinite(c.reproduced) else f"{c.reproduced:.4g}"
+                rep = "" if not np.isfinite(c.ours) else f"{c.ours:.4g}"
                 tol = "" if not np.isfinite(c.tolerance) else f"{c.tolerance:.3g}"
                 out.append(f"<tr><td>{esc(c.table)}</td><td>{esc(c.row)}</td><td>{esc(c.metric)}</td>"
                            f"<td>{c.value:.4g}</td><td>{rep}</td><td>{tol}</td><td>{link}</td>"
