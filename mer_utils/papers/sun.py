@@ -1080,6 +1080,8 @@ class _BoardSSSL:
         self.y_songs = np.asarray([song_y[int(o)] for o in F_tr.index])
 
     def predict(self, rows) -> np.ndarray:
+        # the song-level SVM (milliseconds) is fitted here, on the training clips' statistics
+        # kept by fit(); song_svm fits and predicts in one call
         seg = self.seg
         te = self._rows(rows)
         P_te = self._trainer.predict(seg.X[te], transform=self.scaler)
