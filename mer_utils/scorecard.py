@@ -19,9 +19,10 @@ row name two tables share is not confused). Then
 * *regenerated*: the comparison has a finite reproduced value; it is
   *within tolerance* when ``|reproduced - paper| <= tolerance`` (below), else it *differs*;
 * *not regenerated in this run*: it is compared, but this run has no number for it (a row
-  the profile scales away, a data set absent, a row that cannot run on this data);
-* *cannot run here*: no notebook compares it (literature rows, numbers of data sets or
-  set-ups the compendium does not rebuild).
+  the profile scales away, a data set absent, a row that cannot run on this data), or the
+  paper's notebook has not run for this profile and data (no comparison table of it here);
+* *cannot run here*: the paper's notebook ran, but no notebook compares this number
+  (literature rows, numbers of data sets or set-ups the compendium does not rebuild).
 
 **Tolerance** (:data:`TOLERANCE`): for a score between 0 and 1 (accuracy, P / R / F1, AUC),
 the larger of **0.03** (three points, about the spread the methods-comparison paper reports
@@ -145,12 +146,19 @@ def cell_status(results_dir: Path | str, pv: pd.DataFrame | None = None) -> pd.D
         for _, r in t.iterrows():
             if pd.notna(r["paper"]):
                 index.setdefault((p, str(r["row"]), str(r["metric"])), []).append((name, r))
+    ran = {p for (p, _, _) in index}          # papers with at least one comparison table here
     recs = []
     for _, c in pv.iterrows():
         rec = {"paper": c["paper"], "table": str(c["table"]), "row": str(c["row"]), "metric": str(c["metric"]),
                "value": float(c["value"]), "compared_in": "", "ours": np.nan,
                "tolerance": tolerance(float(c["value"]), str(c["metric"]), None),
                "status": "cannot run here", "reason": "no notebook compares this number"}
+        if rec["paper"] not in ran:
+            rec.update(status="not regenerated in this run",
+                       reason="no comparison table of this paper here: its notebook has not run for this "
+                              "profile and data")
+            recs.append(rec)
+            continue
         hits = [(n, r) for n, r in index.get((rec["paper"], rec["row"], rec["metric"]), [])
                 if np.isclose(float(r["paper"]), rec["value"], rtol=1e-9, atol=1e-12)]
         if hits:
@@ -222,7 +230,8 @@ def to_html(card: pd.DataFrame, cells: pd.DataFrame, *, table_href: Callable[[st
     out.append("</tbody></table>")
     for p in card["paper"]:
         g = cells[cells["paper"] == p]
-        out.append(f"<h4 id='cells-{esc(p)}'>{esc(p)}: every reported number</h4>")
+        out.append(f"<details id='cells-{esc(p)}'><summary><b>{esc(p)}: every reported number "
+                   f"({len(g)})</b></summary>")
         if reasons and any(reasons.get(p, {}).values()):
             out.append("<ul>" + "".join(f"<li><b>{esc(k)}</b>: {esc(x)}</li>" for k, v in reasons[p].items()
                                         for x in v[:8]) + "</ul>")
@@ -241,4 +250,5 @@ def to_html(card: pd.DataFrame, cells: pd.DataFrame, *, table_href: Callable[[st
                            f"<td>{c.value:.4g}</td><td>{rep}</td><td>{tol}</td><td>{link}</td>"
                            f"<td>{esc(c.reason)}</td></tr>")
             out.append("</table>")
+        out.append("</details>")
     return "\n".join(out)
