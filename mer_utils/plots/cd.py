@@ -18,32 +18,34 @@ def cd_diagram(result: Mapping, *, title: str = "", width: float = 8.0):
     names, R = list(ranks), np.asarray(list(ranks.values()))
     k, cd = len(names), float(result["cd"])
     half = (k + 1) // 2
-    height = 1.6 + 0.32 * max(half, k - half) + 0.18 * len(result.get("groups", []))
-    fig, ax = plt.subplots(figsize=(width, height))
+    groups = list(result.get("groups", []))
+    rows = max(half, k - half)
+    g_space = 0.14 * len(groups)
+    # y in "line" units: the rank axis at 0, labels below at -(0.3 + g_space + 0.45 i), CD bar above
+    bottom = -(0.5 + g_space + 0.45 * rows)
+    fig, ax = plt.subplots(figsize=(width, 0.55 * (1.9 - bottom)))
     lo, hi = 1, max(k, 2)
     ax.set_xlim(lo - 0.6, hi + 0.6)
-    ax.set_ylim(0, 1)
+    ax.set_ylim(bottom, 1.1)
     ax.axis("off")
-    y_axis = 0.82
-    ax.hlines(y_axis, lo, hi, color="k", lw=1)
+    ax.hlines(0, lo, hi, color="k", lw=1)
     for t in range(lo, hi + 1):
-        ax.vlines(t, y_axis, y_axis + 0.03, color="k", lw=1)
-        ax.text(t, y_axis + 0.05, str(t), ha="center", va="bottom", fontsize=9)
-    # CD bar above the axis, from rank 1
-    ax.hlines(0.97, lo, lo + cd, color="k", lw=2)
-    ax.text(lo + cd / 2, 0.985, f"CD = {cd:.2f}", ha="center", va="bottom", fontsize=9)
-    step = 0.62 / max(half, k - half, 1)
+        ax.vlines(t, 0, 0.1, color="k", lw=1)
+        ax.text(t, 0.14, str(t), ha="center", va="bottom", fontsize=9)
+    ax.hlines(0.72, lo, lo + cd, color="k", lw=2)
+    ax.vlines([lo, lo + cd], 0.66, 0.78, color="k", lw=1)
+    ax.text(lo + cd / 2, 0.8, f"CD = {cd:.2f}", ha="center", va="bottom", fontsize=9)
     for i, (n, r) in enumerate(zip(names, R)):
         left = i < half
-        level = y_axis - 0.12 - step * (i if left else k - 1 - i)
+        level = -(0.3 + g_space + 0.45 * (i if left else k - 1 - i))
         x_text = lo - 0.5 if left else hi + 0.5
-        ax.vlines(r, level, y_axis, color="0.3", lw=0.8)
+        ax.vlines(r, level, 0, color="0.3", lw=0.8)
         ax.hlines(level, min(r, x_text), max(r, x_text), color="0.3", lw=0.8)
         ax.text(x_text + (-0.02 if left else 0.02), level, f"{n} ({r:.2f})", ha="right" if left else "left",
-                va="center", fontsize=8)
-    for g, members in enumerate(result.get("groups", [])):
+                va="center", fontsize=8, clip_on=False)
+    for g, members in enumerate(groups):
         rs = [ranks[m] for m in members]
-        y = y_axis - 0.05 - 0.035 * g
+        y = -0.12 - 0.14 * g
         ax.hlines(y, min(rs) - 0.03, max(rs) + 0.03, color="k", lw=3)
     sub = (f"Friedman chi2 = {result['chi2']:.2f} (p = {result['p_chi2']:.3g}), "
            f"{result['N']} splits, {k} methods, Nemenyi alpha = {result['alpha']}")
