@@ -160,3 +160,26 @@ def test_cd_diagram_draws(tmp_path):
     fig = cd_diagram(res, title="t")
     fig.savefig(tmp_path / "cd.png")
     assert (tmp_path / "cd.png").stat().st_size > 1000
+
+
+# --------------------------------------------------------------------------- the notebook on real 4Q
+@pytest.mark.notebook
+@pytest.mark.realdata
+def test_notebook_80_on_the_4q_dev_clips(out_dir):
+    import json
+
+    from conftest import FOURQ_DEV, require
+    from test_notebooks import NB_DIR, _run
+
+    from mer_utils.config import RESULTS_DIR
+    from mer_utils.run import output_label
+
+    root = require(FOURQ_DEV)
+    _run(NB_DIR / "80_leaderboard.ipynb", out_dir / "real80", profile="smoke", data_root=str(root))
+    res = RESULTS_DIR / output_label("smoke", root)
+    manifest = json.loads((res / "manifests" / "80_leaderboard" / "manifest.json").read_text())
+    assert any("4q-dev" in str(v) for v in manifest["data_sources"].values())     # real 4Q, not the demo
+    board = pd.read_csv(res / "leaderboard.csv")
+    assert set(board["paper"]) == {"louro", "javadi", "velankar", "cazzaniga", "sun"}
+    assert board.loc[board["entry"] == "SVM Baseline", "units"].item() == 4      # smoke: 2 folds x 2 repeats
+    assert np.isfinite(board["f1"]).all()
