@@ -1007,7 +1007,7 @@ def fig5_losses(ctx, exp: str, fold: int = 3):
 #: a few epochs, on ``units`` of the shared splits (None: all 100).
 BOARD = {"smoke": dict(backbone="EfficientNetB0", weights="none", image_size=32, epochs=1, patience=1,
                        batch_size=16, random_init_learning_rate=1e-3, run_eagerly=True, units=1),
-         "demo": dict(backbone="EfficientNetB0", weights="none", image_size=32, epochs=3, patience=2,
+         "demo": dict(backbone="EfficientNetB0", weights="none", image_size=32, epochs=1, patience=1,
                       batch_size=16, random_init_learning_rate=1e-3, run_eagerly=True, units=2),
          "full": dict(units=None)}
 

@@ -1017,7 +1017,7 @@ def fidelity(cfg: Config, corpus: Corpus | None = None) -> pd.DataFrame:
 #: Settings of the SSSL pipeline on the shared 4Q splits, per profile (the paper's own
 #: ``Config`` of that profile, then these); ``units``: how many of the shared splits (None: all).
 BOARD = {"smoke": dict(max_seconds=4.0, duration_quadrant=1, epochs=2, warmup_epochs=1, units=1),
-         "demo": dict(max_seconds=8.0, duration_quadrant=1, epochs=3, warmup_epochs=1, units=2),
+         "demo": dict(max_seconds=6.0, duration_quadrant=1, epochs=2, warmup_epochs=1, units=2),
          "full": dict(units=None)}
 
 

@@ -516,7 +516,7 @@ def finish(ctx, cfg: Config, data: Data, t_start: float) -> str:
 #: ``Config`` of that profile, then these); ``units``: how many of the shared splits
 #: they train on (None: all 100, the paper-scale run).
 BOARD = {"smoke": dict(epochs=1, batch_size=8, patience=1, units=1, run_eagerly=True),
-         "demo": dict(epochs=4, batch_size=16, patience=2, units=2),
+         "demo": dict(epochs=2, batch_size=16, patience=1, units=2),
          "full": dict(units=None)}
 
 
