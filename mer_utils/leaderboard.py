@@ -357,7 +357,7 @@ def leaderboard_table(scores: pd.DataFrame, entries: Sequence[Entry]) -> pd.Data
         rec["predict s per split"] = float(g["predict_seconds"].mean()) if g["predict_seconds"].notna().any() else np.nan
         p = pd.to_numeric(g["parameters"], errors="coerce")
         rec["parameters"] = float(p.median()) if p.notna().any() else np.nan
-        rec["note"] = e.note
+        rec["note"] = e.note or "—"          # never empty: an all-empty text column reads back as NaN
         recs.append(rec)
     return pd.DataFrame(recs).sort_values("f1", ascending=False, kind="stable").reset_index(drop=True)
 
@@ -388,7 +388,7 @@ def paired_tests(scores: pd.DataFrame, splits: Sequence[Split], reference: str, 
         else:
             t, p = corrected_resampled_ttest(a[common].to_numpy(), ref[common].to_numpy(),
                                              n_train=n_train, n_test=n_test)
-            rec.update(t=t, p=p, note="" if len(d) >= 10 else f"{len(d)} units: little power")
+            rec.update(t=t, p=p, note="—" if len(d) >= 10 else f"{len(d)} units: little power")
         recs.append(rec)
     return pd.DataFrame(recs)
 
@@ -408,7 +408,7 @@ def critical_difference(scores: pd.DataFrame, *, metric: str = "f1", alpha: floa
     blocks = wide[keep].dropna()
     status = pd.DataFrame({"entry": list(wide.columns), "units": [int(counts[c]) for c in wide.columns],
                            "in CD diagram": [c in keep for c in wide.columns],
-                           "why not": ["" if c in keep else f"{int(counts[c])} of {int(full)} units "
+                           "why not": ["—" if c in keep else f"{int(counts[c])} of {int(full)} units "
                                        "(deep entries scaled down under this profile)" for c in wide.columns]})
     if len(keep) < 2 or len(blocks) < 2:
         return None, status
