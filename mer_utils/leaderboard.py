@@ -103,9 +103,11 @@ class ForestMethod:
 
 
 class KerasMethod:
-    """A Keras classifier built fresh for every unit (``build()`` -> uncompiled model with
-    4 softmax outputs), inputs standardised with the training rows' statistics, trained
-    with :func:`mer_utils.training.fit` (early stopping on the validation rows only).
+    """A Keras classifier (``build()`` -> uncompiled model with 4 softmax outputs), inputs
+    standardised with the training rows' statistics, trained with
+    :func:`mer_utils.training.fit` (early stopping on the validation rows only). Built and
+    compiled once: before every later unit its initial weights and a zeroed optimizer state
+    are restored, so the training step is traced once, not once per unit.
     ``run_eagerly`` skips tracing the training step: cheaper for the one-epoch smoke runs."""
 
     def __init__(self, X: np.ndarray, build: Callable[[], Any], *, epochs: int, batch_size: int,
@@ -114,19 +116,26 @@ class KerasMethod:
         self.kw = dict(epochs=epochs, batch_size=batch_size, patience=patience)
         self.learning_rate = learning_rate
         self.n_params: int | None = None
+        self.model = None
 
     def fit(self, train, y_train, validation, y_validation) -> None:
         from mer_utils.config import seed_everything
+        from mer_utils.models.cazzaniga import reset_optimizer
         from mer_utils.training import Standardizer, compile_classifier, fit
 
         import keras
 
-        keras.backend.clear_session()
-        seed_everything(self.seed)
+        if self.model is None:
+            keras.backend.clear_session()
+            seed_everything(self.seed)
+            self.model = compile_classifier(self.build(), learning_rate=self.learning_rate,
+                                            run_eagerly=self.run_eagerly)
+            self.initial = self.model.get_weights()
+            self.n_params = int(self.model.count_params())
+        else:
+            self.model.set_weights(self.initial)
+            reset_optimizer(self.model)
         self.scaler = Standardizer().fit(self.X[train])
-        self.model = compile_classifier(self.build(), learning_rate=self.learning_rate,
-                                        run_eagerly=self.run_eagerly)
-        self.n_params = int(self.model.count_params())
         self.history = fit(self.model, (self.scaler(self.X[train]), y_train),
                            (self.scaler(self.X[validation]), y_validation), seed=self.seed, **self.kw)
 
