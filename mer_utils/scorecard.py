@@ -197,7 +197,7 @@ def scorecard(cells: pd.DataFrame, results_dir: Path | str | None = None) -> pd.
         r = reasons.get(p, {})
         rec["why they differ (recorded)"] = " | ".join(
             f"{k}: {len(v)} recorded" for k, v in r.items() if v) or "not recorded"
-        rec["tables"] = ", ".join(sorted(t for t in g["compared_in"].unique() if t))
+        rec["tables"] = ", ".join(sorted(t for t in g["compared_in"].unique() if t)) or "—"
         recs.append(rec)
     return pd.DataFrame(recs)
 
