@@ -224,7 +224,7 @@ def to_html(card: pd.DataFrame, cells: pd.DataFrame, *, table_href: Callable[[st
             anchor = f"cells-{d['paper']}" if c in ("reported numbers", "regenerated") else \
                 f"cells-{d['paper']}-{c.replace(' ', '-')}"
             out.append(f"<td><a href='#{esc(anchor)}'>{int(d[c])}</a></td>")
-        tabs = [t.strip() for t in str(d["tables"]).split(",") if t.strip()]
+        tabs = [t.strip() for t in str(d["tables"]).split(",") if t.strip() and t.strip() != "—"]
         links = ", ".join(f"<a href='{esc(table_href(t))}'>{esc(t)}</a>" for t in tabs) or "—"
         out.append(f"<td>{esc(str(d['why they differ (recorded)']))}</td><td>{links}</td></tr>")
     out.append("</tbody></table>")
