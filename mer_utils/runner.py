@@ -318,7 +318,11 @@ def run(profile: str, data_root: str = "", only: list[str] | None = None, out: P
                     f"data={data_root or 'data/raw + demo corpus'}, PYTHONHASHSEED={hash_seed}")
         console.say(f"Executed copies, timings.csv and log.txt -> {out}")
         with _StopHandler(_children()) as stopper, _environment(PYTHONHASHSEED=hash_seed):
-            return _run_all(nbs, out, params, kernel, console, stopper)
+            code = _run_all(nbs, out, params, kernel, console, stopper)
+        if code in (0, 1):  # after the last notebook (not after a stop signal): runs/<run>/report/
+            from mer_utils.report import after_run
+            after_run(out, profile=profile, data_root=data_root, say=console.say)
+        return code
     finally:
         console.close()
 

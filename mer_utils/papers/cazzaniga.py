@@ -999,3 +999,68 @@ def fig5_losses(ctx, exp: str, fold: int = 3):
     f = fold if fold in folds else max(folds)
     hist = folds[f].info.get("history", {})
     return plot_training_curves(hist, metrics=("loss",), title=f"Fig. 5: train and validation loss, fold {f}")
+
+
+# =========================================================================== leaderboard (notebook 80)
+#: Settings of the EfficientNet on the shared 4Q splits, per profile (the paper's own
+#: ``Config`` of that profile, then these): the smallest backbone on small images, eager,
+#: a few epochs, on ``units`` of the shared splits (None: all 100).
+BOARD = {"smoke": dict(backbone="EfficientNetB0", weights="none", image_size=32, epochs=1, patience=1,
+                       batch_size=16, random_init_learning_rate=1e-3, run_eagerly=True, units=1),
+         "demo": dict(backbone="EfficientNetB0", weights="none", image_size=32, epochs=1, patience=1,
+                      batch_size=16, random_init_learning_rate=1e-3, run_eagerly=True, units=2),
+         "full": dict(units=None)}
+
+
+def quadrant_entries(profile: str, **overrides) -> list:
+    """The paper's EfficientNet (B3 under ``full``; 4Q-only here) on the shared splits: the
+    same images (24-s central crop, dB re the source's maximum, 300 x 300 colour), head and
+    optimiser as notebook 20, early stopping on 15 % of each unit's training clips."""
+    from functools import partial
+
+    from mer_utils.leaderboard import Entry
+
+    values = {**BOARD[profile], **overrides}
+    units = values.pop("units", None)
+    cfg = Config.for_profile(profile, **values)
+    return [Entry(f"{cfg.backbone} on spectrogram images", PAPER, "pretrained image CNN",
+                  make=partial(_board_effnet, cfg=cfg), units=units, validation=0.15,
+                  config={"paper": PAPER, "paper_config": cfg.to_dict()},
+                  note=f"{cfg.backbone}, {cfg.image_size}-px images, weights {cfg.weights}, "
+                       f"{cfg.epochs} epoch(s) at most" + (f", first {units} split(s)" if units else ""))]
+
+
+class _BoardEffNet:
+    def __init__(self, ctx, cfg: Config, images: np.ndarray):
+        self.ctx, self.cfg, self.images = ctx, cfg, images
+        self.weights = resolve_weights(ctx, cfg, download=cfg.profile == "full")
+        self.trainer = None
+        self.n_params = None
+
+    def fit(self, train, y_train, validation, y_validation) -> None:
+        if self.trainer is None:
+            self.trainer = _Trainer(self.cfg, self.weights, self.images.shape[1:], self.ctx.seed)
+            self.n_params = int(self.trainer.model.count_params())
+        # the trainer predicts on the rows it is given last: the validation rows (never the test's)
+        self.history, _ = self.trainer.fit_predict((self.images[train], y_train),
+                                                   (self.images[validation], y_validation),
+                                                   self.images[validation], seed=self.ctx.seed)
+
+    def predict(self, rows) -> np.ndarray:
+        from mer_utils.training import predict_proba
+
+        return predict_proba(self.trainer.model, self.images[rows], batch_size=self.cfg.batch_size)
+
+
+def _board_effnet(ctx, clips, *, cfg: Config):
+    from mer_utils.leaderboard import align_rows
+
+    df = clips.df.copy()
+    if "source" not in df.columns:
+        df["source"] = df.get("dataset", "4q")
+    X, kept = extract_spectrograms(df, front_end(cfg), ctx=ctx, progress=False)
+    refs = source_references(X, kept["source"])           # the paper's: max over the source's songs
+    images, missing = align_rows(clips, kept, render_images(cfg, X, kept.reset_index(drop=True), refs))
+    if missing:
+        ctx.manifest.notes.append(f"leaderboard {PAPER}: {missing} clip(s) unreadable, black images used")
+    return _BoardEffNet(ctx, cfg, images)

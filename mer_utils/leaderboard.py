@@ -1,0 +1,445 @@
+"""One protocol across papers: every 4-quadrant classifier of the compendium on the same
+saved splits, scored the same way, with its cost beside its quality.
+
+The papers cannot be compared with each other as published (own data, split, metric). Here
+every entry is trained and tested on **the methods-comparison paper's saved 10 x 10 splits**
+(the units ``notebooks/50`` trains on), through :func:`mer_utils.experiment.run_protocol`:
+resumable, one stored prediction file per unit, tables built from the stored predictions.
+
+**The contract.** A paper module returns its entries (``<paper>.quadrant_entries(...)``);
+this module never imports a paper. An :class:`Entry` is either
+
+* *trained here*: ``make(ctx, clips) -> Method``, where ``clips`` is the shared clip table
+  **without its labels** (:class:`Clips`) and a :class:`Method` has
+  ``fit(train, y_train, validation, y_validation)`` (row positions and their labels, the
+  only labels it ever sees) and ``predict(rows) -> (n, 4)`` scores in :data:`LABELS` order;
+  ``make`` is called only when a unit is still to run, so a rerun that finds every unit
+  stored computes nothing; or
+* *stored*: predictions a paper notebook already made on the same splits (the
+  methods-comparison rows, :func:`stored_entries`).
+
+Each trained unit stores ``train_seconds``, ``predict_seconds`` and ``parameters`` in its
+``info``. :func:`leaderboard_table` gives macro P / R / F1 and accuracy, mean +- std over
+units, seconds per split and parameters; :func:`paired_tests` the corrected resampled
+t-test of each entry against a reference on their shared units (Nadeau & Bengio 2003);
+:func:`critical_difference` Friedman + Nemenyi over the entries that share the most units
+(Demšar 2006), drawn by :func:`mer_utils.plots.cd.cd_diagram`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from typing import Any, Callable, Mapping, Protocol, Sequence
+
+import numpy as np
+import pandas as pd
+
+from mer_utils.evaluation.protocols import Split
+from mer_utils.experiment import UnitResult, run_protocol
+from mer_utils.results import list_experiments, load_meta, load_predictions, score_experiment
+
+LABELS = ("Q1", "Q2", "Q3", "Q4")
+METRICS_SHOWN = ("precision", "recall", "f1", "accuracy")
+
+
+# =========================================================================== the contract
+@dataclasses.dataclass(frozen=True)
+class Clips:
+    """The shared clips as an entry sees them: one row per clip, in split-row order, with
+    the audio path and the corpus columns (``track_id, path, dataset, source...``) but
+    **no label column** — labels reach an entry only through ``Method.fit``."""
+
+    df: pd.DataFrame
+    corpus: str
+    real: bool
+
+    @property
+    def ids(self) -> np.ndarray:
+        return self.df["track_id"].astype(str).to_numpy()
+
+    def __len__(self) -> int:
+        return len(self.df)
+
+
+LABEL_WORDS = ("quadrant", "label", "valence", "arousal", "tags", "latent", "emotion", "mood")
+
+
+def make_clips(df: pd.DataFrame, corpus: str, real: bool) -> Clips:
+    """:class:`Clips` from a clip table: every column that carries (or is derived from) a
+    label — quadrant, valence / arousal, tags, latent emotion — dropped."""
+    drop = [c for c in df.columns if any(w in c.lower() for w in LABEL_WORDS) or c == "y"]
+    return Clips(df.drop(columns=drop).reset_index(drop=True), corpus, bool(real))
+
+
+def align_rows(clips: Clips, kept: pd.DataFrame, X: np.ndarray) -> tuple[np.ndarray, int]:
+    """``X`` (rows of ``kept``, as an extractor returned them) laid out on the clips' rows;
+    a clip the extractor skipped gets zeros. Returns (array, number of clips filled)."""
+    pos = {t: i for i, t in enumerate(kept["track_id"].astype(str))}
+    out = np.zeros((len(clips),) + tuple(X.shape[1:]), dtype=X.dtype)
+    have = np.asarray([t in pos for t in clips.ids])
+    out[have] = X[[pos[t] for t in clips.ids[have]]]
+    return out, int((~have).sum())
+
+
+class ForestMethod:
+    """A random forest on a fixed feature matrix (``X`` rows = clips). ``n_params``: the
+    number of tree nodes (the numbers a fitted forest stores)."""
+
+    def __init__(self, X: np.ndarray, *, trees: int = 100, seed: int = 0, n_jobs: int = 1):
+        self.X, self.trees, self.seed, self.n_jobs = np.asarray(X, dtype=np.float32), trees, seed, n_jobs
+        self.n_params: int | None = None
+
+    def fit(self, train, y_train, validation, y_validation) -> None:
+        from sklearn.ensemble import RandomForestClassifier
+
+        self.model = RandomForestClassifier(n_estimators=self.trees, random_state=self.seed,
+                                            n_jobs=self.n_jobs).fit(self.X[train], y_train)
+        self.n_params = int(sum(t.tree_.node_count for t in self.model.estimators_))
+
+    def predict(self, rows) -> np.ndarray:
+        P = np.zeros((len(rows), len(LABELS)), dtype=np.float32)
+        P[:, self.model.classes_] = self.model.predict_proba(self.X[rows])
+        return P
+
+
+class KerasMethod:
+    """A Keras classifier (``build()`` -> uncompiled model with 4 softmax outputs), inputs
+    standardised with the training rows' statistics, trained with
+    :func:`mer_utils.training.fit` (early stopping on the validation rows only). Built and
+    compiled once: before every later unit its initial weights and a zeroed optimizer state
+    are restored, so the training step is traced once, not once per unit.
+    ``run_eagerly`` skips tracing the training step: cheaper for the one-epoch smoke runs."""
+
+    def __init__(self, X: np.ndarray, build: Callable[[], Any], *, epochs: int, batch_size: int,
+                 patience: int | None, learning_rate: float, seed: int = 0, run_eagerly: bool = False):
+        self.X, self.build, self.seed, self.run_eagerly = X, build, seed, run_eagerly
+        self.kw = dict(epochs=epochs, batch_size=batch_size, patience=patience)
+        self.learning_rate = learning_rate
+        self.n_params: int | None = None
+        self.model = None
+
+    def fit(self, train, y_train, validation, y_validation) -> None:
+        from mer_utils.config import seed_everything
+        from mer_utils.models.cazzaniga import reset_optimizer
+        from mer_utils.training import Standardizer, compile_classifier, fit
+
+        import keras
+
+        if self.model is None:
+            keras.backend.clear_session()
+            seed_everything(self.seed)
+            self.model = compile_classifier(self.build(), learning_rate=self.learning_rate,
+                                            run_eagerly=self.run_eagerly)
+            self.initial = self.model.get_weights()
+            self.n_params = int(self.model.count_params())
+        else:
+            self.model.set_weights(self.initial)
+            reset_optimizer(self.model)
+        self.scaler = Standardizer().fit(self.X[train])
+        self.history = fit(self.model, (self.scaler(self.X[train]), y_train),
+                           (self.scaler(self.X[validation]), y_validation), seed=self.seed, **self.kw)
+
+    def predict(self, rows) -> np.ndarray:
+        from mer_utils.training import predict_proba
+
+        return predict_proba(self.model, self.scaler(self.X[rows]), batch_size=self.kw["batch_size"])
+
+
+class Method(Protocol):
+    """What an entry's ``make`` returns."""
+
+    n_params: int | None
+
+    def fit(self, train: np.ndarray, y_train: np.ndarray, validation: np.ndarray,
+            y_validation: np.ndarray) -> None: ...
+
+    def predict(self, rows: np.ndarray) -> np.ndarray: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Entry:
+    """One method of the leaderboard.
+
+    ``config``: everything that changes its numbers (goes into the results' hash with the
+    splits' signature). ``units``: train on the first N units of the shared splits only
+    (deep entries under ``demo``); None: all. ``validation``: share of each unit's training
+    rows set aside (stratified, seeded by the unit) for early stopping; 0: none.
+    """
+
+    name: str
+    paper: str
+    family: str
+    make: Callable[[Any, Clips], Method] | None = None
+    config: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    units: int | None = None
+    validation: float = 0.0
+    n_params: int | None = None
+    note: str = ""
+    experiment_name: str | None = None
+
+    @property
+    def experiment(self) -> str:
+        if self.experiment_name:
+            return self.experiment_name
+        slug = "".join(ch if ch.isalnum() else "_" for ch in self.name.lower()).strip("_")
+        return f"board_{self.paper}_{slug}"
+
+    @property
+    def stored(self) -> bool:
+        return self.make is None
+
+
+def stored_entries(ctx, *, paper: str, names: Sequence[str], family: str,
+                   n_params: Mapping[str, Any] | None = None, note: str = "") -> list[Entry]:
+    """Entries for predictions a paper notebook stored on the shared splits: the committed
+    experiments whose ``meta.json`` says ``paper`` and whose ``row`` (or ``entry``, ``model``)
+    is one of ``names``; an absent one is an error naming it."""
+    found = {}
+    for exp in list_experiments(ctx.results_dir):
+        try:
+            meta = load_meta(ctx.results_dir, exp)
+        except Exception:  # noqa: BLE001 - a foreign folder is simply not one of ours
+            continue
+        if meta.get("paper") == paper:
+            for key in ("row", "entry", "model"):
+                if key in meta:
+                    found.setdefault(str(meta[key]), exp)
+    missing = [n for n in names if n not in found]
+    if missing:
+        raise FileNotFoundError(f"no stored predictions of {paper!r} for {missing}: run its notebook "
+                                f"(or its run_rows step) first")
+    counts = dict(n_params or {})
+    return [Entry(name=n, paper=paper, family=family, experiment_name=found[n],
+                  n_params=_int_or_none(counts.get(n)), note=note) for n in names]
+
+
+def _int_or_none(v) -> int | None:
+    try:
+        return None if v is None or pd.isna(v) else int(v)
+    except (TypeError, ValueError):
+        return None
+
+
+def stored_counts(ctx, table: str, *, key: str, value: str) -> dict[str, int]:
+    """``{key: value}`` from a table a notebook saved under ``results/<label>/`` (e.g. notebook
+    50's parameter counts); empty when the table is absent."""
+    path = ctx.results_dir / f"{table}.csv"
+    if not path.exists():
+        return {}
+    df = pd.read_csv(path)
+    return {str(k): int(v) for k, v in zip(df[key], df[value]) if pd.notna(v)}
+
+
+# =========================================================================== running
+def with_validation(split: Split, y: np.ndarray, share: float, seed: int = 0) -> Split:
+    """``split`` with ``share`` of its training rows moved to validation, stratified by
+    ``y`` and seeded by the unit: the test rows are untouched and never seen."""
+    if share <= 0:
+        return split
+    from sklearn.model_selection import train_test_split
+
+    tr = np.asarray(split.train)
+    rs = seed * 1000 + split.unit.repeat * 100 + split.unit.fold
+    n_val = max(len(np.unique(y[tr])), int(round(share * len(tr))))
+    try:
+        keep, val = train_test_split(tr, test_size=n_val, stratify=y[tr], random_state=rs)
+    except ValueError:                       # a class too small to stratify
+        keep, val = train_test_split(tr, test_size=n_val, random_state=rs)
+    return Split(split.unit, np.sort(keep), split.test, np.sort(val))
+
+
+def _fit_predict(ctx, entry: Entry, clips: Clips, y: np.ndarray, holder: dict):
+    ids = clips.ids
+
+    def fit_predict(split: Split) -> UnitResult:
+        if "method" not in holder:
+            t0 = time.perf_counter()
+            holder["method"] = entry.make(ctx, clips)
+            holder["prepare_seconds"] = round(time.perf_counter() - t0, 3)
+        method = holder["method"]
+        sp = with_validation(split, y, entry.validation, seed=ctx.seed)
+        t0 = time.perf_counter()
+        method.fit(sp.train, y[sp.train], sp.validation, y[sp.validation])
+        t1 = time.perf_counter()
+        score = np.asarray(method.predict(sp.test), dtype=np.float32)
+        t2 = time.perf_counter()
+        if score.shape != (len(sp.test), len(LABELS)):
+            raise ValueError(f"{entry.name}: predict returned {score.shape}, expected ({len(sp.test)}, {len(LABELS)})")
+        n = getattr(method, "n_params", None)
+        return UnitResult(ids=ids[sp.test], y_true=y[sp.test], y_score=score, labels=list(LABELS),
+                          info={"train_seconds": round(t1 - t0, 3), "predict_seconds": round(t2 - t1, 3),
+                                "prepare_seconds": holder.get("prepare_seconds", 0.0),
+                                "parameters": None if n is None else int(n),
+                                "n_train": int(len(sp.train)), "n_validation": int(len(sp.validation)),
+                                "n_test": int(len(sp.test))})
+    return fit_predict
+
+
+def run_entries(ctx, entries: Sequence[Entry], clips: Clips, y: Sequence, splits: Sequence[Split]
+                ) -> pd.DataFrame:
+    """Train every entry that is trained here on its units of ``splits`` (resumable: units
+    stored under the same configuration are not trained again) and return one status line
+    per entry: units, how many trained in this call, seconds. Stored entries are checked
+    to exist."""
+    y = np.asarray(y)
+    if len(y) != len(clips):
+        raise ValueError(f"{len(y)} labels for {len(clips)} clips")
+    rows = []
+    for e in entries:
+        if e.stored:
+            n = len(load_predictions(ctx.results_dir, e.experiment))
+            rows.append({"entry": e.name, "paper": e.paper, "units": n, "trained now": 0,
+                         "seconds": 0.0, "source": f"stored by the {e.paper} notebook ({e.experiment})"})
+            continue
+        units = list(splits)[: e.units] if e.units else list(splits)
+        holder: dict = {}
+        counter = {"n": 0}
+        inner = _fit_predict(ctx, e, clips, y, holder)
+
+        def counted(split, inner=inner, counter=counter):
+            counter["n"] += 1
+            return inner(split)
+
+        t0 = time.perf_counter()
+        run_protocol(ctx.results_dir, e.experiment, units, fit_predict=counted,
+                     config=dict(e.config, entry=e.name, corpus=clips.corpus, n_clips=len(clips),
+                                 validation=e.validation, seed=ctx.seed),
+                     meta={"paper": e.paper, "entry": e.name, "family": e.family, "corpus": clips.corpus,
+                           "note": e.note}, progress=False)
+        rows.append({"entry": e.name, "paper": e.paper, "units": len(units), "trained now": counter["n"],
+                     "seconds": round(time.perf_counter() - t0, 1), "source": "trained here"})
+    return pd.DataFrame(rows)
+
+
+# =========================================================================== scoring
+def _macro(fn: str):
+    def metric(fp) -> float:
+        from sklearn import metrics as M
+
+        from mer_utils.evaluation.reports import fold_labels
+
+        yt, yp = fold_labels(fp)
+        if fn == "accuracy":
+            return float(np.mean(yt == yp))
+        f = {"precision": M.precision_score, "recall": M.recall_score, "f1": M.f1_score}[fn]
+        return float(f(yt, yp, labels=list(fp.labels), average="macro", zero_division=0))
+    return metric
+
+
+METRICS = {m: _macro(m) for m in METRICS_SHOWN}
+"""Macro precision / recall / F1 and accuracy of one unit, from its stored predictions."""
+
+
+def unit_scores(ctx, entries: Sequence[Entry]) -> pd.DataFrame:
+    """One row per (entry, unit): macro P / R / F1, accuracy, seconds, from the stored
+    predictions only."""
+    frames = []
+    for e in entries:
+        s = score_experiment(ctx.results_dir, e.experiment, METRICS)
+        info = {(fp.repeat, fp.fold): fp.info for fp in load_predictions(ctx.results_dir, e.experiment)}
+        s["train_seconds"] = [info[(r, f)].get("train_seconds", np.nan) for r, f in zip(s["repeat"], s["fold"])]
+        s["predict_seconds"] = [info[(r, f)].get("predict_seconds", np.nan) for r, f in zip(s["repeat"], s["fold"])]
+        s["seconds"] = [info[(r, f)].get("seconds", np.nan) for r, f in zip(s["repeat"], s["fold"])]
+        params = [info[(r, f)].get("parameters") for r, f in zip(s["repeat"], s["fold"])]
+        s["parameters"] = [e.n_params if p is None else p for p in params]
+        s.insert(0, "entry", e.name)
+        s.insert(1, "paper", e.paper)
+        frames.append(s.drop(columns=["experiment"]))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def leaderboard_table(scores: pd.DataFrame, entries: Sequence[Entry]) -> pd.DataFrame:
+    """One row per entry, best macro F1 first: P / R / F1 / accuracy mean and std over its
+    units, units, seconds per split (total, and training / prediction where recorded),
+    parameters (median over units; None where the method has no such count)."""
+    by = {e.name: e for e in entries}
+    recs = []
+    for name, g in scores.groupby("entry", sort=False):
+        e = by[name]
+        rec = {"entry": name, "paper": e.paper, "family": e.family, "units": len(g)}
+        for m in METRICS_SHOWN:
+            rec[m] = float(g[m].mean())
+            rec[f"{m}_std"] = float(g[m].std(ddof=1)) if len(g) > 1 else 0.0
+        rec["F1 (mean ± std)"] = f"{rec['f1']:.3f} ± {rec['f1_std']:.3f}"
+        rec["seconds per split"] = float(g["seconds"].mean())
+        rec["train s per split"] = float(g["train_seconds"].mean()) if g["train_seconds"].notna().any() else np.nan
+        rec["predict s per split"] = float(g["predict_seconds"].mean()) if g["predict_seconds"].notna().any() else np.nan
+        p = pd.to_numeric(g["parameters"], errors="coerce")
+        rec["parameters"] = float(p.median()) if p.notna().any() else np.nan
+        rec["note"] = e.note or "—"          # never empty: an all-empty text column reads back as NaN
+        recs.append(rec)
+    return pd.DataFrame(recs).sort_values("f1", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def paired_tests(scores: pd.DataFrame, splits: Sequence[Split], reference: str, *,
+                 metric: str = "f1") -> pd.DataFrame:
+    """Every entry against ``reference`` on the units both have: mean difference of the
+    per-unit ``metric`` and the corrected resampled t-test (Nadeau & Bengio 2003; training
+    sets of the units overlap, so the variance is inflated by n_test / n_train)."""
+    from mer_utils.evaluation.stats import corrected_resampled_ttest
+
+    n_train = int(round(np.mean([len(s.train) for s in splits])))
+    n_test = int(round(np.mean([len(s.test) for s in splits])))
+    ref = scores[scores["entry"] == reference].set_index(["repeat", "fold"])[metric]
+    if ref.empty:
+        raise KeyError(f"reference {reference!r} has no scores")
+    recs = []
+    for name, g in scores[scores["entry"] != reference].groupby("entry", sort=False):
+        a = g.set_index(["repeat", "fold"])[metric]
+        common = a.index.intersection(ref.index)
+        d = (a[common] - ref[common]).to_numpy()
+        rec = {"entry": name, "vs": reference, "units": len(common),
+               f"mean {metric} difference": float(d.mean()) if len(d) else np.nan}
+        if len(d) < 2:
+            rec.update(t=np.nan, p=np.nan, note="fewer than 2 shared units: no test")
+        elif np.ptp(d) < 1e-12:
+            rec.update(t=np.nan, p=np.nan, note="the same difference on every unit: the test is undefined")
+        else:
+            t, p = corrected_resampled_ttest(a[common].to_numpy(), ref[common].to_numpy(),
+                                             n_train=n_train, n_test=n_test)
+            rec.update(t=t, p=p, note="—" if len(d) >= 10 else f"{len(d)} units: little power")
+        recs.append(rec)
+    return pd.DataFrame(recs)
+
+
+def critical_difference(scores: pd.DataFrame, *, metric: str = "f1", alpha: float = 0.05
+                        ) -> tuple[dict | None, pd.DataFrame]:
+    """Friedman + Nemenyi (Demšar 2006) over the units shared by the entries with the most
+    units (blocks = splits). Returns (result of
+    :func:`~mer_utils.evaluation.stats.friedman_nemenyi` or None when fewer than two entries
+    or two units qualify, a table saying which entries are in and why others are not)."""
+    from mer_utils.evaluation.stats import friedman_nemenyi
+
+    wide = scores.pivot_table(index=["repeat", "fold"], columns="entry", values=metric)
+    counts = wide.notna().sum()
+    full = counts.max() if len(counts) else 0
+    keep = [c for c in wide.columns if counts[c] == full]
+    blocks = wide[keep].dropna()
+    status = pd.DataFrame({"entry": list(wide.columns), "units": [int(counts[c]) for c in wide.columns],
+                           "in CD diagram": [c in keep for c in wide.columns],
+                           "why not": ["—" if c in keep else f"{int(counts[c])} of {int(full)} units "
+                                       "(deep entries scaled down under this profile)" for c in wide.columns]})
+    if len(keep) < 2 or len(blocks) < 2:
+        return None, status
+    order = [e for e in dict.fromkeys(scores["entry"]) if e in keep]
+    return friedman_nemenyi(blocks[order], alpha=alpha), status
+
+
+def friedman_table(result: dict | None) -> pd.DataFrame:
+    """The Friedman / Nemenyi numbers as a table (average rank per entry, CD, statistics)."""
+    if result is None:
+        return pd.DataFrame()
+    ranks = pd.DataFrame({"entry": list(result["avg_ranks"]), "average rank": list(result["avg_ranks"].values())})
+    ranks = ranks.sort_values("average rank").reset_index(drop=True)
+    best = ranks["average rank"].iloc[0]
+    ranks["within CD of the best"] = ranks["average rank"] - best < result["cd"]
+    for k in ("N", "k", "chi2", "p_chi2", "F", "p_F", "q", "cd"):
+        ranks[k] = result[k]
+    return ranks
+
+
+def cost_table(board: pd.DataFrame) -> pd.DataFrame:
+    """What a point of F1 costs: seconds per split and parameters beside macro F1."""
+    cols = ["entry", "paper", "f1", "units", "seconds per split", "train s per split",
+            "predict s per split", "parameters"]
+    return board[cols].copy()

@@ -1,0 +1,96 @@
+"""The reproduction scorecard, on constructed paper values and stored comparison tables:
+each reported number lands in exactly one class, tolerance as stated, reasons as recorded,
+every paper listed, every count linked to its cells and every cell to its table."""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from mer_utils import scorecard as sc
+from mer_utils.report import check_report
+
+PV = pd.DataFrame([
+    # paper, table, row, metric, value
+    ("alpha", "3", "SVM", "f1", 0.75),          # ours 0.77: within 0.03
+    ("alpha", "3", "CNN", "f1", 0.60),          # ours 0.65, std 0.06: within our spread
+    ("alpha", "3", "CRNN", "f1", 0.65),         # ours 0.40, std 0.05: differs
+    ("alpha", "3", "GRU", "f1", 0.61),          # compared, NaN reproduced: not regenerated
+    ("alpha", "3", "Literature", "f1", 0.70),   # in no comparison table: cannot run here
+    ("alpha", "1", "CNN", "epochs", 200.0),     # ours 200: within (setting)
+    ("alpha", "1", "CRNN", "epochs", 200.0),    # ours 1: differs (setting)
+    ("alpha", "5", "SVM", "f1", 0.90),          # same row/metric as table 3, other value: not confused
+    ("beta", "2", "Model", "accuracy", 0.80),   # beta has no comparison table: its notebook did not run
+], columns=["paper", "table", "row", "metric", "value"]).assign(note="")
+
+
+@pytest.fixture
+def results(tmp_path):
+    d = tmp_path / "results"
+    d.mkdir()
+    pd.DataFrame([("SVM", "f1", 0.75, 0.77, 0.01), ("CNN", "f1", 0.60, 0.65, 0.06),
+                  ("CRNN", "f1", 0.65, 0.40, 0.05), ("GRU", "f1", 0.61, np.nan, np.nan),
+                  ("Ours only", "f1", np.nan, 0.5, 0.1)],
+                 columns=["row", "metric", "paper", "reproduced", "reproduced_std"]).to_csv(d / "alpha_table3.csv", index=False)
+    pd.DataFrame([("CNN", "epochs", 200, 200, np.nan), ("CRNN", "epochs", 200, 1, np.nan)],
+                 columns=["row", "metric", "paper", "reproduced", "reproduced_std"]).to_csv(d / "alpha_table1.csv", index=False)
+    pd.DataFrame({"x": [1]}).to_csv(d / "alpha_other.csv", index=False)      # not a comparison table
+    m = d / "manifests" / "50_alpha_methods"
+    m.mkdir(parents=True)
+    (m / "manifest.json").write_text(json.dumps({
+        "notebook": "50_alpha_methods", "data_sources": {"quadrant": "demo corpus (60 synthetic clips)"},
+        "substitutions": [{"what": "VGGish weights", "used": "musicnn", "reason": "offline"}]}))
+    pd.DataFrame([("epochs", "200", "1", "departure", "CPU budget"), ("lr", "1e-3", "1e-3", "same", "")],
+                 columns=["point", "paper", "ours", "status", "reason"]).to_csv(d / "alpha_fidelity.csv", index=False)
+    return d
+
+
+def test_every_number_in_one_class(results):
+    cells = sc.cell_status(results, PV).set_index(["paper", "table", "row", "metric"])
+    status = cells["status"].to_dict()
+    assert status[("alpha", "3", "SVM", "f1")] == "within tolerance"
+    assert status[("alpha", "3", "CNN", "f1")] == "within tolerance"          # |0.05| <= our std 0.06
+    assert status[("alpha", "3", "CRNN", "f1")] == "differs"                  # |0.25| > max(0.03, 0.05)
+    assert status[("alpha", "3", "GRU", "f1")] == "not regenerated in this run"
+    assert status[("alpha", "3", "Literature", "f1")] == "cannot run here"
+    assert status[("alpha", "1", "CNN", "epochs")] == "within tolerance"
+    assert status[("alpha", "1", "CRNN", "epochs")] == "differs"
+    assert status[("alpha", "5", "SVM", "f1")] == "cannot run here"          # paper value 0.90 is compared nowhere
+    assert status[("beta", "2", "Model", "accuracy")] == "not regenerated in this run"
+    assert cells.loc[("alpha", "3", "CRNN", "f1"), "tolerance"] == pytest.approx(0.05)
+    assert cells.loc[("alpha", "3", "SVM", "f1"), "compared_in"] == "alpha_table3"
+    reason = cells.loc[("alpha", "3", "CRNN", "f1"), "reason"]
+    assert "different data" in reason and "weights absent" in reason and "departure" in reason
+
+
+def test_counts_per_paper_all_papers_listed(results):
+    cells = sc.cell_status(results, PV)
+    card = sc.scorecard(cells, results).set_index("paper")
+    assert list(card.index) == ["alpha", "beta"]
+    a = card.loc["alpha"]
+    assert (a["reported numbers"], a["regenerated"], a["within tolerance"], a["differs"],
+            a["not regenerated in this run"], a["cannot run here"]) == (8, 5, 3, 2, 1, 2)
+    assert card.loc["beta", "not regenerated in this run"] == 1 and card.loc["beta", "regenerated"] == 0
+    assert a["tables"] == "alpha_table1, alpha_table3"
+    assert "weights absent: 1" in a["why they differ (recorded)"]
+
+
+def test_tolerance_rule():
+    assert sc.tolerance(0.6, "f1", None) == 0.03
+    assert sc.tolerance(0.6, "macro_f1", 0.08) == 0.08
+    assert sc.tolerance(200, "epochs", None) == pytest.approx(2.0)
+    assert sc.tolerance(0.001, "learning_rate", 0.5) == pytest.approx(1e-5)   # a setting, not a score
+
+
+def test_html_links_every_count_and_cell(results, tmp_path):
+    cells = sc.cell_status(results, PV)
+    card = sc.scorecard(cells, results)
+    (tmp_path / "tables").mkdir()
+    for t in ("alpha_table1", "alpha_table3"):
+        (tmp_path / "tables" / f"{t}.csv").write_text("x\n")
+    body = sc.to_html(card, cells, table_href=lambda n: f"tables/{n}.csv",
+                      reasons=sc.recorded_reasons(results, ["alpha", "beta"]))
+    page = tmp_path / "index.html"
+    page.write_text(f"<html><body>{body}</body></html>")
+    assert check_report(page) == []
+    assert body.count("href='#cells-alpha") == 6   # 6 counts and "href='tables/alpha_table3.csv'" in body
