@@ -39,6 +39,14 @@ OPTIONAL_NAN = {
     ("01_feature_summary", "seconds"): "notebook 01 does not time the spectrogram row",
     ("javadi_per_label*", "roc_auc"): "a tag with one class in the test split has no AUC (counted as skipped)",
     ("javadi_per_label*", "pr_auc"): "a tag with no positive in the test split has no average precision",
+    ("leaderboard*", "train s per split"): "notebook 50's stored units record total seconds only",
+    ("leaderboard*", "predict s per split"): "as train s per split",
+    ("leaderboard*", "parameters"): "a classical learner (SVM, RF) has no parameter count",
+    ("leaderboard_unit_scores", "train_seconds"): "as train s per split",
+    ("leaderboard_unit_scores", "predict_seconds"): "as train s per split",
+    ("leaderboard_paired*", "t"): "the corrected t-test is undefined with fewer than 2 shared units "
+                                  "or constant differences",
+    ("leaderboard_paired*", "p"): "as t",
 }
 # tables that hold text only (no number to check); fnmatch patterns
 TEXT_TABLES = ("*_fidelity",)
