@@ -96,6 +96,9 @@ _ALLOWED_GLOBAL_RNG = {
     ("mer_utils/config.py", "seed_everything"): "the one function that reseeds global generators",
     ("mer_utils/models/multilabel.py", "fit"): "scikit-multilearn's RAkEL-d draws from Python's "
                                                "global random: seeded for the fit, state restored",
+    ("mer_utils/augment_audio.py", "_seeded"): "audiomentations draws its parameters from Python's and "
+                                               "NumPy's global generators: seeded per (clip, transform, "
+                                               "seed) for one copy, both states restored",
 }
 
 
