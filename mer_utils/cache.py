@@ -127,14 +127,16 @@ class FeatureCache:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(self.root))
+        # hashed once (a cached re-run asks for the folder once per track)
+        object.__setattr__(self, "_hash", config_hash({"namespace": self.namespace, "config": self.config}))
 
     @property
     def hash(self) -> str:
-        return config_hash({"namespace": self.namespace, "config": self.config})
+        return self._hash
 
     @property
     def folder(self) -> Path:
-        return self.root / self.namespace / self.hash
+        return self.root / self.namespace / self._hash
 
     def _path(self, key: str, suffix: str = ".npz") -> Path:
         return self.folder / key[:2] / f"{key}{suffix}"
@@ -277,8 +279,9 @@ def _default_skip_errors() -> tuple[type[BaseException], ...]:
 
 
 def _run_one(fn: Callable, item: Any, key: str | None, cache: FeatureCache | None,
-             skip_errors: tuple[type[BaseException], ...]):
-    """Worker body: compute, store, return ("ok", value) or ("err", exception)."""
+             skip_errors: tuple[type[BaseException], ...], keep: bool = True):
+    """Worker body: compute, store, return ("ok", value) or ("err", exception); with
+    ``keep=False`` ("ok", None): the value lives in the cache only (nothing sent back)."""
     try:
         value = fn(item)
     except skip_errors as exc:  # expected, documented failure: record it
@@ -287,7 +290,7 @@ def _run_one(fn: Callable, item: Any, key: str | None, cache: FeatureCache | Non
         return "err", exc
     if cache is not None and key is not None:
         cache.put(key, value)
-    return "ok", value
+    return "ok", value if keep else None
 
 
 def _blas_limit(n: int | None):
@@ -322,7 +325,8 @@ def cached_map(fn: Callable[[Any], Any], items: Sequence[Any], *,
                progress: bool = True,
                prefer: str | None = None,
                blas_threads: int | None = 1,
-               scheduler: str | None = None) -> MapResult:
+               scheduler: str | None = None,
+               load: bool = True) -> MapResult:
     """Map ``fn`` over ``items`` with a per-item cache, joblib workers and a progress bar.
 
     Parameters
@@ -349,9 +353,15 @@ def cached_map(fn: Callable[[Any], Any], items: Sequence[Any], *,
         workers), or None: ``$MER_SCHEDULER`` when set, else joblib on this machine. The
         misses then run on the cluster's workers (:func:`stream_map`), which write the cache
         entries themselves — the same bytes as the local path.
+    load : False (with a cache): fill the cache only. Hits are checked by the entry's
+        presence, not read; workers send nothing back; ``values`` holds None for every kept
+        item (read them later with ``cache.get(track_key(id, path))``, one at a time: what a
+        corpus of any size needs in memory is then one entry).
     """
     if on_error not in ("skip", "raise"):
         raise ValueError(f"on_error must be 'skip' or 'raise', not {on_error!r}")
+    if not load and cache is None:
+        raise ValueError("load=False needs a cache (the values would be lost)")
     items = list(items)
     n = len(items)
     ids = [str(i) for i in (ids if ids is not None else items)]
@@ -369,8 +379,9 @@ def cached_map(fn: Callable[[Any], Any], items: Sequence[Any], *,
     todo: list[int] = []
     for i, key in enumerate(keys):
         if cache is not None:
-            val = cache.get(key)
+            val = cache.get(key) if load else (True if key in cache else None)
             if val is not None:
+                val = val if load else None
                 results[i], status[i] = val, "ok"
                 hits += 1
                 continue
@@ -395,7 +406,8 @@ def cached_map(fn: Callable[[Any], Any], items: Sequence[Any], *,
     with _progress(len(todo), desc, progress) as bar:
         if scheduler and todo:
             stream = stream_map(fn, [items[i] for i in todo], keys=[keys[i] for i in todo], cache=cache,
-                                n_jobs=max(1, n_jobs or 1), skip_errors=skip_errors, scheduler=scheduler)
+                                n_jobs=max(1, n_jobs or 1), skip_errors=skip_errors, scheduler=scheduler,
+                                keep=load)
             try:
                 for j, outcome in stream:
                     record(todo[j], outcome)
@@ -405,14 +417,14 @@ def cached_map(fn: Callable[[Any], Any], items: Sequence[Any], *,
         elif workers == 1:
             with _blas_limit(blas_threads if todo else None):
                 for i in todo:
-                    record(i, _run_one(fn, items[i], keys[i], cache, skip_errors))
+                    record(i, _run_one(fn, items[i], keys[i], cache, skip_errors, load))
                     bar.update(1)
         else:
             from joblib import Parallel, delayed
 
             par = Parallel(n_jobs=workers, return_as="generator", pre_dispatch="2*n_jobs",
                            prefer=prefer, batch_size=1)
-            gen = par(delayed(_run_one)(fn, items[i], keys[i], cache, skip_errors) for i in todo)
+            gen = par(delayed(_run_one)(fn, items[i], keys[i], cache, skip_errors, load) for i in todo)
             try:
                 for i, outcome in zip(todo, gen):
                     record(i, outcome)
@@ -476,7 +488,8 @@ def dask_client(scheduler: str, n_workers: int = 2):
 
 def stream_map(fn: Callable[[Any], Any], items: Sequence[Any], *, keys: Sequence[str | None] | None = None,
                cache: FeatureCache | None = None, n_jobs: int = 2, max_pending: int | None = None,
-               skip_errors: tuple[type[BaseException], ...] | None = None, scheduler: str | None = None):
+               skip_errors: tuple[type[BaseException], ...] | None = None, scheduler: str | None = None,
+               keep: bool = True):
     """Yield ``(index, ("ok", value) | ("err", exception))`` for every item, in input order,
     computing ahead in worker processes with at most ``max_pending`` items in flight.
 
@@ -498,13 +511,13 @@ def stream_map(fn: Callable[[Any], Any], items: Sequence[Any], *, keys: Sequence
     if not scheduler and (n_jobs is None or n_jobs <= 1):
         with _blas_limit(1):
             for j, item in enumerate(items):
-                yield j, _run_one(fn, item, keys[j], cache, skip_errors)
+                yield j, _run_one(fn, item, keys[j], cache, skip_errors, keep)
         return
     if scheduler:
         client = dask_client(scheduler, n_workers=max(1, n_jobs or 1))
 
         def submit(j):
-            return client.submit(_run_one, fn, items[j], keys[j], cache, skip_errors, pure=False,
+            return client.submit(_run_one, fn, items[j], keys[j], cache, skip_errors, keep, pure=False,
                                  key=f"mer-{keys[j] or j}-{os.getpid()}-{id(items)}-{j}")
         n_workers = max(1, len(client.scheduler_info().get("workers", {})) or n_jobs or 1)
     else:
@@ -513,7 +526,7 @@ def stream_map(fn: Callable[[Any], Any], items: Sequence[Any], *, keys: Sequence
         executor = get_reusable_executor(max_workers=n_jobs, env=_WORKER_ENV)
 
         def submit(j):
-            return executor.submit(_run_one, fn, items[j], keys[j], cache, skip_errors)
+            return executor.submit(_run_one, fn, items[j], keys[j], cache, skip_errors, keep)
         n_workers = n_jobs
     limit = max_pending or 2 * n_workers + 2
     pending: deque = deque()
