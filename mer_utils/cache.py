@@ -49,7 +49,8 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["FeatureCache", "MapResult", "cached_map", "stream_map", "dask_client", "config_hash", "track_key",
+__all__ = ["FeatureCache", "MapResult", "cached_map", "stream_map", "dask_client", "close_dask_clients",
+           "config_hash", "track_key",
            "default_cache_root", "SCHEDULER_ENV"]
 
 #: environment variable naming the dask scheduler of the extraction (``./run_all.sh --scheduler``)
@@ -478,12 +479,26 @@ def dask_client(scheduler: str, n_workers: int = 2):
                           "pip install -e .[cluster]") from exc
     if scheduler == "local":
         cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, worker_dashboard_address=None)
+                               dashboard_address=":0")
         client = Client(cluster)
     else:
         client = Client(scheduler)
     _CLIENTS[key] = client
     return client
+
+
+def close_dask_clients() -> None:
+    """Close the clients (and LocalClusters) :func:`dask_client` opened in this process."""
+    import contextlib
+
+    for key, client in list(_CLIENTS.items()):
+        cluster = getattr(client, "cluster", None)
+        with contextlib.suppress(Exception):
+            client.close()
+        if cluster is not None and key.startswith("local:"):
+            with contextlib.suppress(Exception):
+                cluster.close()
+        _CLIENTS.pop(key, None)
 
 
 def stream_map(fn: Callable[[Any], Any], items: Sequence[Any], *, keys: Sequence[str | None] | None = None,

@@ -146,17 +146,23 @@ def test_training_notebook_runs_under_the_second_backend(nb, out_dir, monkeypatc
     finite, and its manifest records the backend it really ran on."""
     import json
 
-    from test_notebooks import _results_dir, _run, assert_tables_ok
+    from mer_utils.run import output_label
+    from test_notebooks import _run, assert_tables_ok
 
     if importlib.util.find_spec(SECOND_BACKEND) is None:
         pytest.skip(f"{SECOND_BACKEND} is not installed: pip install -e .[{SECOND_BACKEND}]")
     monkeypatch.setenv("KERAS_BACKEND", SECOND_BACKEND)   # the kernel inherits it
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    # outputs of their own: the TensorFlow smoke runs' stored predictions would otherwise be
+    # reused (run_protocol resumes complete units) and nothing would train under torch
+    fresh = out_dir / f"results-{SECOND_BACKEND}"
+    monkeypatch.setenv("MER_RESULTS", str(fresh / "results"))
+    monkeypatch.setenv("MER_FIGURES", str(fresh / "figures"))
     since = time.time() - 1.0
     t0 = time.perf_counter()
     _run(nb, out_dir / SECOND_BACKEND, profile="smoke", data_root="")
     seconds = time.perf_counter() - t0
-    results = _results_dir("smoke", None)
+    results = fresh / "results" / output_label("smoke", None)
     assert_tables_ok(results, since, nb.stem)
     manifests = [m for m in (results / "manifests").glob("*/manifest.json") if m.stat().st_mtime >= since]
     assert manifests, f"{nb.stem} wrote no manifest"
