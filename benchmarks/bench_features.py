@@ -244,6 +244,9 @@ def main(argv=None) -> int:
     ap.add_argument("--skip", default="", help="comma list of stages to skip "
                     "(floor,logmel,javadi477_ours,emotion,embedding,cluster) or 'naive' to skip naive loops")
     ap.add_argument("--json", default=None, help="also write the results here")
+    ap.add_argument("--paired", type=int, default=0, metavar="N",
+                    help="time the embedding stage in blocks of N clips, naive then ours on each block "
+                         "(both see the same load of a shared machine); totals are the sums")
     args = ap.parse_args(argv)
     os.environ.setdefault("MER_PROGRESS", "0")
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
@@ -312,16 +315,45 @@ def main(argv=None) -> int:
     stage("emotion set", naive_emotion,
           lambda: features.extract_features(df, "emotion", ctx=ctx, progress=False), key="emotion")
 
-    def ours_embedding():
+    def ours_embedding(d=df):
         from mer_utils.embeddings import embed_tracks
 
-        return embed_tracks(df, "musicnn_msd", ctx=ctx, fallback=None, n_jobs=args.jobs,
+        return embed_tracks(d, "musicnn_msd", ctx=ctx, fallback=None, n_jobs=args.jobs,
                             cache_dir=tmp, progress=False)
+
+    def paired_embedding(block):
+        """Naive and ours alternating on blocks of clips: the same machine load for both."""
+        row = {"stage": f"embedding (musicnn_msd), paired blocks of {block}"}
+        naive_loop(naive_embedding, paths[:1])
+        ours_embedding(df.iloc[:1])                   # network built, pool started: excluded
+        shutil.rmtree(tmp / "embeddings", ignore_errors=True)
+        for k in ("naive_s", "naive_cpu", "ours_s", "ours_cpu"):
+            row[k] = 0.0
+        row["naive_peak_gib"] = row["ours_peak_gib"] = 0.0
+        for start in range(0, n, block):
+            sub = df.iloc[start:start + block]
+            t, _ = timed(lambda: naive_loop(naive_embedding, list(sub["path"])))
+            row["naive_s"] += t
+            row["naive_cpu"] += _LAST_CPU[0]
+            row["naive_peak_gib"] = max(row["naive_peak_gib"], _LAST_PEAK[0])
+            t, _ = timed(lambda: ours_embedding(sub))
+            row["ours_s"] += t
+            row["ours_cpu"] += _LAST_CPU[0]
+            row["ours_peak_gib"] = max(row["ours_peak_gib"], _LAST_PEAK[0])
+            print(f"  clips {start}-{start + len(sub) - 1}: naive {row['naive_s']:.1f} s, ours {row['ours_s']:.1f} s "
+                  f"(cumulative)", flush=True)
+        row["cached_s"], _ = timed(ours_embedding)
+        row["cached_peak_gib"] = _LAST_PEAK[0]
+        rows.append(row)
+        _print_row(row, n)
 
     if "embedding" not in skip:
         try:
             import mer_utils.embeddings  # noqa: F401
-            stage("embedding (musicnn_msd)", naive_embedding, ours_embedding, key="embedding")
+            if args.paired:
+                paired_embedding(args.paired)
+            else:
+                stage("embedding (musicnn_msd)", naive_embedding, ours_embedding, key="embedding")
         except ImportError as exc:
             rows.append({"stage": "embedding (musicnn_msd)", "error": f"n/a ({exc})"})
             _print_row(rows[-1], n)

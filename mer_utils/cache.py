@@ -22,12 +22,11 @@ Two pieces, shared by :mod:`mer_utils.features` and :mod:`mer_utils.embeddings`:
 
 ``cached_map(fn, items, ids=..., paths=..., cache=..., n_jobs=..., on_error=...)``
     Applies a pure per-file function ``fn(item) -> np.ndarray | dict[str, np.ndarray]``
-    to every item: cache hits are read in the calling process, misses are computed with
-    joblib (``n_jobs`` workers; a user with a dask cluster can wrap the call in
-    ``joblib.parallel_config(backend="dask")``), streamed back one by one
-    (``return_as="generator"`` with a bounded ``pre_dispatch``, so at most a few clips of
-    audio are in flight at any time) behind a tqdm progress bar, and written to the cache
-    by the worker that computed them. With a dask scheduler (``scheduler=`` or the
+    to every item: cache hits are read in the calling process, misses are computed in
+    ``n_jobs`` worker processes (joblib's reusable loky pool through :func:`stream_map`, a
+    bounded queue: at most a few clips of audio are in flight at any time; the embeddings'
+    overlapped extraction uses the same pool), streamed back in order behind a tqdm
+    progress bar, and written to the cache by the worker that computed them. With a dask scheduler (``scheduler=`` or the
     ``MER_SCHEDULER`` environment variable that ``./run_all.sh --scheduler`` sets: an address
     such as ``tcp://host:8786``, or ``local`` for a ``LocalCluster`` on this machine) the misses
     are computed on that cluster's workers instead (:func:`dask_client`), which write the same
@@ -339,19 +338,19 @@ def cached_map(fn: Callable[[Any], Any], items: Sequence[Any], *,
     ids, paths : track ids and file paths for the cache keys and skip messages
         (default: ``str(item)`` for both).
     cache : a :class:`FeatureCache`, or None for no caching.
-    n_jobs : joblib workers (1 = in-process, no pool; None = 1; -1 = all cores).
+    n_jobs : worker processes (1 = in-process, no pool; None = 1; -1 = all cores).
     on_error : ``"skip"`` (record in ``manifest.skip`` and leave the item out) or
         ``"raise"`` (raise the first expected failure, e.g. an ``AudioError``).
     manifest : ``ctx.manifest`` (anything with ``.skip(item, reason)``), optional.
     skip_errors : exception types treated as expected failures
         (default ``(mer_utils.audio.AudioError,)``); anything else always raises.
-    prefer : joblib's ``prefer`` ("processes" default, "threads" for GIL-releasing work).
+    prefer : "threads" runs the misses in joblib threads (GIL-releasing work); default: processes.
     blas_threads : BLAS threads while items are computed in this process (default 1: the
         per-file matrices are small, and a multi-threaded OpenBLAS on a busy machine is
         many times slower than one thread; joblib's workers get 1 thread each anyway).
         None leaves the BLAS thread pools alone.
     scheduler : a dask scheduler address, ``"local"`` (a ``LocalCluster`` of ``n_jobs``
-        workers), or None: ``$MER_SCHEDULER`` when set, else joblib on this machine. The
+        workers), or None: ``$MER_SCHEDULER`` when set, else worker processes here. The
         misses then run on the cluster's workers (:func:`stream_map`), which write the cache
         entries themselves — the same bytes as the local path.
     load : False (with a cache): fill the cache only. Hits are checked by the entry's
@@ -420,7 +419,7 @@ def cached_map(fn: Callable[[Any], Any], items: Sequence[Any], *,
                 for i in todo:
                     record(i, _run_one(fn, items[i], keys[i], cache, skip_errors, load))
                     bar.update(1)
-        else:
+        elif prefer == "threads":
             from joblib import Parallel, delayed
 
             par = Parallel(n_jobs=workers, return_as="generator", pre_dispatch="2*n_jobs",
@@ -433,6 +432,17 @@ def cached_map(fn: Callable[[Any], Any], items: Sequence[Any], *,
             finally:
                 if hasattr(gen, "close"):
                     gen.close()
+        else:
+            # worker processes: the same pool as the embeddings' overlapped extraction
+            # (stream_map), so switching between them starts no new workers
+            stream = stream_map(fn, [items[i] for i in todo], keys=[keys[i] for i in todo], cache=cache,
+                                n_jobs=workers, skip_errors=skip_errors, keep=load)
+            try:
+                for j, outcome in stream:
+                    record(todo[j], outcome)
+                    bar.update(1)
+            finally:
+                stream.close()
 
     if on_error == "raise" and errors:
         i = min(errors)
@@ -523,6 +533,8 @@ def stream_map(fn: Callable[[Any], Any], items: Sequence[Any], *, keys: Sequence
     items = list(items)
     keys = list(keys) if keys is not None else [None] * len(items)
     skip_errors = tuple(skip_errors) if skip_errors is not None else _default_skip_errors()
+    if n_jobs is not None and n_jobs < 0:          # joblib's convention: -1 = every core
+        n_jobs = max(1, (os.cpu_count() or 1) + 1 + n_jobs)
     if not scheduler and (n_jobs is None or n_jobs <= 1):
         with _blas_limit(1):
             for j, item in enumerate(items):
