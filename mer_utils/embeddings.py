@@ -169,6 +169,18 @@ def get_model(model: str, *, weights_path: str | os.PathLike | None = None, down
     return _load_network(model, None if weights_path is None else str(weights_path), download)[0]
 
 
+def _predict(net, x: np.ndarray, batch_size: int):
+    """``net.predict(x, batch_size=batch_size)`` as a loop of ``predict_on_batch`` calls: the
+    same batches through the same compiled function (identical outputs), without predict's
+    per-call set-up (data adapter, iterator, callbacks), ~0.15 s a call on a CPU."""
+    parts = [net.predict_on_batch(x[s:s + batch_size]) for s in range(0, len(x), batch_size)]
+    if isinstance(parts[0], dict):
+        return {k: np.concatenate([np.asarray(p[k]) for p in parts]) for k in parts[0]}
+    if isinstance(parts[0], (list, tuple)):
+        return [np.concatenate([np.asarray(p[j]) for p in parts]) for j in range(len(parts[0]))]
+    return np.concatenate([np.asarray(p) for p in parts])
+
+
 def frame_embeddings(x: np.ndarray, model: str, *, layer: str | None = None,
                      weights_path=None, download: bool = True, batch_size: int = 16) -> np.ndarray:
     """Frame-level embeddings (n_patches, d) float32 for front-end patches ``x``.
@@ -181,7 +193,7 @@ def frame_embeddings(x: np.ndarray, model: str, *, layer: str | None = None,
     net, post = _load_network(model, None if weights_path is None else str(weights_path), download)
     if x.shape[0] == 0:
         return np.zeros((0, spec.dim), np.float32)
-    out = net.predict(x, batch_size=batch_size, verbose=0)
+    out = _predict(net, x, batch_size)
     if spec.family == "vggish":
         emb = np.asarray(out)
         if layer == "postprocessed":
@@ -490,7 +502,7 @@ def _sequence_network(x: np.ndarray, used: str, n_tracks: int, hop_seconds: floa
     centres = _musicnn_centres(n_examples, hop_seconds)
     out = []
     for i in range(n_tracks):              # one clip per call: the front-end maps are large
-        res = net.predict(x[i:i + 1], batch_size=1, verbose=0)
+        res = _predict(net, x[i:i + 1], 1)
         mx, mn = musicnn.window_pool(musicnn.midend_map(res)[0], centres)
         out.append(musicnn.backend_penultimate(net, mx, mn).astype(np.float16))
     return out
