@@ -151,5 +151,5 @@ def test_local_cluster_on_dev_clips_times_and_bytes(tmp_path):
     pd.testing.assert_frame_equal(f1, f0)
     a, b = _entries(tmp_path / "local"), _entries(tmp_path / "cluster")
     assert sorted(a) == sorted(b) and [k for k in a if a[k] != b[k]] == []
-    print(f"{len(df)} dev clips, log-mel + 477-D: local (joblib, 2 workers) {t_local:.1f} s, "
+    print(f"{len(df)} dev clips, log-mel + 477-D: local (2 worker processes) {t_local:.1f} s, "
           f"LocalCluster (2 workers) {t_cluster:.1f} s")
