@@ -4,13 +4,23 @@
 #   ./run_all.sh                         set up, then run every notebook under the demo profile
 #   ./run_all.sh --tests [PYTEST ARGS]   set up, then run the test suite
 #   ./run_all.sh --profile smoke|demo|full --data DIR --only 40 [--only 01] [--skip-setup]
+#   ./run_all.sh --backend tensorflow|torch|jax [--scheduler ADDRESS] ...
 #   ./run_all.sh --setup-only
+#
+# --backend sets KERAS_BACKEND for every kernel (default: $KERAS_BACKEND when set, else the
+# first of tensorflow, torch, jax installed in the venv, else tensorflow for a fresh one);
+# set-up installs the matching extra of pyproject.toml ([tensorflow], [torch], [jax]; with
+# MER_GPU=1 [gpu-torch] / [gpu-jax] / [gpu], the CUDA builds).
+# --scheduler ADDRESS (or $MER_SCHEDULER) runs the feature extraction on a dask.distributed
+# cluster (tcp://host:8786, or "local" for a LocalCluster on this machine; extra [cluster]).
 #
 # Set-up (idempotent, skipped when nothing changed): a virtual environment in .venv
 # (Python from $PYTHON, default python3), the pinned dependencies of pyproject.toml,
 # a Jupyter kernel "Python (MER compendium)" inside the venv, and the musicnn wheel
 # that carries the offline pretrained embedding (fetched from the package registry).
-# --tests also installs the extra [torch]: the model tests run again under Keras's torch backend.
+# --tests also installs the extras [torch] and [cluster]: the model tests and the smoke runs of
+# the notebooks that train networks run again under Keras's torch backend, and the cluster
+# extraction test runs on a dask LocalCluster.
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")"
@@ -24,8 +34,10 @@ data=""
 only=()
 skip_setup=0
 pytest_args=()
+backend=""
+scheduler=${MER_SCHEDULER:-}
 
-usage() { sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -38,6 +50,10 @@ while [ $# -gt 0 ]; do
     --only) only+=("--only" "${2:?--only needs a notebook number or name}"); shift 2 ;;
     --only=*) only+=("--only" "${1#*=}"); shift ;;
     --skip-setup) skip_setup=1; shift ;;
+    --backend) backend=${2:?--backend needs tensorflow, torch or jax}; shift 2 ;;
+    --backend=*) backend=${1#*=}; shift ;;
+    --scheduler) scheduler=${2:?--scheduler needs an address (tcp://host:8786) or local}; shift 2 ;;
+    --scheduler=*) scheduler=${1#*=}; shift ;;
     -h|--help) usage; exit 0 ;;
     *) echo "run_all.sh: unknown argument '$1'" >&2; usage >&2; exit 2 ;;
   esac
@@ -48,6 +64,23 @@ if [ -n "$data" ] && [ ! -d "$data" ]; then
   echo "run_all.sh: --data $data is not a folder" >&2; exit 2
 fi
 if [ -n "$data" ]; then data=$(cd "$data" && pwd); fi
+
+# The Keras backend: --backend, else $KERAS_BACKEND, else the first one installed in the venv
+# (tensorflow, torch, jax), else tensorflow (a fresh venv; set-up then installs it).
+backend_how="--backend"
+if [ -z "$backend" ] && [ -n "${KERAS_BACKEND:-}" ]; then backend=$KERAS_BACKEND; backend_how="KERAS_BACKEND"; fi
+if [ -z "$backend" ]; then
+  backend_how="detected in $VENV"
+  if [ -x "$VENV/bin/python" ]; then
+    backend=$("$VENV/bin/python" -c 'import importlib.util as u
+print(next((b for b in ("tensorflow", "torch", "jax") if u.find_spec(b)), ""))' 2>/dev/null || true)
+  fi
+  if [ -z "$backend" ]; then backend=tensorflow; backend_how="default (nothing installed yet)"; fi
+fi
+case "$backend" in
+  tensorflow|torch|jax) ;;
+  *) echo "run_all.sh: unknown Keras backend '$backend' (from $backend_how): choose tensorflow, torch or jax" >&2; exit 2 ;;
+esac
 
 setup() {
   local t0=$SECONDS
@@ -73,12 +106,13 @@ setup() {
            "older set-up that installed tf-keras); recreate it (remove the folder) to keep one." >&2
     fi
   fi
-  # The test suite runs the model and training tests again under a second Keras backend
-  # (tests/test_backends.py): the extra of pyproject.toml named in $extras.
+  # The backend's extra ([tensorflow], [torch], [jax]; with MER_GPU=1 the CUDA builds) and,
+  # for the test suite, the second backend and the cluster extra (tests/test_backends.py,
+  # tests/test_cluster.py): the extras of pyproject.toml named in $extras.
   if [ -n "$extras" ]; then
-    local xstamp="$VENV/.mer-extra-$extras-${stamp##*-}"
+    local xstamp="$VENV/.mer-extra-${extras//,/+}-${stamp##*-}"
     if [ ! -f "$xstamp" ]; then
-      echo "== installing the extra [$extras] (a second Keras backend for the model tests)"
+      echo "== installing the extras [$extras]"
       "$VENV/bin/python" -m pip install -q -e ".[$extras]"
       rm -f "$VENV"/.mer-extra-*
       touch "$xstamp"
@@ -94,14 +128,24 @@ setup() {
   echo "== set-up ready ($((SECONDS - t0)) s)"
 }
 
-extras=""
-if [ "$mode" = tests ]; then extras=torch; fi
+# the extra of the chosen backend: CPU builds, or with MER_GPU=1 the CUDA ones
+if [ "${MER_GPU:-0}" = 1 ]; then
+  case "$backend" in tensorflow) extras=gpu ;; *) extras=gpu-$backend ;; esac
+else
+  extras=$backend
+fi
+if [ "$mode" = tests ]; then
+  case ",$extras," in *,torch,*) ;; *) extras="$extras,torch" ;; esac
+  extras="$extras,cluster"
+fi
 if [ "$skip_setup" = 0 ]; then setup; fi
 [ "$mode" = setup ] && exit 0
 
 export PATH="$VENV/bin:$PATH"
 export PYTHONUNBUFFERED=1
 export MPLBACKEND=Agg
+export KERAS_BACKEND=$backend
+if [ -n "$scheduler" ]; then export MER_SCHEDULER=$scheduler; fi
 
 if [ "$mode" = tests ]; then
   set +e
@@ -119,4 +163,6 @@ fi
 # and SIGTERM reach it directly. It stops the running notebook's kernel (which runs in a
 # session of its own), keeps every output as the last complete run left it, and exits
 # with 130 / 143 (see mer_utils/runner.py).
-exec "$VENV/bin/python" -m mer_utils.runner --profile "$profile" --data "$data" "${only[@]}"
+echo "Keras backend: $backend ($backend_how)${scheduler:+; dask scheduler: $scheduler}"
+exec "$VENV/bin/python" -m mer_utils.runner --profile "$profile" --data "$data" --backend "$backend" \
+  ${scheduler:+--scheduler "$scheduler"} "${only[@]}"

@@ -11,11 +11,15 @@ For each stage it prints clips/s of
 * our path, cold: ``mer_utils`` extraction with ``--jobs`` joblib workers and an empty
   cache (a fresh temporary cache folder),
 * our path, cached re-run (same call again: every track served from the cache),
+* peak memory (resident set of this process + its workers, polled every 50 ms) of each run,
 
 for: decode + resample alone (the floor), log-mel (``louro_mel``), the 477-D set (``javadi477_ours``,
 the variant the naive loop mirrors; the paper's ``javadi477`` follows Brown et al.), the
-emotion set, and the offline embedding (musicnn via ``mer_utils.embeddings.embed_tracks``,
-"n/a" when it is unavailable). Then it checks the issue's targets:
+emotion set, and the offline embedding (musicnn via ``mer_utils.embeddings.embed_tracks``:
+decoding + front end in ``--jobs`` worker processes overlapped with batched inference in this
+process; "n/a" when it is unavailable), and log-mel on a dask ``LocalCluster`` of ``--jobs``
+workers (``--skip cluster`` leaves it out; needs the extra [cluster]). Then it checks the
+issue's targets:
 
 * 477-D set within 2x of the decode+resample floor (same number of workers);
 * parallel path >= 1.6x the naive loop (2 cores);
@@ -176,15 +180,51 @@ def cpu_seconds() -> float:
 
 
 _LAST_CPU = [float("nan")]
+_LAST_PEAK = [float("nan")]
+
+
+class PeakRSS:
+    """Peak resident memory (GiB) of this process + its live children, polled in a thread."""
+
+    def __init__(self, interval: float = 0.05):
+        import threading
+
+        self.interval, self.peak, self._stop = interval, 0, threading.Event()
+        self._t = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self):
+        import psutil
+
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for p in [me] + me.children(recursive=True):
+                try:
+                    total += p.memory_info().rss
+                except psutil.Error:
+                    pass
+            self.peak = max(self.peak, total)
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self._t.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._t.join()
 
 
 def timed(fn):
-    """Wall seconds (returned) and CPU seconds of us + workers (in _LAST_CPU[0])."""
+    """Wall seconds (returned), CPU seconds of us + workers (in _LAST_CPU[0]) and their peak
+    resident memory in GiB (in _LAST_PEAK[0])."""
     c = cpu_seconds()
     t = time.perf_counter()
-    out = fn()
+    with PeakRSS() as mem:
+        out = fn()
     wall = time.perf_counter() - t
     _LAST_CPU[0] = cpu_seconds() - c
+    _LAST_PEAK[0] = mem.peak / 2**30
     return wall, out
 
 
@@ -202,8 +242,11 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=None, help="number of clips (default: all)")
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--skip", default="", help="comma list of stages to skip "
-                    "(floor,logmel,javadi477_ours,emotion,embedding) or 'naive' to skip naive loops")
+                    "(floor,logmel,javadi477_ours,emotion,embedding,cluster) or 'naive' to skip naive loops")
     ap.add_argument("--json", default=None, help="also write the results here")
+    ap.add_argument("--paired", type=int, default=0, metavar="N",
+                    help="time the embedding stage in blocks of N clips, naive then ours on each block "
+                         "(both see the same load of a shared machine); totals are the sums")
     args = ap.parse_args(argv)
     os.environ.setdefault("MER_PROGRESS", "0")
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
@@ -238,12 +281,15 @@ def main(argv=None) -> int:
             naive_loop(naive_fn, paths[:1])  # warm-up (lazy imports, numba), excluded
             row["naive_s"], _ = timed(lambda: naive_loop(naive_fn, paths))
             row["naive_cpu"] = _LAST_CPU[0]
+            row["naive_peak_gib"] = _LAST_PEAK[0]
         try:
             warm_pool()  # loky retires idle workers after 300 s: restart them outside the timing
             row["ours_s"], _ = timed(ours_fn)
             row["ours_cpu"] = _LAST_CPU[0]
+            row["ours_peak_gib"] = _LAST_PEAK[0]
             if cached:
                 row["cached_s"], _ = timed(ours_fn)
+                row["cached_peak_gib"] = _LAST_PEAK[0]
         except Exception as exc:  # e.g. embedding weights unavailable
             row["error"] = f"{type(exc).__name__}: {str(exc).splitlines()[0][:120]}"
         rows.append(row)
@@ -269,19 +315,75 @@ def main(argv=None) -> int:
     stage("emotion set", naive_emotion,
           lambda: features.extract_features(df, "emotion", ctx=ctx, progress=False), key="emotion")
 
-    def ours_embedding():
+    def ours_embedding(d=df):
         from mer_utils.embeddings import embed_tracks
 
-        return embed_tracks(df, "musicnn_msd", ctx=ctx, fallback=None, n_jobs=args.jobs,
+        return embed_tracks(d, "musicnn_msd", ctx=ctx, fallback=None, n_jobs=args.jobs,
                             cache_dir=tmp, progress=False)
+
+    def paired_embedding(block):
+        """Naive and ours alternating on blocks of clips: the same machine load for both."""
+        row = {"stage": f"embedding (musicnn_msd), paired blocks of {block}"}
+        naive_loop(naive_embedding, paths[:1])
+        ours_embedding(df.iloc[:1])                   # network built, pool started: excluded
+        shutil.rmtree(tmp / "embeddings", ignore_errors=True)
+        for k in ("naive_s", "naive_cpu", "ours_s", "ours_cpu"):
+            row[k] = 0.0
+        row["naive_peak_gib"] = row["ours_peak_gib"] = 0.0
+        for start in range(0, n, block):
+            sub = df.iloc[start:start + block]
+            t, _ = timed(lambda: naive_loop(naive_embedding, list(sub["path"])))
+            row["naive_s"] += t
+            row["naive_cpu"] += _LAST_CPU[0]
+            row["naive_peak_gib"] = max(row["naive_peak_gib"], _LAST_PEAK[0])
+            t, _ = timed(lambda: ours_embedding(sub))
+            row["ours_s"] += t
+            row["ours_cpu"] += _LAST_CPU[0]
+            row["ours_peak_gib"] = max(row["ours_peak_gib"], _LAST_PEAK[0])
+            print(f"  clips {start}-{start + len(sub) - 1}: naive {row['naive_s']:.1f} s, ours {row['ours_s']:.1f} s "
+                  f"(cumulative)", flush=True)
+        row["cached_s"], _ = timed(ours_embedding)
+        row["cached_peak_gib"] = _LAST_PEAK[0]
+        rows.append(row)
+        _print_row(row, n)
 
     if "embedding" not in skip:
         try:
             import mer_utils.embeddings  # noqa: F401
-            stage("embedding (musicnn_msd)", naive_embedding, ours_embedding, key="embedding")
+            if args.paired:
+                paired_embedding(args.paired)
+            else:
+                stage("embedding (musicnn_msd)", naive_embedding, ours_embedding, key="embedding")
         except ImportError as exc:
             rows.append({"stage": "embedding (musicnn_msd)", "error": f"n/a ({exc})"})
             _print_row(rows[-1], n)
+
+    if "cluster" not in skip:
+        try:
+            from mer_utils.cache import close_dask_clients, dask_client
+
+            dask_client("local", n_workers=args.jobs)
+            os.environ["MER_SCHEDULER"] = "local"
+            cctx = SimpleNamespace(cache_dir=tmp / "cluster", manifest=man, p=SimpleNamespace(n_jobs=args.jobs))
+            warm = SimpleNamespace(cache_dir=tmp / "cluster-warm", manifest=man, p=SimpleNamespace(n_jobs=args.jobs))
+            features.extract_spectrograms(df.iloc[:2 * args.jobs], "louro_mel", ctx=warm, progress=False)
+            stage("log-mel on a dask LocalCluster", None,
+                  lambda: features.extract_spectrograms(df, "louro_mel", ctx=cctx, progress=False), key="cluster")
+            local = tmp / "features" / "spec-louro_mel"
+            remote = tmp / "cluster" / "features" / "spec-louro_mel"
+            same = (any(remote.rglob("*.npz")) and sorted(p.relative_to(local) for p in local.rglob("*.npz"))
+                    == sorted(p.relative_to(remote) for p in remote.rglob("*.npz"))
+                    and all((local / p.relative_to(remote)).read_bytes() == p.read_bytes()
+                            for p in remote.rglob("*.npz")))
+            print(f"LocalCluster cache entries byte-identical to the local path's: {same}")
+            rows[-1]["identical_entries"] = same
+        except ImportError as exc:
+            rows.append({"stage": "log-mel on a dask LocalCluster", "error": f"n/a ({exc})"})
+            _print_row(rows[-1], n)
+        finally:
+            os.environ.pop("MER_SCHEDULER", None)
+            with __import__("contextlib").suppress(Exception):
+                close_dask_clients()
 
     shutil.rmtree(tmp, ignore_errors=True)
     print(f"\nload average at the end: {os.getloadavg()[0]:.1f} (1 min), {os.getloadavg()[2]:.1f} (15 min)")
@@ -306,6 +408,10 @@ def _print_row(row, n):
     for k in ("naive_cpu", "ours_cpu"):
         if k in row:
             parts.append(f"{k} {1000 * row[k] / n:5.0f} ms/clip")
+    peaks = [f"{k.split('_')[0]} {row[k]:.2f}" for k in ("naive_peak_gib", "ours_peak_gib", "cached_peak_gib")
+             if k in row]
+    if peaks:
+        parts.append("peak GiB " + ", ".join(peaks))
     if "error" in row:
         parts.append(row["error"])
     print(" | ".join(parts), flush=True)
@@ -313,18 +419,20 @@ def _print_row(row, n):
 
 def _markdown(rows, n):
     out = ["| stage | naive clips/s | ours clips/s | speed-up | cached re-run s | cached / cold "
-           "| naive CPU ms/clip | ours CPU ms/clip |",
-           "|---|---|---|---|---|---|---|---|"]
+           "| naive CPU ms/clip | ours CPU ms/clip | peak GiB naive / ours / cached |",
+           "|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if "error" in r:
             out.append(f"| {r['stage']} | n/a | n/a | | | {r['error']} |")
             continue
+        peak = " / ".join(f"{r[k]:.2f}" if k in r else "-" for k in ("naive_peak_gib", "ours_peak_gib",
+                                                                      "cached_peak_gib"))
         sp = f"{r['naive_s'] / r['ours_s']:.2f}x" if "naive_s" in r and r.get("ours_s") else ""
         cached = f"{r['cached_s']:.2f}" if "cached_s" in r else ""
         frac = f"{100 * r['cached_s'] / r['ours_s']:.1f} %" if "cached_s" in r else ""
         cpu = [f"{1000 * r[k] / n:.0f}" if k in r else "" for k in ("naive_cpu", "ours_cpu")]
         out.append(f"| {r['stage']} | {_cps(n, r.get('naive_s'))} | {_cps(n, r.get('ours_s'))} | {sp} | "
-                   f"{cached} | {frac} | {cpu[0]} | {cpu[1]} |")
+                   f"{cached} | {frac} | {cpu[0]} | {cpu[1]} | {peak} |")
     return "\n".join(out)
 
 

@@ -12,19 +12,26 @@ Two pieces, shared by :mod:`mer_utils.features` and :mod:`mer_utils.embeddings`:
     modification time, so a re-encoded or replaced file is recomputed, and any change to
     the config (a new hop, another sample rate, a bumped ``version`` field) gives a new
     config hash, i.e. an empty cache. Entries are written atomically (temporary file in
-    the same folder, then ``os.replace``), so an interrupted run never leaves a half
-    written entry that a later run would trust. Failures (corrupt / silent / too-short
+    the same folder, then ``os.replace``), so an interrupted run — or a cluster worker that
+    dies mid-file — never leaves a half written entry that a later run would trust (only a
+    ``.<name>.<pid>.<n>.tmp`` file, which nothing reads; :meth:`FeatureCache.remove_stale_temporaries`
+    deletes old ones). Entries are plain ``np.savez`` archives with a fixed zip timestamp, so
+    the same arrays give the same bytes wherever and whenever they are written. Failures (corrupt / silent / too-short
     audio) are cached too, as ``<key>.err.json``, so a re-run does not decode a broken
     file again; fixing the file changes its mtime and therefore its key.
 
 ``cached_map(fn, items, ids=..., paths=..., cache=..., n_jobs=..., on_error=...)``
     Applies a pure per-file function ``fn(item) -> np.ndarray | dict[str, np.ndarray]``
-    to every item: cache hits are read in the calling process, misses are computed with
-    joblib (``n_jobs`` workers; a user with a dask cluster can wrap the call in
-    ``joblib.parallel_config(backend="dask")``), streamed back one by one
-    (``return_as="generator"`` with a bounded ``pre_dispatch``, so at most a few clips of
-    audio are in flight at any time) behind a tqdm progress bar, and written to the cache
-    by the worker that computed them. Expected failures (``skip_errors``, by default
+    to every item: cache hits are read in the calling process, misses are computed in
+    ``n_jobs`` worker processes (joblib's reusable loky pool through :func:`stream_map`, a
+    bounded queue: at most a few clips of audio are in flight at any time; the embeddings'
+    overlapped extraction uses the same pool), streamed back in order behind a tqdm
+    progress bar, and written to the cache by the worker that computed them. With a dask scheduler (``scheduler=`` or the
+    ``MER_SCHEDULER`` environment variable that ``./run_all.sh --scheduler`` sets: an address
+    such as ``tcp://host:8786``, or ``local`` for a ``LocalCluster`` on this machine) the misses
+    are computed on that cluster's workers instead (:func:`dask_client`), which write the same
+    entries into the same cache folder (it must be on a file system the workers share).
+    Expected failures (``skip_errors``, by default
     :class:`mer_utils.audio.AudioError`) become recorded skips (``ctx.manifest.skip``)
     or, with ``on_error="raise"``, are raised; any other exception is a bug and is always
     raised. Skipped items are absent from the result: never a NaN row.
@@ -41,7 +48,12 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-__all__ = ["FeatureCache", "MapResult", "cached_map", "config_hash", "track_key", "default_cache_root"]
+__all__ = ["FeatureCache", "MapResult", "cached_map", "stream_map", "dask_client", "close_dask_clients",
+           "config_hash", "track_key",
+           "default_cache_root", "SCHEDULER_ENV"]
+
+#: environment variable naming the dask scheduler of the extraction (``./run_all.sh --scheduler``)
+SCHEDULER_ENV = "MER_SCHEDULER"
 
 
 # --------------------------------------------------------------------------- hashing
@@ -115,14 +127,16 @@ class FeatureCache:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "root", Path(self.root))
+        # hashed once (a cached re-run asks for the folder once per track)
+        object.__setattr__(self, "_hash", config_hash({"namespace": self.namespace, "config": self.config}))
 
     @property
     def hash(self) -> str:
-        return config_hash({"namespace": self.namespace, "config": self.config})
+        return self._hash
 
     @property
     def folder(self) -> Path:
-        return self.root / self.namespace / self.hash
+        return self.root / self.namespace / self._hash
 
     def _path(self, key: str, suffix: str = ".npz") -> Path:
         return self.folder / key[:2] / f"{key}{suffix}"
@@ -173,7 +187,7 @@ class FeatureCache:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{id(value)}.tmp")
         try:
             with open(tmp, "wb") as fh:
-                np.savez(fh, **{k: np.asarray(v) for k, v in arrays.items()})
+                _savez(fh, arrays)
             os.replace(tmp, path)
         finally:
             if tmp.exists():
@@ -189,6 +203,22 @@ class FeatureCache:
         path.parent.mkdir(parents=True, exist_ok=True)
         _atomic_write_bytes(path, json.dumps({"reason": reason}).encode())
 
+    def remove_stale_temporaries(self, max_age_s: float = 3600.0) -> int:
+        """Delete temporary files older than ``max_age_s`` (left by a process killed while
+        writing; never read as entries). Younger ones may belong to a writer still running."""
+        import time
+
+        n = 0
+        now = time.time()
+        for tmp in self.folder.glob("*/.*.tmp") if self.folder.exists() else []:
+            try:
+                if now - tmp.stat().st_mtime > max_age_s:
+                    tmp.unlink()
+                    n += 1
+            except OSError:
+                pass
+        return n
+
     def clear(self) -> None:
         """Delete this config's entries (other configs' folders are left alone)."""
         import shutil
@@ -197,6 +227,25 @@ class FeatureCache:
 
     def __len__(self) -> int:
         return sum(1 for _ in self.folder.glob("*/*.npz")) if self.folder.exists() else 0
+
+
+#: fixed timestamp of every member of a cache entry (the zip format's earliest date)
+_ZIP_TIME = (1980, 1, 1, 0, 0, 0)
+
+
+def _savez(fh, arrays: dict) -> None:
+    """``np.savez(fh, **arrays)`` with a fixed member timestamp: byte-identical output for
+    identical arrays (np.savez stamps each member with the time of writing). Arrays are
+    converted one by one while writing, as np.savez does."""
+    import zipfile
+
+    with zipfile.ZipFile(fh, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
+        for key, val in arrays.items():
+            info = zipfile.ZipInfo(f"{key}.npy", date_time=_ZIP_TIME)
+            info.compress_type = zipfile.ZIP_STORED
+            val = np.asanyarray(val)
+            with zf.open(info, "w", force_zip64=True) as fid:
+                np.lib.format.write_array(fid, val, allow_pickle=False)
 
 
 def _atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -230,8 +279,9 @@ def _default_skip_errors() -> tuple[type[BaseException], ...]:
 
 
 def _run_one(fn: Callable, item: Any, key: str | None, cache: FeatureCache | None,
-             skip_errors: tuple[type[BaseException], ...]):
-    """Worker body: compute, store, return ("ok", value) or ("err", exception)."""
+             skip_errors: tuple[type[BaseException], ...], keep: bool = True):
+    """Worker body: compute, store, return ("ok", value) or ("err", exception); with
+    ``keep=False`` ("ok", None): the value lives in the cache only (nothing sent back)."""
     try:
         value = fn(item)
     except skip_errors as exc:  # expected, documented failure: record it
@@ -240,7 +290,7 @@ def _run_one(fn: Callable, item: Any, key: str | None, cache: FeatureCache | Non
         return "err", exc
     if cache is not None and key is not None:
         cache.put(key, value)
-    return "ok", value
+    return "ok", value if keep else None
 
 
 def _blas_limit(n: int | None):
@@ -274,7 +324,9 @@ def cached_map(fn: Callable[[Any], Any], items: Sequence[Any], *,
                desc: str | None = None,
                progress: bool = True,
                prefer: str | None = None,
-               blas_threads: int | None = 1) -> MapResult:
+               blas_threads: int | None = 1,
+               scheduler: str | None = None,
+               load: bool = True) -> MapResult:
     """Map ``fn`` over ``items`` with a per-item cache, joblib workers and a progress bar.
 
     Parameters
@@ -286,20 +338,30 @@ def cached_map(fn: Callable[[Any], Any], items: Sequence[Any], *,
     ids, paths : track ids and file paths for the cache keys and skip messages
         (default: ``str(item)`` for both).
     cache : a :class:`FeatureCache`, or None for no caching.
-    n_jobs : joblib workers (1 = in-process, no pool; None = 1; -1 = all cores).
+    n_jobs : worker processes (1 = in-process, no pool; None = 1; -1 = all cores).
     on_error : ``"skip"`` (record in ``manifest.skip`` and leave the item out) or
         ``"raise"`` (raise the first expected failure, e.g. an ``AudioError``).
     manifest : ``ctx.manifest`` (anything with ``.skip(item, reason)``), optional.
     skip_errors : exception types treated as expected failures
         (default ``(mer_utils.audio.AudioError,)``); anything else always raises.
-    prefer : joblib's ``prefer`` ("processes" default, "threads" for GIL-releasing work).
+    prefer : "threads" runs the misses in joblib threads (GIL-releasing work); default: processes.
     blas_threads : BLAS threads while items are computed in this process (default 1: the
         per-file matrices are small, and a multi-threaded OpenBLAS on a busy machine is
         many times slower than one thread; joblib's workers get 1 thread each anyway).
         None leaves the BLAS thread pools alone.
+    scheduler : a dask scheduler address, ``"local"`` (a ``LocalCluster`` of ``n_jobs``
+        workers), or None: ``$MER_SCHEDULER`` when set, else worker processes here. The
+        misses then run on the cluster's workers (:func:`stream_map`), which write the cache
+        entries themselves — the same bytes as the local path.
+    load : False (with a cache): fill the cache only. Hits are checked by the entry's
+        presence, not read; workers send nothing back; ``values`` holds None for every kept
+        item (read them later with ``cache.get(track_key(id, path))``, one at a time: what a
+        corpus of any size needs in memory is then one entry).
     """
     if on_error not in ("skip", "raise"):
         raise ValueError(f"on_error must be 'skip' or 'raise', not {on_error!r}")
+    if not load and cache is None:
+        raise ValueError("load=False needs a cache (the values would be lost)")
     items = list(items)
     n = len(items)
     ids = [str(i) for i in (ids if ids is not None else items)]
@@ -317,8 +379,9 @@ def cached_map(fn: Callable[[Any], Any], items: Sequence[Any], *,
     todo: list[int] = []
     for i, key in enumerate(keys):
         if cache is not None:
-            val = cache.get(key)
+            val = cache.get(key) if load else (True if key in cache else None)
             if val is not None:
+                val = val if load else None
                 results[i], status[i] = val, "ok"
                 hits += 1
                 continue
@@ -339,18 +402,29 @@ def cached_map(fn: Callable[[Any], Any], items: Sequence[Any], *,
                 raise value
 
     workers = 1 if n_jobs in (None, 0, 1) or len(todo) <= 1 else n_jobs
+    scheduler = scheduler if scheduler is not None else os.environ.get(SCHEDULER_ENV) or None
     with _progress(len(todo), desc, progress) as bar:
-        if workers == 1:
+        if scheduler and todo:
+            stream = stream_map(fn, [items[i] for i in todo], keys=[keys[i] for i in todo], cache=cache,
+                                n_jobs=max(1, n_jobs or 1), skip_errors=skip_errors, scheduler=scheduler,
+                                keep=load)
+            try:
+                for j, outcome in stream:
+                    record(todo[j], outcome)
+                    bar.update(1)
+            finally:
+                stream.close()
+        elif workers == 1:
             with _blas_limit(blas_threads if todo else None):
                 for i in todo:
-                    record(i, _run_one(fn, items[i], keys[i], cache, skip_errors))
+                    record(i, _run_one(fn, items[i], keys[i], cache, skip_errors, load))
                     bar.update(1)
-        else:
+        elif prefer == "threads":
             from joblib import Parallel, delayed
 
             par = Parallel(n_jobs=workers, return_as="generator", pre_dispatch="2*n_jobs",
                            prefer=prefer, batch_size=1)
-            gen = par(delayed(_run_one)(fn, items[i], keys[i], cache, skip_errors) for i in todo)
+            gen = par(delayed(_run_one)(fn, items[i], keys[i], cache, skip_errors, load) for i in todo)
             try:
                 for i, outcome in zip(todo, gen):
                     record(i, outcome)
@@ -358,6 +432,17 @@ def cached_map(fn: Callable[[Any], Any], items: Sequence[Any], *,
             finally:
                 if hasattr(gen, "close"):
                     gen.close()
+        else:
+            # worker processes: the same pool as the embeddings' overlapped extraction
+            # (stream_map), so switching between them starts no new workers
+            stream = stream_map(fn, [items[i] for i in todo], keys=[keys[i] for i in todo], cache=cache,
+                                n_jobs=workers, skip_errors=skip_errors, keep=load)
+            try:
+                for j, outcome in stream:
+                    record(todo[j], outcome)
+                    bar.update(1)
+            finally:
+                stream.close()
 
     if on_error == "raise" and errors:
         i = min(errors)
@@ -379,3 +464,111 @@ def cached_map(fn: Callable[[Any], Any], items: Sequence[Any], *,
             manifest.skip(f"{ids[i]}{where}", reason)
     return MapResult(values=[results[i] for i in kept], kept=kept, skipped=skipped,
                      hits=hits, misses=len(todo))
+
+
+# --------------------------------------------------------------------------- streaming map
+_CLIENTS: dict[str, Any] = {}
+_WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+
+def dask_client(scheduler: str, n_workers: int = 2):
+    """A ``dask.distributed`` client for ``scheduler`` (kept for the life of the process).
+
+    ``"local"``: a ``LocalCluster`` of ``n_workers`` single-threaded worker processes on this
+    machine; anything else is a scheduler address (``tcp://host:8786``), e.g. of a
+    dask-jobqueue ``SLURMCluster`` (README). Needs the extra ``[cluster]``.
+    """
+    key = scheduler if scheduler != "local" else f"local:{n_workers}"
+    client = _CLIENTS.get(key)
+    if client is not None and client.status == "running":
+        return client
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:  # pragma: no cover - environment dependent
+        raise ImportError(f"a dask scheduler ({scheduler!r}) needs dask.distributed: "
+                          "pip install -e .[cluster]") from exc
+    if scheduler == "local":
+        cluster = LocalCluster(n_workers=n_workers, threads_per_worker=1, processes=True,
+                               dashboard_address=":0")
+        client = Client(cluster)
+    else:
+        client = Client(scheduler)
+    _CLIENTS[key] = client
+    return client
+
+
+def close_dask_clients() -> None:
+    """Close the clients (and LocalClusters) :func:`dask_client` opened in this process."""
+    import contextlib
+
+    for key, client in list(_CLIENTS.items()):
+        cluster = getattr(client, "cluster", None)
+        with contextlib.suppress(Exception):
+            client.close()
+        if cluster is not None and key.startswith("local:"):
+            with contextlib.suppress(Exception):
+                cluster.close()
+        _CLIENTS.pop(key, None)
+
+
+def stream_map(fn: Callable[[Any], Any], items: Sequence[Any], *, keys: Sequence[str | None] | None = None,
+               cache: FeatureCache | None = None, n_jobs: int = 2, max_pending: int | None = None,
+               skip_errors: tuple[type[BaseException], ...] | None = None, scheduler: str | None = None,
+               keep: bool = True):
+    """Yield ``(index, ("ok", value) | ("err", exception))`` for every item, in input order,
+    computing ahead in worker processes with at most ``max_pending`` items in flight.
+
+    This is the bounded queue between producers and one consumer: while the caller works on
+    one result (e.g. runs a network on a batch of front-end outputs, in its own process), the
+    workers compute the next ones, and no more than ``max_pending`` (default ``2 * n_jobs + 2``)
+    results wait in memory. With ``keys`` and ``cache`` the workers also write each value to
+    the cache (as :func:`cached_map`). Workers: ``n_jobs`` processes of joblib's reusable loky
+    executor (the pool :func:`cached_map` uses; BLAS limited to one thread each), or with
+    ``scheduler`` the workers of that dask cluster (:func:`dask_client`). ``n_jobs`` <= 1 and
+    no scheduler: computed here, one at a time, when the caller asks for the next result.
+    Closing the generator early cancels what is still pending.
+    """
+    from collections import deque
+
+    items = list(items)
+    keys = list(keys) if keys is not None else [None] * len(items)
+    skip_errors = tuple(skip_errors) if skip_errors is not None else _default_skip_errors()
+    if n_jobs is not None and n_jobs < 0:          # joblib's convention: -1 = every core
+        n_jobs = max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+    if not scheduler and (n_jobs is None or n_jobs <= 1):
+        with _blas_limit(1):
+            for j, item in enumerate(items):
+                yield j, _run_one(fn, item, keys[j], cache, skip_errors, keep)
+        return
+    if scheduler:
+        client = dask_client(scheduler, n_workers=max(1, n_jobs or 1))
+
+        def submit(j):
+            return client.submit(_run_one, fn, items[j], keys[j], cache, skip_errors, keep, pure=False,
+                                 key=f"mer-{keys[j] or j}-{os.getpid()}-{id(items)}-{j}")
+        n_workers = max(1, len(client.scheduler_info().get("workers", {})) or n_jobs or 1)
+    else:
+        from joblib.externals.loky import get_reusable_executor
+
+        executor = get_reusable_executor(max_workers=n_jobs, env=_WORKER_ENV)
+
+        def submit(j):
+            return executor.submit(_run_one, fn, items[j], keys[j], cache, skip_errors, keep)
+        n_workers = n_jobs
+    limit = max_pending or 2 * n_workers + 2
+    pending: deque = deque()
+    nxt = 0
+    try:
+        while nxt < len(items) and len(pending) < limit:
+            pending.append((nxt, submit(nxt)))
+            nxt += 1
+        while pending:
+            j, fut = pending.popleft()
+            outcome = fut.result()
+            if nxt < len(items):            # keep the queue full while the caller works
+                pending.append((nxt, submit(nxt)))
+                nxt += 1
+            yield j, outcome
+    finally:
+        for _, fut in pending:
+            fut.cancel()

@@ -323,6 +323,8 @@ def backend_info() -> dict[str, str]:
         except Exception as exc:  # pragma: no cover - informative only
             info["device"] = f"unknown ({exc})"
     info.setdefault("device", "CPU (keras not imported)")
+    if os.environ.get("MER_SCHEDULER"):  # feature extraction on a dask cluster (runner --scheduler)
+        info["feature_scheduler"] = os.environ["MER_SCHEDULER"]
     info["platform"] = platform.platform()
     return info
 

@@ -52,7 +52,8 @@ Models (:data:`MODELS`):
 Per-track frame-level embeddings are cached under ``<cache>/embeddings/<model>/<config
 hash>/`` (:class:`mer_utils.cache.FeatureCache`; keyed by track id, path, size and mtime;
 the config includes the layer and the port versions). Audio decoding and the numpy front
-end run in ``n_jobs`` joblib workers; the network runs batched in the calling process.
+end run in ``n_jobs`` worker processes, overlapped with the network, which runs batched in
+the calling process (:func:`mer_utils.cache.stream_map`: a bounded queue between them).
 Unreadable, silent or too-short clips are skipped, listed in ``ctx.manifest.skip`` and
 absent from ``kept_df`` (never a NaN row).
 """
@@ -168,6 +169,18 @@ def get_model(model: str, *, weights_path: str | os.PathLike | None = None, down
     return _load_network(model, None if weights_path is None else str(weights_path), download)[0]
 
 
+def _predict(net, x: np.ndarray, batch_size: int):
+    """``net.predict(x, batch_size=batch_size)`` as a loop of ``predict_on_batch`` calls: the
+    same batches through the same compiled function (identical outputs), without predict's
+    per-call set-up (data adapter, iterator, callbacks), ~0.15 s a call on a CPU."""
+    parts = [net.predict_on_batch(x[s:s + batch_size]) for s in range(0, len(x), batch_size)]
+    if isinstance(parts[0], dict):
+        return {k: np.concatenate([np.asarray(p[k]) for p in parts]) for k in parts[0]}
+    if isinstance(parts[0], (list, tuple)):
+        return [np.concatenate([np.asarray(p[j]) for p in parts]) for j in range(len(parts[0]))]
+    return np.concatenate([np.asarray(p) for p in parts])
+
+
 def frame_embeddings(x: np.ndarray, model: str, *, layer: str | None = None,
                      weights_path=None, download: bool = True, batch_size: int = 16) -> np.ndarray:
     """Frame-level embeddings (n_patches, d) float32 for front-end patches ``x``.
@@ -180,7 +193,7 @@ def frame_embeddings(x: np.ndarray, model: str, *, layer: str | None = None,
     net, post = _load_network(model, None if weights_path is None else str(weights_path), download)
     if x.shape[0] == 0:
         return np.zeros((0, spec.dim), np.float32)
-    out = net.predict(x, batch_size=batch_size, verbose=0)
+    out = _predict(net, x, batch_size)
     if spec.family == "vggish":
         emb = np.asarray(out)
         if layer == "postprocessed":
@@ -286,7 +299,7 @@ def _resolve(model: str, *, ctx, fallback: str | None, weights_path, download: b
 def embed_tracks(df, model: str = "vggish", *, ctx=None, fallback: str | None = "musicnn_msd",
                  n_jobs: int | None = None, layer: str | None = None,
                  weights_path: str | os.PathLike | None = None, download: bool = True,
-                 cache_dir: str | os.PathLike | None = None, chunk_size: int = 32,
+                 cache_dir: str | os.PathLike | None = None, chunk_size: int = 8,
                  progress: bool = True, return_frames: bool = False):
     """Track-level embeddings of every row of ``df`` (columns ``track_id``, ``path``).
 
@@ -297,11 +310,12 @@ def embed_tracks(df, model: str = "vggish", *, ctx=None, fallback: str | None = 
     ``model`` or, when its weights are absent, ``fallback`` (recorded in ``ctx.manifest``).
 
     ``n_jobs`` workers decode audio and compute the front end (default ``ctx.p.n_jobs``,
-    else 1); the network runs in this process in batches. Results are cached per track
+    else 1), overlapped with the network, which runs in this process on the patches of
+    ``chunk_size`` clips at a time (a bounded queue: :func:`mer_utils.cache.stream_map`). Results are cached per track
     and model under ``<cache_dir or ctx.cache_dir>/embeddings``.
     """
 
-    from mer_utils.cache import FeatureCache, cached_map, default_cache_root, track_key
+    from mer_utils.cache import FeatureCache, _progress, default_cache_root, stream_map, track_key
 
     for col in ("track_id", "path"):
         if col not in df.columns:
@@ -336,24 +350,39 @@ def embed_tracks(df, model: str = "vggish", *, ctx=None, fallback: str | None = 
         todo.append(i)
 
     t0 = time.perf_counter()
-    for start in range(0, len(todo), chunk_size):
-        idx = todo[start:start + chunk_size]
-        res = cached_map(functools.partial(_frontend_file, family=spec.family), [paths[i] for i in idx],
-                         ids=[ids[i] for i in idx], paths=[paths[i] for i in idx], cache=None,
-                         n_jobs=n_jobs, on_error="skip", manifest=None,
-                         desc=f"{used} front end ({start + len(idx)}/{len(todo)})", progress=progress)
-        for j, _tid, reason in res.skipped:
-            i = idx[j]
-            errors[i] = reason
-            cache.put_error(keys[i], reason)
-        if res.values:
-            x = np.concatenate(res.values, axis=0)
-            emb = frame_embeddings(x, used, layer=lay, weights_path=wpath, download=download)
-            bounds = np.cumsum([0] + [v.shape[0] for v in res.values])
-            for j, a, b in zip(res.kept, bounds[:-1], bounds[1:]):
-                i = idx[j]
-                frames[i] = emb[a:b]
-                cache.put(keys[i], emb[a:b])
+    # Overlapped: workers decode + compute the front end of the next clips (a bounded queue,
+    # stream_map) while this process runs the network on a batch of >= chunk_size clips'
+    # patches; each track is cached as soon as its batch is done.
+    batch: list[tuple[int, np.ndarray]] = []
+
+    def flush():
+        if not batch:
+            return
+        x = np.concatenate([v for _, v in batch], axis=0)
+        emb = frame_embeddings(x, used, layer=lay, weights_path=wpath, download=download)
+        bounds = np.cumsum([0] + [v.shape[0] for _, v in batch])
+        for (i, _), a, b in zip(batch, bounds[:-1], bounds[1:]):
+            frames[i] = emb[a:b]
+            cache.put(keys[i], emb[a:b])
+        batch.clear()
+
+    stream = stream_map(functools.partial(_frontend_file, family=spec.family), [paths[i] for i in todo],
+                        n_jobs=n_jobs or 1, max_pending=chunk_size + 2 * (n_jobs or 1))
+    with _progress(len(todo), f"{used} embedding", progress) as bar:
+        try:
+            for j, (kind, value) in stream:
+                i = todo[j]
+                if kind == "err":
+                    errors[i] = str(value)
+                    cache.put_error(keys[i], str(value))
+                else:
+                    batch.append((i, value))
+                    if len(batch) >= chunk_size:
+                        flush()
+                bar.update(1)
+            flush()
+        finally:
+            stream.close()
     elapsed = time.perf_counter() - t0
 
     for i in sorted(errors):
@@ -473,7 +502,7 @@ def _sequence_network(x: np.ndarray, used: str, n_tracks: int, hop_seconds: floa
     centres = _musicnn_centres(n_examples, hop_seconds)
     out = []
     for i in range(n_tracks):              # one clip per call: the front-end maps are large
-        res = net.predict(x[i:i + 1], batch_size=1, verbose=0)
+        res = _predict(net, x[i:i + 1], 1)
         mx, mn = musicnn.window_pool(musicnn.midend_map(res)[0], centres)
         out.append(musicnn.backend_penultimate(net, mx, mn).astype(np.float16))
     return out
@@ -501,18 +530,25 @@ def embed_sequence(df, model: str = "vggish", *, ctx=None, fallback: str | None 
                    seconds: float = SEQUENCE_SECONDS, hop_seconds: float = SEQUENCE_HOP_SECONDS,
                    n_jobs: int | None = None, weights_path: str | os.PathLike | None = None,
                    download: bool = True, cache_dir: str | os.PathLike | None = None,
-                   chunk_size: int = 8, progress: bool = True):
+                   chunk_size: int = 8, progress: bool = True, reduce: str | None = None):
     """The paper's embedding sequence of every row of ``df`` (see the module docstring).
 
     Returns ``(S, kept_df, used_model)``: ``S`` (n_kept, n_examples, d) float32 (1,407 x 128
     for VGGish, 1,407 x 200 for the musicnn substitute), ``kept_df`` the rows embedded
     (unreadable, silent or < 1 s clips are skipped and recorded), ``used_model`` ``model``
     or the recorded ``fallback``. Cached per track; decoding and front end run in
-    ``n_jobs`` workers, the network in this process, ``chunk_size`` tracks at a time.
+    ``n_jobs`` workers, overlapped with the network in this process (a bounded queue,
+    :func:`mer_utils.cache.stream_map`), which takes up to ``chunk_size`` tracks at a time.
+
+    ``reduce="mean"``: ``S`` is (n_kept, d), each track's mean over the sequence, computed as
+    the sequences stream into (or out of) the cache, so memory does not grow with the number
+    of tracks by n_examples x d per track (what a summary table or figure needs).
     """
-    from mer_utils.cache import FeatureCache, cached_map, default_cache_root, track_key
+    from mer_utils.cache import FeatureCache, _progress, default_cache_root, stream_map, track_key
     from mer_utils.models import musicnn, vggish
 
+    if reduce not in (None, "mean"):
+        raise ValueError(f"reduce must be None or 'mean', not {reduce!r}")
     for col in ("track_id", "path"):
         if col not in df.columns:
             raise ValueError(f"embed_sequence needs a {col!r} column (got {list(df.columns)})")
@@ -539,42 +575,63 @@ def embed_sequence(df, model: str = "vggish", *, ctx=None, fallback: str | None 
     keys = [track_key(i, p) for i, p in zip(ids, paths)]
     seqs: list[np.ndarray | None] = [None] * len(df)
     errors: dict[int, str] = {}
+
+    def keep(i, a):
+        seqs[i] = np.asarray(a, np.float32).mean(axis=0) if reduce == "mean" else np.asarray(a)
+
     todo = []
     for i, k in enumerate(keys):
         v = cache.get(k)
         if v is not None:
-            seqs[i] = np.asarray(v)
+            keep(i, v)
         elif (r := cache.get_error(k)) is not None:
             errors[i] = r
         else:
             todo.append(i)
     t0 = time.perf_counter()
-    for start in range(0, len(todo), chunk_size):
-        idx = todo[start:start + chunk_size]
-        fn = functools.partial(_sequence_frontend_file, family=spec.family, seconds=seconds,
-                               hop_seconds=hop_seconds)
-        res = cached_map(fn, [paths[i] for i in idx], ids=[ids[i] for i in idx],
-                         paths=[paths[i] for i in idx], cache=None, n_jobs=n_jobs, on_error="skip",
-                         manifest=None, desc=f"{used} sequence front end ({start + len(idx)}/{len(todo)})",
-                         progress=progress)
-        for j, _tid, reason in res.skipped:
-            errors[idx[j]] = reason
-            cache.put_error(keys[idx[j]], reason)
-        if res.values:
-            x = np.concatenate(res.values) if spec.family == "vggish" else np.stack(res.values)
-            out = _sequence_network(x, used, len(res.values), hop_seconds, weights_path=wpath,
-                                    download=download, n_examples=n)
-            for j, a in zip(res.kept, out):
-                seqs[idx[j]] = a
-                cache.put(keys[idx[j]], a)
+    batch: list[tuple[int, np.ndarray]] = []
+
+    def flush():
+        if not batch:
+            return
+        vals = [v for _, v in batch]
+        x = np.concatenate(vals) if spec.family == "vggish" else np.stack(vals)
+        out = _sequence_network(x, used, len(vals), hop_seconds, weights_path=wpath, download=download,
+                                n_examples=n)
+        for (i, _), a in zip(batch, out):
+            cache.put(keys[i], a)
+            keep(i, a)
+        batch.clear()
+
+    fn = functools.partial(_sequence_frontend_file, family=spec.family, seconds=seconds, hop_seconds=hop_seconds)
+    # musicnn runs one clip per call (its front-end maps are large): flush every clip, so the
+    # workers' next clips overlap it; VGGish batches chunk_size clips' examples
+    per_call = 1 if spec.family == "musicnn" else chunk_size
+    stream = stream_map(fn, [paths[i] for i in todo], n_jobs=n_jobs or 1,
+                        max_pending=max(per_call + 2 * (n_jobs or 1), 4))
+    with _progress(len(todo), f"{used} sequence", progress) as bar:
+        try:
+            for j, (kind, value) in stream:
+                i = todo[j]
+                if kind == "err":
+                    errors[i] = str(value)
+                    cache.put_error(keys[i], str(value))
+                else:
+                    batch.append((i, value))
+                    if len(batch) >= per_call:
+                        flush()
+                bar.update(1)
+            flush()
+        finally:
+            stream.close()
     elapsed = time.perf_counter() - t0
     for i in sorted(errors):
         if ctx is not None:
             ctx.manifest.skip(f"{ids[i]} ({paths[i]})", f"{used} sequence: {errors[i]}")
     kept = [i for i in range(len(df)) if seqs[i] is not None]
     d = 128 if spec.family == "vggish" else 200
-    S = (np.stack([seqs[i] for i in kept]).astype(np.float32) if kept
-         else np.zeros((0, n, d), np.float32))
+    empty = (0, d) if reduce == "mean" else (0, n, d)
+    S = (np.stack([seqs[i] for i in kept]).astype(np.float32) if kept else np.zeros(empty, np.float32))
     kept_df = df.iloc[kept].reset_index(drop=True)
     if ctx is not None:
         ctx.manifest.add_source(f"sequence:{used}", f"{describe_sequence(used, seconds, hop_seconds)}; "

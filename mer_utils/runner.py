@@ -11,7 +11,11 @@ cells — TensorFlow's C++ logging, ipykernel, Jupyter and library warnings — 
 terminal). The run folder (``runs/<profile>-<time>/`` unless ``--out``) also holds the
 executed copies (never written over the clean notebooks in notebooks/) and timings.csv.
 
-**Environment of the kernels.** ``PYTHONHASHSEED=0`` unless the caller set it, so string
+**Environment of the kernels.** ``KERAS_BACKEND`` = ``--backend`` (tensorflow, torch or jax;
+default: the caller's ``KERAS_BACKEND``, else the first of them installed; an unknown name is
+an error before anything runs); ``MER_SCHEDULER`` = ``--scheduler`` when given (a dask
+scheduler address, or ``local``: the cached feature extraction then runs on that cluster,
+:mod:`mer_utils.cluster`); each notebook's manifest records both. ``PYTHONHASHSEED=0`` unless the caller set it, so string
 hashing (and with it set iteration order) is the same in every run; each notebook's
 manifest records the value (``python_hash_seed``). ``MER_STAGE`` points at a folder of
 this run, which makes every notebook stage its outputs (:mod:`mer_utils.run`).
@@ -49,6 +53,7 @@ from mer_utils.config import PROFILE_NAMES, ROOT
 from mer_utils.run import STAGE_ENV, commit_stage, staged_outputs
 
 NOTEBOOK_DIR = ROOT / "notebooks"
+BACKENDS = ("tensorflow", "torch", "jax")
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
@@ -298,10 +303,30 @@ def _log_tail(log_path: Path, lines: int = 15) -> str:
     return "\n".join(text[-lines:])
 
 
+def resolve_backend(backend: str | None = None) -> str:
+    """The Keras backend the kernels get: ``backend``, else ``$KERAS_BACKEND``, else the first
+    of tensorflow, torch, jax that is installed (tensorflow when none is). Unknown -> SystemExit."""
+    import importlib.util
+
+    how = "--backend"
+    if not backend:
+        backend, how = os.environ.get("KERAS_BACKEND", ""), "KERAS_BACKEND"
+    if not backend:
+        backend = next((b for b in BACKENDS if importlib.util.find_spec(b) is not None), "tensorflow")
+    if backend not in BACKENDS:
+        raise SystemExit(f"unknown Keras backend {backend!r} (from {how}): choose one of {', '.join(BACKENDS)}")
+    return backend
+
+
 def run(profile: str, data_root: str = "", only: list[str] | None = None, out: Path | None = None,
         kernel: str = "python3", extra_params: dict | None = None,
-        directory: Path = NOTEBOOK_DIR, verbose: bool = False) -> int:
+        directory: Path = NOTEBOOK_DIR, verbose: bool = False, backend: str | None = None,
+        scheduler: str | None = None) -> int:
     """Run the notebooks; 0 when all ran, 1 at the first failure, 128 + signal when stopped."""
+    backend = resolve_backend(backend)
+    kernel_env = {"KERAS_BACKEND": backend}
+    if scheduler:
+        kernel_env["MER_SCHEDULER"] = scheduler
     nbs = list_notebooks(only, directory)
     if not nbs:
         print("No notebooks to run.", file=sys.stderr)
@@ -315,9 +340,10 @@ def run(profile: str, data_root: str = "", only: list[str] | None = None, out: P
     console = Console(out / "log.txt", verbose=verbose)
     try:
         console.say(f"Running {len(nbs)} notebook(s), profile={profile}, "
-                    f"data={data_root or 'data/raw + demo corpus'}, PYTHONHASHSEED={hash_seed}")
+                    f"data={data_root or 'data/raw + demo corpus'}, KERAS_BACKEND={backend}, "
+                    + (f"MER_SCHEDULER={scheduler}, " if scheduler else "") + f"PYTHONHASHSEED={hash_seed}")
         console.say(f"Executed copies, timings.csv and log.txt -> {out}")
-        with _StopHandler(_children()) as stopper, _environment(PYTHONHASHSEED=hash_seed):
+        with _StopHandler(_children()) as stopper, _environment(PYTHONHASHSEED=hash_seed, **kernel_env):
             code = _run_all(nbs, out, params, kernel, console, stopper)
         if code in (0, 1):  # after the last notebook (not after a stop signal): runs/<run>/report/
             from mer_utils.report import after_run
@@ -425,9 +451,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", action="append", help="notebook number or name (repeatable)")
     ap.add_argument("--out", default=None, help="folder for the executed copies")
     ap.add_argument("--kernel", default="python3")
+    ap.add_argument("--backend", default=None, help="Keras backend of the kernels: tensorflow, torch or jax "
+                    "(default: $KERAS_BACKEND, else the first installed)")
+    ap.add_argument("--scheduler", default=os.environ.get("MER_SCHEDULER") or None,
+                    help="dask scheduler address (or 'local') for the feature extraction")
     ap.add_argument("--verbose", action="store_true", help="leave kernel chatter on the terminal")
     a = ap.parse_args(argv)
-    return run(a.profile, a.data, a.only, Path(a.out) if a.out else None, a.kernel, verbose=a.verbose)
+    return run(a.profile, a.data, a.only, Path(a.out) if a.out else None, a.kernel, verbose=a.verbose,
+               backend=a.backend, scheduler=a.scheduler)
 
 
 if __name__ == "__main__":

@@ -9,6 +9,12 @@ below, in a subprocess with ``KERAS_BACKEND=torch``; a failure there fails this 
 subprocess's report. Run them by hand with::
 
     KERAS_BACKEND=torch python -m pytest -m backend tests/
+
+The smoke runs of the notebooks that train networks (10, 20, 30, 40, 50) also run once more
+here under the second backend (:func:`test_training_notebook_runs_under_the_second_backend`,
+marked ``notebook`` and ``backend_notebook``; ``-m "not backend_notebook"`` leaves them out):
+the kernel inherits ``KERAS_BACKEND`` and its manifest must record that backend. They add
+about 4.5 min to the suite on 2 CPU cores.
 """
 from __future__ import annotations
 
@@ -26,6 +32,8 @@ from conftest import BACKEND_MODULES
 
 TESTS = Path(__file__).resolve().parent
 SECOND_BACKEND = "torch"
+#: the numbered notebooks that train networks (their smoke runs repeat under SECOND_BACKEND)
+TRAINING_NOTEBOOKS = ("10", "20", "30", "40", "50")
 
 
 def backend_test_files() -> list[Path]:
@@ -119,3 +127,47 @@ def test_deterministic_mode_under_the_second_backend():
     assert d["mode"] == "deterministic" and d["backend"] == "torch"
     assert "torch.use_deterministic_algorithms(True)" in d["applied"]
     assert "CUBLAS_WORKSPACE_CONFIG=:4096:8" in d["applied"]
+
+
+def _training_notebooks():
+    nbs = sorted((TESTS.parent / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    return [nb for nb in nbs if nb.stem[:2] in TRAINING_NOTEBOOKS]
+
+
+def test_the_training_notebooks_exist():
+    assert [nb.stem[:2] for nb in _training_notebooks()] == list(TRAINING_NOTEBOOKS)
+
+
+@pytest.mark.notebook
+@pytest.mark.backend_notebook
+@pytest.mark.parametrize("nb", _training_notebooks(), ids=lambda p: p.stem)
+def test_training_notebook_runs_under_the_second_backend(nb, out_dir, monkeypatch):
+    """The notebook's smoke run under KERAS_BACKEND=torch on CPU: it runs, its tables are
+    finite, and its manifest records the backend it really ran on."""
+    import json
+
+    from mer_utils.run import output_label
+    from test_notebooks import _run, assert_tables_ok
+
+    if importlib.util.find_spec(SECOND_BACKEND) is None:
+        pytest.skip(f"{SECOND_BACKEND} is not installed: pip install -e .[{SECOND_BACKEND}]")
+    monkeypatch.setenv("KERAS_BACKEND", SECOND_BACKEND)   # the kernel inherits it
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "")
+    # outputs of their own: the TensorFlow smoke runs' stored predictions would otherwise be
+    # reused (run_protocol resumes complete units) and nothing would train under torch
+    fresh = out_dir / f"results-{SECOND_BACKEND}"
+    monkeypatch.setenv("MER_RESULTS", str(fresh / "results"))
+    monkeypatch.setenv("MER_FIGURES", str(fresh / "figures"))
+    since = time.time() - 1.0
+    t0 = time.perf_counter()
+    _run(nb, out_dir / SECOND_BACKEND, profile="smoke", data_root="")
+    seconds = time.perf_counter() - t0
+    results = fresh / "results" / output_label("smoke", None)
+    assert_tables_ok(results, since, nb.stem)
+    manifests = [m for m in (results / "manifests").glob("*/manifest.json") if m.stat().st_mtime >= since]
+    assert manifests, f"{nb.stem} wrote no manifest"
+    for m in manifests:
+        backend = json.loads(m.read_text())["backend"]
+        assert backend["keras_backend"] == SECOND_BACKEND, (m, backend)
+        assert str(backend["device"]).startswith("CPU"), (m, backend)
+    print(f"{nb.stem} under KERAS_BACKEND={SECOND_BACKEND}: {seconds:.0f} s")

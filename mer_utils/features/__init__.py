@@ -81,7 +81,8 @@ with ``ctx.manifest.skip`` and absent from ``kept_df`` (``on_error="raise"`` rai
 from mer_utils.features.frontends import (  # noqa: F401
     FRONT_ENDS, FrontEnd, expected_frames, get_front_end, prepare_clip, segment_spectrograms,
     spectrogram)
-from mer_utils.features.extract import extract_segments, extract_spectrograms  # noqa: F401
+from mer_utils.features.extract import (  # noqa: F401
+    CachedStack, extract_segments, extract_spectrograms, spectrogram_stack)
 from mer_utils.features.images import (  # noqa: F401
     render_source_images, save_png, source_reference, source_references, spectrogram_image)
 from mer_utils.features.handcrafted import (  # noqa: F401
@@ -93,7 +94,7 @@ from mer_utils.datasets.merge import align_on_ids  # noqa: F401  (row alignment;
 __all__ = [
     "align_on_ids",
     "FrontEnd", "FRONT_ENDS", "get_front_end", "expected_frames", "prepare_clip", "spectrogram",
-    "segment_spectrograms", "extract_spectrograms", "extract_segments",
+    "segment_spectrograms", "extract_spectrograms", "extract_segments", "spectrogram_stack", "CachedStack",
     "source_reference", "source_references", "spectrogram_image", "render_source_images", "save_png",
     "FEATURE_SETS", "STATS", "EMOTION_STATS", "BROWN_STATS", "feature_names", "compute_features",
     "brown477", "brown_stats", "hilbert_period",

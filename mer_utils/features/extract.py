@@ -58,15 +58,67 @@ def _check_df(df: pd.DataFrame) -> None:
         raise ValueError(f"the track table needs columns track_id and path (missing {sorted(missing)})")
 
 
-def _run(df, fn, namespace, config, *, ctx, n_jobs, cache, on_error, progress, desc):
+def _run(df, fn, namespace, config, *, ctx, n_jobs, cache, on_error, progress, desc, load=True):
     _check_df(df)
     c = _cache_for(ctx, namespace, config, cache)
     res = cached_map(fn, [str(p) for p in df["path"]], ids=list(df["track_id"]),
                      paths=[str(p) for p in df["path"]], cache=c, n_jobs=_n_jobs(ctx, n_jobs),
                      on_error=on_error, manifest=ctx.manifest if ctx is not None else None,
-                     desc=desc, progress=progress)
+                     desc=desc, progress=progress, load=load)
     kept_df = df.iloc[res.kept].reset_index(drop=True)
-    return res, kept_df
+    return (res, kept_df, c) if not load else (res, kept_df)
+
+
+class CachedStack:
+    """The spectrograms of ``kept_df``'s tracks, read from the feature cache one at a time.
+
+    A sequence: ``len(stack)``, ``stack[i]`` (the (frames, bands) float32 array of
+    ``kept_df.iloc[i]``), iteration; ``stack.shape`` as the stacked array's would be;
+    :meth:`load` stacks them all (what :func:`extract_spectrograms` returns). Memory stays at
+    one spectrogram however large the corpus.
+    """
+
+    def __init__(self, cache: FeatureCache, kept_df: pd.DataFrame):
+        from mer_utils.cache import track_key
+
+        self.cache, self.kept_df = cache, kept_df
+        self._keys = [track_key(t, str(p)) for t, p in zip(kept_df["track_id"], kept_df["path"])]
+        self._shape = None
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __getitem__(self, i: int) -> np.ndarray:
+        v = self.cache.get(self._keys[i])
+        if v is None:
+            raise KeyError(f"{self.kept_df['track_id'].iloc[i]}: its cache entry is gone or unreadable "
+                           f"(under {self.cache.folder}); extract again")
+        return np.asarray(v, dtype=np.float32)
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        if self._shape is None:
+            self._shape = (len(self),) + (self[0].shape if len(self) else (0, 0))
+        return self._shape
+
+    def load(self) -> np.ndarray:
+        return np.stack(list(self)).astype(np.float32, copy=False) if len(self) else np.zeros(self.shape, np.float32)
+
+
+def spectrogram_stack(df: pd.DataFrame, name: str | FrontEnd, *, ctx=None, n_jobs: int | None = None,
+                      on_error: str = "skip", progress: bool = True) -> tuple[CachedStack, pd.DataFrame]:
+    """As :func:`extract_spectrograms`, but streamed into the cache: -> (:class:`CachedStack`,
+    kept_df). Workers write each spectrogram to the cache and send nothing back; cached
+    tracks are not read. Use it where the whole stack need not sit in memory (e.g. rendering
+    one image per clip, or a corpus of thousands of clips)."""
+    fe = get_front_end(name)
+    res, kept_df, c = _run(df, functools.partial(_spectrogram_file, fe=fe), f"spec-{fe.name}",
+                           fe.cache_config(), ctx=ctx, n_jobs=n_jobs, cache=True, on_error=on_error,
+                           progress=progress, desc=f"spectrogram {fe.name}", load=False)
+    return CachedStack(c, kept_df), kept_df
 
 
 def extract_spectrograms(df: pd.DataFrame, name: str | FrontEnd, *, ctx=None, n_jobs: int | None = None,

@@ -59,29 +59,48 @@ def save_png(image: np.ndarray, path: str | Path) -> Path:
     return path
 
 
-def render_source_images(X: np.ndarray, sources: Sequence[str], *, size: int = 300,
+def render_source_images(X: np.ndarray | Sequence[np.ndarray], sources: Sequence[str], *, size: int = 300,
                          refs: dict[str, float] | None = None, out_dir: str | Path | None = None,
-                         ids: Sequence[str] | None = None, top_db: float = 80.0
-                         ) -> tuple[np.ndarray, dict[str, float]]:
+                         ids: Sequence[str] | None = None, top_db: float = 80.0,
+                         keep: Sequence[int] | None = None) -> tuple[np.ndarray, dict[str, float]]:
     """Both steps for a stack of ``cazzaniga_image`` spectrograms.
 
-    ``refs`` maps source -> reference dB (default: :func:`source_reference` over each
+    ``X``: an array, or any sequence of (frames, bands) arrays (e.g. the
+    :class:`~mer_utils.features.extract.CachedStack` of :func:`spectrogram_stack`, read one at
+    a time). ``refs`` maps source -> reference dB (default: :func:`source_reference` over each
     source's rows of ``X``). Returns (images (n, size, size, 3) uint8, refs); with
-    ``out_dir`` also writes ``<out_dir>/<source>/<id>.png``.
+    ``out_dir`` also writes ``<out_dir>/<source>/<id>.png``. ``keep``: return only the
+    images of these rows, in this order (every image is still rendered and written), so
+    memory does not grow with the number of clips.
     """
     sources = np.asarray([str(s) for s in sources])
     if len(sources) != len(X):
         raise ValueError("one source per spectrogram")
     refs = {str(k): float(v) for k, v in (refs or {}).items()}
-    for s in map(str, np.unique(sources)):
-        if s not in refs:
-            refs[s] = source_reference(X[sources == s])
-    images = np.stack([spectrogram_image(x, refs[s], size, top_db=top_db) for x, s in zip(X, sources)]) \
-        if len(X) else np.zeros((0, size, size, 3), np.uint8)
-    if out_dir is not None:
-        ids = [str(i) for i in (ids if ids is not None else range(len(X)))]
-        for img, s, i in zip(images, sources, ids):
-            save_png(img, Path(out_dir) / s / f"{i}.png")
+    missing = sorted(set(map(str, np.unique(sources))) - set(refs))
+    if missing:
+        if isinstance(X, np.ndarray):
+            for s in missing:
+                refs[s] = source_reference(X[sources == s])
+        else:                                  # one pass, one spectrogram at a time
+            peak = {s: -np.inf for s in missing}
+            for x, s in zip(X, sources):
+                if s in peak:
+                    peak[s] = max(peak[s], float(np.max(x)))
+            refs.update(peak)
+    want = None if keep is None else {int(r): k for k, r in enumerate(keep)}
+    kept: dict[int, np.ndarray] = {}
+    ids = [str(i) for i in (ids if ids is not None else range(len(X)))]
+    for r, (x, s) in enumerate(zip(X, sources)):
+        if want is not None and r not in want and out_dir is None:
+            continue
+        img = spectrogram_image(x, refs[s], size, top_db=top_db)
+        if out_dir is not None:
+            save_png(img, Path(out_dir) / s / f"{ids[r]}.png")
+        if want is None or r in want:
+            kept[r] = img
+    order = sorted(kept) if want is None else [r for r in keep if int(r) in kept]
+    images = np.stack([kept[int(r)] for r in order]) if order else np.zeros((0, size, size, 3), np.uint8)
     return images, refs
 
 

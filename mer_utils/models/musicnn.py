@@ -10,7 +10,8 @@ baseline). Its metadata pins an ancient numpy, so we never ``import musicnn``; i
    ``python -m pip download --no-deps musicnn==0.1.0 -d data/cache/weights`` (a set-up
    step; offline it fails with that command in the message) and checks its sha256;
 2. :func:`convert_checkpoint` unzips one checkpoint from the wheel and reads its variables
-   *once* with TensorFlow's checkpoint reader, saving the model variables (optimizer slots
+   *once* with a numpy reader of TF's checkpoint format (:mod:`mer_utils.models.tf_checkpoint`;
+   no TensorFlow needed, so a torch/JAX-only GPU box converts them too), saving the model variables (optimizer slots
    dropped) as a plain ``.npz`` of named arrays;
 3. :func:`build_musicnn` / :func:`build_vgg` rebuild the networks of the wheel's
    ``musicnn/models.py`` with ``keras.layers``/``keras.ops`` only, and
@@ -187,20 +188,27 @@ def _extract_checkpoint(wheel: Path, checkpoint: str, out_dir: Path) -> str:
 
 
 def read_tf_checkpoint(prefix: str, *, keep_optimizer: bool = False) -> dict[str, np.ndarray]:
-    """All variables of a TF1 checkpoint as numpy arrays (needs TensorFlow; conversion only)."""
+    """All variables of a TF1 checkpoint as numpy arrays (conversion only).
+
+    Read with the numpy reader :mod:`mer_utils.models.tf_checkpoint` (no TensorFlow needed:
+    the wheel's checkpoints are in the V2 file format); TensorFlow's reader is used only for
+    a file that reader does not handle, when TensorFlow is installed.
+    """
+    from mer_utils.models import tf_checkpoint
+
     try:
-        import tensorflow as tf
-    except ImportError as exc:  # pragma: no cover - environment dependent
-        raise MusicnnUnavailable(
-            "Converting a TF1 checkpoint needs TensorFlow once (pip install tensorflow-cpu); "
-            "afterwards the converted .npz is used without it.") from exc
-    reader = tf.compat.v1.train.NewCheckpointReader(prefix)
-    out = {}
-    for name in sorted(reader.get_variable_to_shape_map()):
-        if not keep_optimizer and (name.endswith(_OPTIMIZER_SUFFIXES) or name in _OPTIMIZER_NAMES):
-            continue
-        out[name] = np.asarray(reader.get_tensor(name))
-    return out
+        arrays = tf_checkpoint.read_checkpoint(prefix)
+    except tf_checkpoint.CheckpointFormatError as fmt_exc:
+        try:
+            import tensorflow as tf
+        except ImportError as exc:  # pragma: no cover - environment dependent
+            raise MusicnnUnavailable(
+                f"{prefix}: {fmt_exc}; reading it needs TensorFlow once (pip install -e .[tensorflow]); "
+                "afterwards the converted .npz is used without it.") from exc
+        reader = tf.compat.v1.train.NewCheckpointReader(prefix)
+        arrays = {n: np.asarray(reader.get_tensor(n)) for n in reader.get_variable_to_shape_map()}
+    return {name: arrays[name] for name in sorted(arrays)
+            if keep_optimizer or not (name.endswith(_OPTIMIZER_SUFFIXES) or name in _OPTIMIZER_NAMES)}
 
 
 def _atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -213,7 +221,7 @@ def _atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
 
 
 def convert_checkpoint(wheel: str | os.PathLike, checkpoint: str, out_npz: str | os.PathLike) -> Path:
-    """Read one checkpoint of the wheel with TF's reader and save its model variables as npz."""
+    """Read one checkpoint of the wheel (numpy reader) and save its model variables as npz."""
     if checkpoint not in CHECKPOINTS:
         raise ValueError(f"Unknown musicnn checkpoint {checkpoint!r}; choose from {sorted(CHECKPOINTS)}")
     with tempfile.TemporaryDirectory() as tmp:

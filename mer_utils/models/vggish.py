@@ -232,16 +232,27 @@ def build_vggish(*, conv_widths=(64, 128, 256, 512), fc_width: int = 4096,
 
 
 def read_checkpoint(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """The ``vggish/...`` variables of a TF1 checkpoint (V1 single file or V2 prefix)."""
+    """The ``vggish/...`` variables of a TF1 checkpoint (V1 single file or V2 prefix).
+
+    A V2 prefix is read by the numpy reader :mod:`mer_utils.models.tf_checkpoint` (no
+    TensorFlow); the official release is a V1 single file, which needs TensorFlow's reader
+    once (``pip install -e .[tensorflow]``) — or carry the converted npz to the machine.
+    """
+    from mer_utils.models import tf_checkpoint
+
     try:
-        import tensorflow as tf
-    except ImportError as exc:  # pragma: no cover - environment dependent
-        raise VGGishUnavailable(
-            "Converting the VGGish TF1 checkpoint needs TensorFlow once (pip install "
-            "tensorflow-cpu); afterwards the converted .npz is used without it.") from exc
-    reader = tf.compat.v1.train.NewCheckpointReader(str(path))
-    return {n: np.asarray(reader.get_tensor(n))
-            for n in sorted(reader.get_variable_to_shape_map()) if n.startswith("vggish/")}
+        arrays = tf_checkpoint.read_checkpoint(path)
+    except tf_checkpoint.CheckpointFormatError as fmt_exc:
+        try:
+            import tensorflow as tf
+        except ImportError as exc:  # pragma: no cover - environment dependent
+            raise VGGishUnavailable(
+                f"{path}: {fmt_exc}. Converting a V1 TF checkpoint needs TensorFlow once "
+                "(pip install -e .[tensorflow]), or copy the converted vggish npz here from a "
+                "machine that has it; afterwards the .npz is used without TensorFlow.") from exc
+        reader = tf.compat.v1.train.NewCheckpointReader(str(path))
+        arrays = {n: np.asarray(reader.get_tensor(n)) for n in reader.get_variable_to_shape_map()}
+    return {n: arrays[n] for n in sorted(arrays) if n.startswith("vggish/")}
 
 
 def _atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
