@@ -810,6 +810,17 @@ def models_table(ctx, experiments: dict[str, str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def paper_and_control(cfg: Config, exp: str, control: str) -> dict[str, str]:
+    """The two experiments the models table compares, under the names a reader sees."""
+    return {f"{cfg.backbone} + the paper's head": exp,
+            "control: logistic regression on image band statistics (ours)": control}
+
+
+def split_sizes(split: Split) -> str:
+    """'n train / n validation / n test' of one fold."""
+    return f"{len(split.train)} train / {len(split.validation)} validation / {len(split.test)} test"
+
+
 def table4(ctx, exp: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Table 4: per-class precision, recall, F1 averaged over the folds, paper beside.
 
