@@ -540,6 +540,18 @@ def stream_map(fn: Callable[[Any], Any], items: Sequence[Any], *, keys: Sequence
             for j, item in enumerate(items):
                 yield j, _run_one(fn, item, keys[j], cache, skip_errors, keep)
         return
+    if not items:
+        return
+    # The first item runs here, before any worker gets one: numba-compiled code on its path
+    # (librosa's beat tracker, ...) is compiled once and written to numba's on-disk cache, which
+    # the workers then only read. Processes that compile the same cached function at the same
+    # time corrupt that cache (seen: a segfault in every later process that loads it; see
+    # tests/test_cache.py::test_parallel_map_compiles_numba_once_before_the_workers).
+    with _blas_limit(1):
+        first = _run_one(fn, items[0], keys[0], cache, skip_errors, keep)
+    yield 0, first
+    if len(items) == 1:
+        return
     if scheduler:
         client = dask_client(scheduler, n_workers=max(1, n_jobs or 1))
 
@@ -548,16 +560,19 @@ def stream_map(fn: Callable[[Any], Any], items: Sequence[Any], *, keys: Sequence
                                  key=f"mer-{keys[j] or j}-{os.getpid()}-{id(items)}-{j}")
         n_workers = max(1, len(client.scheduler_info().get("workers", {})) or n_jobs or 1)
     else:
-        from joblib.externals.loky import get_reusable_executor
+        # joblib's memmapping executor is loky's reusable pool as joblib.Parallel keeps it: taking
+        # loky's pool directly leaves it without the temp-folder manager joblib expects, and the
+        # next Parallel(n_jobs=...) that reuses it fails (AttributeError '_temp_folder_manager')
+        from joblib.executor import get_memmapping_executor
 
-        executor = get_reusable_executor(max_workers=n_jobs, env=_WORKER_ENV)
+        executor = get_memmapping_executor(n_jobs, env=_WORKER_ENV)
 
         def submit(j):
             return executor.submit(_run_one, fn, items[j], keys[j], cache, skip_errors, keep)
         n_workers = n_jobs
     limit = max_pending or 2 * n_workers + 2
     pending: deque = deque()
-    nxt = 0
+    nxt = 1
     try:
         while nxt < len(items) and len(pending) < limit:
             pending.append((nxt, submit(nxt)))

@@ -147,3 +147,49 @@ def test_parallel_matches_serial(tmp_path, files):
         np.testing.assert_array_equal(a, b)
     assert len(man.skipped) == 1
     assert len(cache) == 3  # workers wrote their entries
+
+
+_NUMBA_SCRIPT = r'''
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import soundfile as sf
+
+from mer_utils.features.handcrafted import compute_features, extract_features
+
+folder = Path(sys.argv[1])
+if sys.argv[2] == "extract":
+    rows = []
+    for i in range(4):
+        t = np.arange(22050 * 6) / 22050
+        y = 0.1 * np.sin(2 * np.pi * (220 + 40 * i) * t) * (np.sin(2 * np.pi * 2 * t) > 0)
+        p = folder / f"clip{i}.wav"
+        sf.write(p, y.astype(np.float32), 22050)
+        rows.append({"track_id": f"c{i}", "path": str(p)})
+    F, kept = extract_features(pd.DataFrame(rows), "javadi477", n_jobs=3, cache=False, progress=False)
+    assert len(F) == 4, F.shape
+else:                      # a later process that only loads what numba cached
+    y = np.zeros(22050 * 10, np.float32)
+    y[::22050] = 1.0
+    compute_features(y, 22050, "javadi477")
+print("ok")
+'''
+
+
+def test_parallel_map_compiles_numba_once_before_the_workers(tmp_path):
+    """On a cold numba cache, worker processes that compile librosa's cached jit functions at
+    the same time corrupt the cache (a segfault in the next process that loads it; seen on a
+    fresh CI machine). The parallel map runs its first item in the parent first, so the workers
+    only read the cache. Three workers and two later loads make the race likely."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "run.py"
+    script.write_text(_NUMBA_SCRIPT)
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path / "numba-cache"))
+    for step in ("extract", "load", "load"):
+        r = subprocess.run([sys.executable, str(script), str(tmp_path), step], env=env,
+                           capture_output=True, text=True, timeout=600)
+        assert r.returncode == 0 and "ok" in r.stdout, (step, r.returncode, r.stderr[-2000:])

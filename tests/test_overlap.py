@@ -40,7 +40,9 @@ def test_stream_map_keeps_order_and_bounds_what_is_in_flight():
         frame = stream.gi_frame
         if frame is not None and "pending" in frame.f_locals:
             seen.append(len(frame.f_locals["pending"]))
-    assert max(seen) <= 3 and len(seen) == 10
+    # the first item runs in this process before any worker starts (numba's cache, see
+    # cache.stream_map); the other nine come through the bounded queue
+    assert max(seen) <= 3 and len(seen) == 9
     assert isinstance(Future, type)
 
 
