@@ -115,3 +115,12 @@ def test_overlapped_sequence_equals_the_per_clip_path_and_mean_streams(dev_clips
     M2, _, _ = embed_sequence(df, "musicnn_msd", fallback=None, n_jobs=2, weights_path=weights,
                               cache_dir=tmp_path / "cold", progress=False, reduce="mean")
     np.testing.assert_allclose(M2, M, rtol=1e-6, atol=1e-6)
+
+
+def test_joblib_parallel_still_works_after_stream_map_used_the_pool():
+    """stream_map shares loky's reusable pool with joblib.Parallel; taking it the bare loky way
+    left it without joblib's temp-folder manager and the next Parallel(n_jobs=2) failed."""
+    from joblib import Parallel, delayed
+
+    assert [v[1][0] for _, v in C.stream_map(_square, range(4), n_jobs=2)] == [0, 1, 4, 9]
+    assert Parallel(n_jobs=2)(delayed(abs)(-i) for i in range(4)) == [0, 1, 2, 3]
