@@ -404,10 +404,12 @@ def cached_map(fn: Callable[[Any], Any], items: Sequence[Any], *,
     workers = 1 if n_jobs in (None, 0, 1) or len(todo) <= 1 else n_jobs
     scheduler = scheduler if scheduler is not None else os.environ.get(SCHEDULER_ENV) or None
     with _progress(len(todo), desc, progress) as bar:
-        if scheduler and todo:
+        if todo and (scheduler or (workers > 1 and prefer != "threads")):
+            # worker processes (the same pool as the embeddings' overlapped extraction, so
+            # switching between them starts no new workers) or the workers of a dask cluster
             stream = stream_map(fn, [items[i] for i in todo], keys=[keys[i] for i in todo], cache=cache,
-                                n_jobs=max(1, n_jobs or 1), skip_errors=skip_errors, scheduler=scheduler,
-                                keep=load)
+                                n_jobs=max(1, n_jobs or 1) if scheduler else workers,
+                                skip_errors=skip_errors, scheduler=scheduler, keep=load)
             try:
                 for j, outcome in stream:
                     record(todo[j], outcome)
@@ -419,7 +421,7 @@ def cached_map(fn: Callable[[Any], Any], items: Sequence[Any], *,
                 for i in todo:
                     record(i, _run_one(fn, items[i], keys[i], cache, skip_errors, load))
                     bar.update(1)
-        elif prefer == "threads":
+        else:
             from joblib import Parallel, delayed
 
             par = Parallel(n_jobs=workers, return_as="generator", pre_dispatch="2*n_jobs",
@@ -432,17 +434,6 @@ def cached_map(fn: Callable[[Any], Any], items: Sequence[Any], *,
             finally:
                 if hasattr(gen, "close"):
                     gen.close()
-        else:
-            # worker processes: the same pool as the embeddings' overlapped extraction
-            # (stream_map), so switching between them starts no new workers
-            stream = stream_map(fn, [items[i] for i in todo], keys=[keys[i] for i in todo], cache=cache,
-                                n_jobs=workers, skip_errors=skip_errors, keep=load)
-            try:
-                for j, outcome in stream:
-                    record(todo[j], outcome)
-                    bar.update(1)
-            finally:
-                stream.close()
 
     if on_error == "raise" and errors:
         i = min(errors)
