@@ -296,6 +296,28 @@ def _resolve(model: str, *, ctx, fallback: str | None, weights_path, download: b
         return fallback
 
 
+def _consume(stream, todo: list[int], keys: list[str], cache, errors: dict[int, str],
+             batch: list, flush, per_call: int, bar) -> None:
+    """Drain a front-end stream (:func:`mer_utils.cache.stream_map` over ``todo``): a failed
+    clip is recorded (and cached as a failure), the others gather in ``batch`` and the network
+    runs (``flush``) every ``per_call`` clips and once at the end; the stream is closed however
+    this ends, which cancels what the workers still have pending."""
+    try:
+        for j, (kind, value) in stream:
+            i = todo[j]
+            if kind == "err":
+                errors[i] = str(value)
+                cache.put_error(keys[i], str(value))
+            else:
+                batch.append((i, value))
+                if len(batch) >= per_call:
+                    flush()
+            bar.update(1)
+        flush()
+    finally:
+        stream.close()
+
+
 def embed_tracks(df, model: str = "vggish", *, ctx=None, fallback: str | None = "musicnn_msd",
                  n_jobs: int | None = None, layer: str | None = None,
                  weights_path: str | os.PathLike | None = None, download: bool = True,
@@ -369,20 +391,7 @@ def embed_tracks(df, model: str = "vggish", *, ctx=None, fallback: str | None = 
     stream = stream_map(functools.partial(_frontend_file, family=spec.family), [paths[i] for i in todo],
                         n_jobs=n_jobs or 1, max_pending=chunk_size + 2 * (n_jobs or 1))
     with _progress(len(todo), f"{used} embedding", progress) as bar:
-        try:
-            for j, (kind, value) in stream:
-                i = todo[j]
-                if kind == "err":
-                    errors[i] = str(value)
-                    cache.put_error(keys[i], str(value))
-                else:
-                    batch.append((i, value))
-                    if len(batch) >= chunk_size:
-                        flush()
-                bar.update(1)
-            flush()
-        finally:
-            stream.close()
+        _consume(stream, todo, keys, cache, errors, batch, flush, chunk_size, bar)
     elapsed = time.perf_counter() - t0
 
     for i in sorted(errors):
@@ -610,20 +619,7 @@ def embed_sequence(df, model: str = "vggish", *, ctx=None, fallback: str | None 
     stream = stream_map(fn, [paths[i] for i in todo], n_jobs=n_jobs or 1,
                         max_pending=max(per_call + 2 * (n_jobs or 1), 4))
     with _progress(len(todo), f"{used} sequence", progress) as bar:
-        try:
-            for j, (kind, value) in stream:
-                i = todo[j]
-                if kind == "err":
-                    errors[i] = str(value)
-                    cache.put_error(keys[i], str(value))
-                else:
-                    batch.append((i, value))
-                    if len(batch) >= per_call:
-                        flush()
-                bar.update(1)
-            flush()
-        finally:
-            stream.close()
+        _consume(stream, todo, keys, cache, errors, batch, flush, per_call, bar)
     elapsed = time.perf_counter() - t0
     for i in sorted(errors):
         if ctx is not None:
