@@ -459,7 +459,10 @@ def cached_map(fn: Callable[[Any], Any], items: Sequence[Any], *,
 
 # --------------------------------------------------------------------------- streaming map
 _CLIENTS: dict[str, Any] = {}
-_WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+#: each worker computes on one core: BLAS/OpenMP and TensorFlow's thread pools (a network run in a
+#: worker, :mod:`mer_utils.embeddings`, would otherwise start a pool per core in every worker)
+_WORKER_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+               "TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1"}
 
 
 def dask_client(scheduler: str, n_workers: int = 2):
@@ -505,7 +508,7 @@ def close_dask_clients() -> None:
 def stream_map(fn: Callable[[Any], Any], items: Sequence[Any], *, keys: Sequence[str | None] | None = None,
                cache: FeatureCache | None = None, n_jobs: int = 2, max_pending: int | None = None,
                skip_errors: tuple[type[BaseException], ...] | None = None, scheduler: str | None = None,
-               keep: bool = True):
+               keep: bool = True, warm: Callable[[Any], Any] | None = None):
     """Yield ``(index, ("ok", value) | ("err", exception))`` for every item, in input order,
     computing ahead in worker processes with at most ``max_pending`` items in flight.
 
@@ -518,6 +521,11 @@ def stream_map(fn: Callable[[Any], Any], items: Sequence[Any], *, keys: Sequence
     ``scheduler`` the workers of that dask cluster (:func:`dask_client`). ``n_jobs`` <= 1 and
     no scheduler: computed here, one at a time, when the caller asks for the next result.
     Closing the generator early cancels what is still pending.
+
+    With workers, the first item runs here before any worker starts (see below); ``warm``
+    (a function of the item, its result discarded) runs on it here instead, and the first
+    item then goes to a worker like the others: for an ``fn`` whose own first call here
+    would be costly and useless in this process (e.g. building a network the workers run).
     """
     from collections import deque
 
@@ -539,10 +547,18 @@ def stream_map(fn: Callable[[Any], Any], items: Sequence[Any], *, keys: Sequence
     # time corrupt that cache (seen: a segfault in every later process that loads it; see
     # tests/test_cache.py::test_parallel_map_compiles_numba_once_before_the_workers).
     with _blas_limit(1):
-        first = _run_one(fn, items[0], keys[0], cache, skip_errors, keep)
-    yield 0, first
-    if len(items) == 1:
-        return
+        if warm is None:
+            first = _run_one(fn, items[0], keys[0], cache, skip_errors, keep)
+        else:
+            try:
+                warm(items[0])
+            except skip_errors:
+                pass                 # the worker meets the same failure and reports it
+    start = 0 if warm is not None else 1
+    if warm is None:
+        yield 0, first
+        if len(items) == 1:
+            return
     if scheduler:
         client = dask_client(scheduler, n_workers=max(1, n_jobs or 1))
 
@@ -563,7 +579,7 @@ def stream_map(fn: Callable[[Any], Any], items: Sequence[Any], *, keys: Sequence
         n_workers = n_jobs
     limit = max_pending or 2 * n_workers + 2
     pending: deque = deque()
-    nxt = 1
+    nxt = start
     try:
         while nxt < len(items) and len(pending) < limit:
             pending.append((nxt, submit(nxt)))

@@ -52,8 +52,10 @@ Models (:data:`MODELS`):
 Per-track frame-level embeddings are cached under ``<cache>/embeddings/<model>/<config
 hash>/`` (:class:`mer_utils.cache.FeatureCache`; keyed by track id, path, size and mtime;
 the config includes the layer and the port versions). Audio decoding and the numpy front
-end run in ``n_jobs`` worker processes, overlapped with the network, which runs batched in
-the calling process (:func:`mer_utils.cache.stream_map`: a bounded queue between them).
+end run in ``n_jobs`` worker processes; the network runs there too on a CPU (each worker its
+own single-threaded copy), or, on an accelerator, batched in the calling process, overlapped
+with the workers (:func:`mer_utils.cache.stream_map`: a bounded queue between them); see
+:func:`inference_place`.
 Unreadable, silent or too-short clips are skipped, listed in ``ctx.manifest.skip`` and
 absent from ``kept_df`` (never a NaN row).
 """
@@ -72,7 +74,7 @@ import numpy as np
 __all__ = ["MODELS", "EmbeddingModel", "embed_tracks", "embed_audio", "frame_embeddings",
            "get_model", "describe", "predict_tags", "setup_weights", "EmbeddingUnavailable",
            "embed_sequence", "sequence_length", "sequence_from_audio", "describe_sequence",
-           "SEQUENCE_SECONDS", "SEQUENCE_HOP_SECONDS"]
+           "SEQUENCE_SECONDS", "SEQUENCE_HOP_SECONDS", "inference_place", "INFERENCE_ENV"]
 
 #: the multi-label paper's sequence: the first 29.1 s, one VGGish example every 20 ms
 SEQUENCE_SECONDS = 29.1
@@ -150,6 +152,47 @@ def _frontend_file(path: str, family: str) -> np.ndarray:
     return _frontend_array(y, 16000, family, path)
 
 
+# --------------------------------------------------------------------------- where the network runs
+#: environment variable overriding where the network runs: ``main`` or ``workers`` (default: auto)
+INFERENCE_ENV = "MER_INFERENCE"
+
+
+def _accelerator_visible() -> bool:
+    """Whether the Keras backend computes on an accelerator here. No NVIDIA device node and no
+    ROCm one: a CPU machine (answered without importing a framework); else the backend says."""
+    if not any(Path(p).exists() for p in ("/dev/nvidia0", "/dev/nvidiactl", "/dev/kfd")):
+        return False
+    import keras  # noqa: F401  (backend_info reads the device of an imported backend)
+
+    from mer_utils.config import backend_info
+
+    return "cpu" not in backend_info().get("device", "cpu").lower()
+
+
+def inference_place(n_jobs: int | None, inference: str | None = None) -> str:
+    """Where :func:`embed_tracks` / :func:`embed_sequence` run the network: ``"main"`` or ``"workers"``.
+
+    ``"main"``: the ``n_jobs`` workers decode + compute the front end and this process runs
+    the network, batched (overlapped through a bounded queue) — right for an accelerator,
+    which one process should own. ``"workers"``: each worker runs the whole per-clip path,
+    network included, on one core (its own copy of the network, built once per worker) — right
+    on CPUs: the network is ~85 % of the work, so only running it on every core makes the
+    extraction scale (on 2 cores the "main" placement is capped at ~1.2x a serial loop).
+    ``inference`` (or the ``MER_INFERENCE`` environment variable): ``"main"``, ``"workers"`` or
+    ``"auto"``/None = ``"workers"`` when ``n_jobs`` > 1 and no accelerator is visible, else
+    ``"main"``. ``n_jobs`` <= 1 is always ``"main"`` (no workers).
+    """
+    choice = inference or os.environ.get(INFERENCE_ENV) or "auto"
+    if choice not in ("auto", "main", "workers"):
+        raise ValueError(f"inference must be 'auto', 'main' or 'workers', not {choice!r} "
+                         f"(argument or ${INFERENCE_ENV})")
+    if (n_jobs or 1) <= 1:
+        return "main"
+    if choice != "auto":
+        return choice
+    return "main" if _accelerator_visible() else "workers"
+
+
 # --------------------------------------------------------------------------- networks
 @functools.lru_cache(maxsize=4)
 def _load_network(model: str, weights_path: str | None, download: bool):
@@ -211,6 +254,35 @@ def frame_embeddings(x: np.ndarray, model: str, *, layer: str | None = None,
     elif a.ndim == 3:         # per-frame maps (n, time, ch): mean over time
         a = a.mean(axis=1)
     return a
+
+
+#: batch of the network in a worker: per-patch speed on one core is flat from 4 to 64 patches,
+#: and the activations of 4 patches keep each worker's memory small
+WORKER_BATCH = 4
+
+
+def _keep_this_worker() -> None:
+    """In a joblib/loky worker, turn off loky's "memory leak" restart for this process.
+
+    loky measures a worker's memory after its first task and restarts the worker once it has
+    grown by 300 MB; a worker that builds a network (the framework's runtime + weights, held
+    on purpose for the next clips) after a front-end task would be restarted, and build the
+    network again, every few clips. The check is a module global of loky's worker loop, read
+    after every task; elsewhere (this process, a dask worker) setting it changes nothing.
+    """
+    try:
+        from joblib.externals.loky import process_executor
+    except ImportError:  # pragma: no cover - joblib always vendors loky
+        return
+    process_executor._USE_PSUTIL = False
+
+
+def _embed_file(path: str, model: str, layer: str, weights_path, download: bool) -> np.ndarray:
+    """Worker body of the ``"workers"`` placement: decode + front end + network of one clip."""
+    _keep_this_worker()
+    x = _frontend_file(path, _spec(model).family)
+    return frame_embeddings(x, model, layer=layer, weights_path=weights_path, download=download,
+                            batch_size=WORKER_BATCH)
 
 
 def embed_audio(y: np.ndarray, sr: int, model: str = "musicnn_msd", *, layer: str | None = None,
@@ -322,7 +394,7 @@ def embed_tracks(df, model: str = "vggish", *, ctx=None, fallback: str | None = 
                  n_jobs: int | None = None, layer: str | None = None,
                  weights_path: str | os.PathLike | None = None, download: bool = True,
                  cache_dir: str | os.PathLike | None = None, chunk_size: int = 8,
-                 progress: bool = True, return_frames: bool = False):
+                 progress: bool = True, return_frames: bool = False, inference: str | None = None):
     """Track-level embeddings of every row of ``df`` (columns ``track_id``, ``path``).
 
     Returns ``(E, kept_df, used_model)``: ``E`` (n_kept, d) float32 = mean over time of the
@@ -331,10 +403,13 @@ def embed_tracks(df, model: str = "vggish", *, ctx=None, fallback: str | None = 
     with a fresh 0..n-1 index (``E[i]`` belongs to ``kept_df.iloc[i]``); ``used_model`` =
     ``model`` or, when its weights are absent, ``fallback`` (recorded in ``ctx.manifest``).
 
-    ``n_jobs`` workers decode audio and compute the front end (default ``ctx.p.n_jobs``,
-    else 1), overlapped with the network, which runs in this process on the patches of
-    ``chunk_size`` clips at a time (a bounded queue: :func:`mer_utils.cache.stream_map`). Results are cached per track
-    and model under ``<cache_dir or ctx.cache_dir>/embeddings``.
+    ``n_jobs`` workers (default ``ctx.p.n_jobs``, else 1) decode audio and compute the front
+    end; where the network runs is :func:`inference_place`'s choice (``inference``): on a CPU,
+    in the workers too (each clip's whole path in one worker); on an accelerator, in this
+    process on the patches of ``chunk_size`` clips at a time, overlapped with the workers (a
+    bounded queue: :func:`mer_utils.cache.stream_map`). Both give the same values (to float
+    rounding of other batch sizes). Results are cached per track and model under
+    ``<cache_dir or ctx.cache_dir>/embeddings``.
     """
 
     from mer_utils.cache import FeatureCache, _progress, default_cache_root, stream_map, track_key
@@ -342,14 +417,17 @@ def embed_tracks(df, model: str = "vggish", *, ctx=None, fallback: str | None = 
     for col in ("track_id", "path"):
         if col not in df.columns:
             raise ValueError(f"embed_tracks needs a {col!r} column (got {list(df.columns)})")
-    used = _resolve(model, ctx=ctx, fallback=fallback, weights_path=weights_path, download=download)
+    if n_jobs is None:
+        n_jobs = ctx.p.n_jobs if ctx is not None else 1
+    place = inference_place(n_jobs, inference)
+    # "workers": this process only checks the weight files (each worker builds the network)
+    used = _resolve(model, ctx=ctx, fallback=fallback, weights_path=weights_path, download=download,
+                    load=place == "main")
     spec = _spec(used)
     lay = layer or spec.default_layer
     if used != model and layer is not None and not _layer_valid(used, layer):
         lay = spec.default_layer   # the layer named the requested model's; the fallback uses its own
     wpath = None if used != model or weights_path is None else str(weights_path)
-    if n_jobs is None:
-        n_jobs = ctx.p.n_jobs if ctx is not None else 1
     root = Path(cache_dir) if cache_dir is not None else default_cache_root(ctx)
     cache = FeatureCache(root / "embeddings", used, _cache_config(used, lay))
     manifest = ctx.manifest if ctx is not None else None
@@ -372,26 +450,39 @@ def embed_tracks(df, model: str = "vggish", *, ctx=None, fallback: str | None = 
         todo.append(i)
 
     t0 = time.perf_counter()
-    # Overlapped: workers decode + compute the front end of the next clips (a bounded queue,
-    # stream_map) while this process runs the network on a batch of >= chunk_size clips'
-    # patches; each track is cached as soon as its batch is done.
     batch: list[tuple[int, np.ndarray]] = []
+    front = functools.partial(_frontend_file, family=spec.family)
+    if place == "workers":
+        # each worker: decode + front end + network of one clip; this process stores the results
+        def flush():
+            for i, emb in batch:
+                frames[i] = emb
+                cache.put(keys[i], emb)
+            batch.clear()
 
-    def flush():
-        if not batch:
-            return
-        x = np.concatenate([v for _, v in batch], axis=0)
-        emb = frame_embeddings(x, used, layer=lay, weights_path=wpath, download=download)
-        bounds = np.cumsum([0] + [v.shape[0] for _, v in batch])
-        for (i, _), a, b in zip(batch, bounds[:-1], bounds[1:]):
-            frames[i] = emb[a:b]
-            cache.put(keys[i], emb[a:b])
-        batch.clear()
+        fn = functools.partial(_embed_file, model=used, layer=lay, weights_path=wpath, download=download)
+        stream = stream_map(fn, [paths[i] for i in todo], n_jobs=n_jobs, warm=front)
+        per_call = 1
+    else:
+        # Overlapped: workers decode + compute the front end of the next clips (a bounded queue,
+        # stream_map) while this process runs the network on a batch of >= chunk_size clips'
+        # patches; each track is cached as soon as its batch is done.
+        def flush():
+            if not batch:
+                return
+            x = np.concatenate([v for _, v in batch], axis=0)
+            emb = frame_embeddings(x, used, layer=lay, weights_path=wpath, download=download)
+            bounds = np.cumsum([0] + [v.shape[0] for _, v in batch])
+            for (i, _), a, b in zip(batch, bounds[:-1], bounds[1:]):
+                frames[i] = emb[a:b]
+                cache.put(keys[i], emb[a:b])
+            batch.clear()
 
-    stream = stream_map(functools.partial(_frontend_file, family=spec.family), [paths[i] for i in todo],
-                        n_jobs=n_jobs or 1, max_pending=chunk_size + 2 * (n_jobs or 1))
+        stream = stream_map(front, [paths[i] for i in todo], n_jobs=n_jobs or 1,
+                            max_pending=chunk_size + 2 * (n_jobs or 1))
+        per_call = chunk_size
     with _progress(len(todo), f"{used} embedding", progress) as bar:
-        _consume(stream, todo, keys, cache, errors, batch, flush, chunk_size, bar)
+        _consume(stream, todo, keys, cache, errors, batch, flush, per_call, bar)
     elapsed = time.perf_counter() - t0
 
     for i in sorted(errors):
@@ -404,7 +495,8 @@ def embed_tracks(df, model: str = "vggish", *, ctx=None, fallback: str | None = 
     if manifest is not None:
         manifest.add_source(f"embedding:{used}",
                             f"{describe(used)}; layer {lay}; {len(kept)} tracks "
-                            f"({len(todo)} computed in {elapsed:.1f} s, rest cached); "
+                            f"({len(todo)} computed in {elapsed:.1f} s, network in the {place}, "
+                            f"rest cached); "
                             f"{len(errors)} skipped")
     if return_frames:
         return E, kept_df, used, [frames[i] for i in kept]
@@ -517,6 +609,16 @@ def _sequence_network(x: np.ndarray, used: str, n_tracks: int, hop_seconds: floa
     return out
 
 
+def _sequence_file(path: str, model: str, seconds: float, hop_seconds: float, weights_path, download: bool,
+                   n_examples: int) -> np.ndarray:
+    """Worker body of the ``"workers"`` placement: one clip's whole sequence path."""
+    _keep_this_worker()
+    family = _spec(model).family
+    x = _sequence_frontend_file(path, family, seconds, hop_seconds)
+    return _sequence_network(x if family == "vggish" else x[None], model, 1, hop_seconds,
+                             weights_path=weights_path, download=download, n_examples=n_examples)[0]
+
+
 def sequence_from_audio(y: np.ndarray, sr: int, model: str = "vggish", *,
                         seconds: float = SEQUENCE_SECONDS, hop_seconds: float = SEQUENCE_HOP_SECONDS,
                         weights_path=None, download: bool = True) -> np.ndarray:
@@ -539,15 +641,17 @@ def embed_sequence(df, model: str = "vggish", *, ctx=None, fallback: str | None 
                    seconds: float = SEQUENCE_SECONDS, hop_seconds: float = SEQUENCE_HOP_SECONDS,
                    n_jobs: int | None = None, weights_path: str | os.PathLike | None = None,
                    download: bool = True, cache_dir: str | os.PathLike | None = None,
-                   chunk_size: int = 8, progress: bool = True, reduce: str | None = None):
+                   chunk_size: int = 8, progress: bool = True, reduce: str | None = None,
+                   inference: str | None = None):
     """The paper's embedding sequence of every row of ``df`` (see the module docstring).
 
     Returns ``(S, kept_df, used_model)``: ``S`` (n_kept, n_examples, d) float32 (1,407 x 128
     for VGGish, 1,407 x 200 for the musicnn substitute), ``kept_df`` the rows embedded
     (unreadable, silent or < 1 s clips are skipped and recorded), ``used_model`` ``model``
     or the recorded ``fallback``. Cached per track; decoding and front end run in
-    ``n_jobs`` workers, overlapped with the network in this process (a bounded queue,
-    :func:`mer_utils.cache.stream_map`), which takes up to ``chunk_size`` tracks at a time.
+    ``n_jobs`` workers; the network (:func:`inference_place`, ``inference``) in the workers
+    too on a CPU, else in this process, overlapped with the workers (a bounded queue,
+    :func:`mer_utils.cache.stream_map`), on up to ``chunk_size`` tracks at a time.
 
     ``reduce="mean"``: ``S`` is (n_kept, d), each track's mean over the sequence, computed as
     the sequences stream into (or out of) the cache, so memory does not grow with the number
@@ -573,6 +677,7 @@ def embed_sequence(df, model: str = "vggish", *, ctx=None, fallback: str | None 
         raise ValueError(f"{seconds} s is too short for one VGGish example")
     if n_jobs is None:
         n_jobs = ctx.p.n_jobs if ctx is not None else 1
+    place = inference_place(n_jobs, inference)
     root = Path(cache_dir) if cache_dir is not None else default_cache_root(ctx)
     config = {"model": used, "checkpoint": spec.checkpoint, "seconds": seconds, "hop_seconds": hop_seconds,
               "n_examples": n, "layer": "postprocessed" if spec.family == "vggish" else "penultimate-3s-window",
@@ -612,12 +717,26 @@ def embed_sequence(df, model: str = "vggish", *, ctx=None, fallback: str | None 
             keep(i, a)
         batch.clear()
 
-    fn = functools.partial(_sequence_frontend_file, family=spec.family, seconds=seconds, hop_seconds=hop_seconds)
-    # musicnn runs one clip per call (its front-end maps are large): flush every clip, so the
-    # workers' next clips overlap it; VGGish batches chunk_size clips' examples
-    per_call = 1 if spec.family == "musicnn" else chunk_size
-    stream = stream_map(fn, [paths[i] for i in todo], n_jobs=n_jobs or 1,
-                        max_pending=max(per_call + 2 * (n_jobs or 1), 4))
+    front = functools.partial(_sequence_frontend_file, family=spec.family, seconds=seconds,
+                              hop_seconds=hop_seconds)
+    if place == "workers":
+        # each worker: one clip's decode + front end + network; this process stores the results
+        def flush():
+            for i, a in batch:
+                cache.put(keys[i], a)
+                keep(i, a)
+            batch.clear()
+
+        fn = functools.partial(_sequence_file, model=used, seconds=seconds, hop_seconds=hop_seconds,
+                               weights_path=wpath, download=download, n_examples=n)
+        stream = stream_map(fn, [paths[i] for i in todo], n_jobs=n_jobs, warm=front)
+        per_call = 1
+    else:
+        # musicnn runs one clip per call (its front-end maps are large): flush every clip, so the
+        # workers' next clips overlap it; VGGish batches chunk_size clips' examples
+        per_call = 1 if spec.family == "musicnn" else chunk_size
+        stream = stream_map(front, [paths[i] for i in todo], n_jobs=n_jobs or 1,
+                            max_pending=max(per_call + 2 * (n_jobs or 1), 4))
     with _progress(len(todo), f"{used} sequence", progress) as bar:
         _consume(stream, todo, keys, cache, errors, batch, flush, per_call, bar)
     elapsed = time.perf_counter() - t0
@@ -631,8 +750,8 @@ def embed_sequence(df, model: str = "vggish", *, ctx=None, fallback: str | None 
     kept_df = df.iloc[kept].reset_index(drop=True)
     if ctx is not None:
         ctx.manifest.add_source(f"sequence:{used}", f"{describe_sequence(used, seconds, hop_seconds)}; "
-                                f"{len(kept)} tracks ({len(todo)} computed in {elapsed:.1f} s, rest "
-                                f"cached); {len(errors)} skipped")
+                                f"{len(kept)} tracks ({len(todo)} computed in {elapsed:.1f} s, network "
+                                f"in the {place}, rest cached); {len(errors)} skipped")
     return S, kept_df, used
 
 

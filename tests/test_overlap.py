@@ -1,6 +1,8 @@
-"""Overlapped embedding extraction (front end in workers, network in this process, a bounded
-queue between them: mer_utils.cache.stream_map) gives the values of the naive per-clip path,
-and the streaming reductions give what the full arrays would."""
+"""Parallel embedding extraction gives the values of the naive per-clip path under both
+placements of the network (:func:`mer_utils.embeddings.inference_place`): "main" (front end in
+workers, network in this process, a bounded queue between them: mer_utils.cache.stream_map)
+and "workers" (each worker runs a clip's whole path); the streaming reductions give what the
+full arrays would."""
 from __future__ import annotations
 
 import os
@@ -46,6 +48,38 @@ def test_stream_map_keeps_order_and_bounds_what_is_in_flight():
     assert isinstance(Future, type)
 
 
+def _record_pid(x):
+    time.sleep(0.1)                 # long enough that both workers take some
+    return np.asarray([os.getpid()])
+
+
+def test_stream_map_warm_runs_here_and_sends_every_item_to_the_workers(tmp_path):
+    warmed = []
+    out = list(C.stream_map(_record_pid, range(4), n_jobs=2, warm=warmed.append))
+    assert warmed == [0]                                    # warm ran here, on the first item
+    assert [j for j, _ in out] == [0, 1, 2, 3]
+    assert all(v[1][0] != os.getpid() for _, v in out)     # every item computed by a worker
+    # without warm the first item is computed here
+    first = next(iter(C.stream_map(_record_pid, range(3), n_jobs=2)))
+    assert first[1][1][0] == os.getpid()
+
+
+def test_inference_place_rule(monkeypatch):
+    from mer_utils import embeddings as emb
+
+    monkeypatch.delenv(emb.INFERENCE_ENV, raising=False)
+    monkeypatch.setattr(emb, "_accelerator_visible", lambda: False)
+    assert emb.inference_place(2) == "workers" and emb.inference_place(1) == "main"
+    assert emb.inference_place(None) == "main" and emb.inference_place(2, "main") == "main"
+    monkeypatch.setattr(emb, "_accelerator_visible", lambda: True)
+    assert emb.inference_place(2) == "main" and emb.inference_place(2, "workers") == "workers"
+    monkeypatch.setenv(emb.INFERENCE_ENV, "workers")
+    assert emb.inference_place(2) == "workers" and emb.inference_place(1) == "main"
+    monkeypatch.setenv(emb.INFERENCE_ENV, "gpu")
+    with pytest.raises(ValueError, match="MER_INFERENCE"):
+        emb.inference_place(2)
+
+
 def test_stream_map_reports_expected_failures_and_serial_path():
     out = dict(C.stream_map(_fail_on_three, range(5), n_jobs=2))
     assert out[3][0] == "err" and "broken on purpose" in str(out[3][1])
@@ -74,13 +108,14 @@ def weights():
 
 
 @pytest.mark.realdata
-def test_overlapped_embed_tracks_equals_the_naive_loop(dev_clips, weights, tmp_path):
+@pytest.mark.parametrize("place", ["main", "workers"])
+def test_parallel_embed_tracks_equals_the_naive_loop(dev_clips, weights, tmp_path, place):
     from mer_utils import audio
     from mer_utils.embeddings import embed_audio, embed_tracks
 
     E, kept, used, frames = embed_tracks(dev_clips, "musicnn_msd", fallback=None, n_jobs=2, chunk_size=3,
                                          weights_path=weights, cache_dir=tmp_path, progress=False,
-                                         return_frames=True)
+                                         return_frames=True, inference=place)
     assert used == "musicnn_msd" and len(kept) == len(dev_clips)
     for p, f in zip(dev_clips["path"], frames):
         naive = embed_audio(audio.load_audio(p, sr=16000), 16000, "musicnn_msd", weights_path=weights)
@@ -96,13 +131,40 @@ def test_overlapped_embed_tracks_equals_the_naive_loop(dev_clips, weights, tmp_p
 
 
 @pytest.mark.realdata
-def test_overlapped_sequence_equals_the_per_clip_path_and_mean_streams(dev_clips, weights, tmp_path):
+def test_workers_that_build_the_network_are_not_restarted(dev_clips, weights, tmp_path):
+    """loky restarts a worker that grew by 300 MB since its first task; a worker that ran a
+    small task first and then builds the network must not be (else it rebuilds it every few
+    clips). Seen as loky's "A worker stopped while some jobs were given to the executor"."""
+    import warnings
+
+    from mer_utils.embeddings import embed_tracks
+
+    from joblib.executor import get_memmapping_executor
+
+    get_memmapping_executor(2, env=C._WORKER_ENV).shutdown(wait=True)   # fresh workers
+    # small first tasks: loky's reference size is taken after them
+    before = {int(v[1][0]) for _, v in C.stream_map(_record_pid, range(8), n_jobs=2)} - {os.getpid()}
+    assert len(before) == 2
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        embed_tracks(dev_clips, "musicnn_msd", fallback=None, n_jobs=2, weights_path=weights,
+                     cache_dir=tmp_path, progress=False, inference="workers")
+        time.sleep(1.5)                                      # loky checks memory once a second
+        after = {int(v[1][0]) for _, v in C.stream_map(_record_pid, range(8), n_jobs=2)} - {os.getpid()}
+    stopped = [str(w.message) for w in caught if "worker stopped" in str(w.message)]
+    assert not stopped, stopped
+    assert after <= before, f"workers were replaced: {before} -> {after}"
+
+
+@pytest.mark.realdata
+@pytest.mark.parametrize("place", ["main", "workers"])
+def test_parallel_sequence_equals_the_per_clip_path_and_mean_streams(dev_clips, weights, tmp_path, place):
     from mer_utils import audio
     from mer_utils.embeddings import embed_sequence, sequence_from_audio
 
     df = dev_clips.iloc[:3]
     S, kept, _ = embed_sequence(df, "musicnn_msd", fallback=None, n_jobs=2, weights_path=weights,
-                                cache_dir=tmp_path, progress=False)
+                                cache_dir=tmp_path, progress=False, inference=place)
     for p, s in zip(df["path"], S):
         y = audio.load_audio(p, sr=16000, duration=29.15)
         ref = sequence_from_audio(y, 16000, "musicnn_msd", weights_path=weights).astype(np.float16)
