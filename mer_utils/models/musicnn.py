@@ -41,7 +41,6 @@ after batch norm).
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import subprocess
 import sys
@@ -196,28 +195,17 @@ def read_tf_checkpoint(prefix: str, *, keep_optimizer: bool = False) -> dict[str
     """
     from mer_utils.models import tf_checkpoint
 
-    try:
-        arrays = tf_checkpoint.read_checkpoint(prefix)
-    except tf_checkpoint.CheckpointFormatError as fmt_exc:
-        try:
-            import tensorflow as tf
-        except ImportError as exc:  # pragma: no cover - environment dependent
-            raise MusicnnUnavailable(
-                f"{prefix}: {fmt_exc}; reading it needs TensorFlow once (pip install -e .[tensorflow]); "
-                "afterwards the converted .npz is used without it.") from exc
-        reader = tf.compat.v1.train.NewCheckpointReader(prefix)
-        arrays = {n: np.asarray(reader.get_tensor(n)) for n in reader.get_variable_to_shape_map()}
+    arrays = tf_checkpoint.read_any(prefix, MusicnnUnavailable,
+                                    "Reading it needs TensorFlow once (pip install -e .[tensorflow]); "
+                                    "afterwards the converted .npz is used without it.")
     return {name: arrays[name] for name in sorted(arrays)
             if keep_optimizer or not (name.endswith(_OPTIMIZER_SUFFIXES) or name in _OPTIMIZER_NAMES)}
 
 
 def _atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(buf.getvalue())
-    os.replace(tmp, path)
+    from mer_utils.models.tf_checkpoint import atomic_savez
+
+    atomic_savez(path, arrays)
 
 
 def convert_checkpoint(wheel: str | os.PathLike, checkpoint: str, out_npz: str | os.PathLike) -> Path:

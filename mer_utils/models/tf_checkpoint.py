@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["CheckpointFormatError", "read_checkpoint", "list_variables"]
+__all__ = ["CheckpointFormatError", "read_checkpoint", "list_variables", "read_any", "atomic_savez"]
 
 _MAGIC = 0xDB4775248B80FB57
 #: TensorFlow DataType enum -> numpy dtype (little-endian)
@@ -170,3 +170,33 @@ def read_checkpoint(prefix: str | os.PathLike) -> dict[str, np.ndarray]:
             raise CheckpointFormatError(f"{name}: {len(raw)} bytes for shape {e['shape']} of {dt}")
         out[name] = np.frombuffer(raw, dtype=dt).reshape(e["shape"]).astype(dt.newbyteorder("="))
     return out
+
+
+def read_any(path: str | os.PathLike, unavailable: type[Exception], advice: str) -> dict[str, np.ndarray]:
+    """Every variable of a TF checkpoint: this module's numpy reader, else (a V1 file, a format
+    it does not handle) TensorFlow's reader once, when TensorFlow is installed. Without it,
+    raises ``unavailable`` (the model's "weights absent" error) with the reason and ``advice``
+    (what to do, e.g. install the extra or carry the converted npz)."""
+    try:
+        return read_checkpoint(path)
+    except CheckpointFormatError as fmt_exc:
+        try:
+            import tensorflow as tf
+        except ImportError as exc:  # pragma: no cover - environment dependent
+            raise unavailable(f"{path}: {fmt_exc}. {advice}") from exc
+        reader = tf.compat.v1.train.NewCheckpointReader(str(path))
+        return {n: np.asarray(reader.get_tensor(n)) for n in reader.get_variable_to_shape_map()}
+
+
+def atomic_savez(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
+    """``np.savez`` to ``path`` via a temporary file in the same folder and ``os.replace``: an
+    interrupted conversion never leaves a half-written npz that a later run would load."""
+    import io
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    tmp.write_bytes(buf.getvalue())
+    os.replace(tmp, path)

@@ -31,7 +31,6 @@ A port of the official TF-Slim release (``tensorflow/models/research/audioset/vg
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 from pathlib import Path
 
@@ -240,28 +239,17 @@ def read_checkpoint(path: str | os.PathLike) -> dict[str, np.ndarray]:
     """
     from mer_utils.models import tf_checkpoint
 
-    try:
-        arrays = tf_checkpoint.read_checkpoint(path)
-    except tf_checkpoint.CheckpointFormatError as fmt_exc:
-        try:
-            import tensorflow as tf
-        except ImportError as exc:  # pragma: no cover - environment dependent
-            raise VGGishUnavailable(
-                f"{path}: {fmt_exc}. Converting a V1 TF checkpoint needs TensorFlow once "
-                "(pip install -e .[tensorflow]), or copy the converted vggish npz here from a "
-                "machine that has it; afterwards the .npz is used without TensorFlow.") from exc
-        reader = tf.compat.v1.train.NewCheckpointReader(str(path))
-        arrays = {n: np.asarray(reader.get_tensor(n)) for n in reader.get_variable_to_shape_map()}
+    arrays = tf_checkpoint.read_any(path, VGGishUnavailable,
+                                    "Converting a V1 TF checkpoint needs TensorFlow once (pip install -e "
+                                    ".[tensorflow]), or copy the converted vggish npz here from a machine "
+                                    "that has it; afterwards the .npz is used without TensorFlow.")
     return {n: arrays[n] for n in sorted(arrays) if n.startswith("vggish/")}
 
 
 def _atomic_savez(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_bytes(buf.getvalue())
-    os.replace(tmp, path)
+    from mer_utils.models.tf_checkpoint import atomic_savez
+
+    atomic_savez(path, arrays)
 
 
 def convert_checkpoint(ckpt: str | os.PathLike, out_npz: str | os.PathLike) -> Path:
