@@ -15,9 +15,10 @@ For each stage it prints clips/s of
 
 for: decode + resample alone (the floor), log-mel (``louro_mel``), the 477-D set (``javadi477_ours``,
 the variant the naive loop mirrors; the paper's ``javadi477`` follows Brown et al.), the
-emotion set, and the offline embedding (musicnn via ``mer_utils.embeddings.embed_tracks``:
-decoding + front end in ``--jobs`` worker processes overlapped with batched inference in this
-process; "n/a" when it is unavailable), and log-mel on a dask ``LocalCluster`` of ``--jobs``
+emotion set, and the offline embedding (musicnn via ``mer_utils.embeddings.embed_tracks``;
+on a CPU each of the ``--jobs`` workers runs decode + front end + network; "n/a" when it is
+unavailable; with ``--paired N`` also against the naive loop on one thread and with the
+network in this process, the placement for an accelerator), and log-mel on a dask ``LocalCluster`` of ``--jobs``
 workers (``--skip cluster`` leaves it out; needs the extra [cluster]). Then it checks the
 issue's targets:
 
@@ -186,10 +187,11 @@ _LAST_PEAK = [float("nan")]
 class PeakRSS:
     """Peak resident memory (GiB) of this process + its live children, polled in a thread."""
 
-    def __init__(self, interval: float = 0.05):
+    def __init__(self, interval: float = 0.05, skip_pids=()):
         import threading
 
         self.interval, self.peak, self._stop = interval, 0, threading.Event()
+        self.skip = set(skip_pids)
         self._t = threading.Thread(target=self._poll, daemon=True)
 
     def _poll(self):
@@ -198,7 +200,7 @@ class PeakRSS:
         me = psutil.Process()
         while not self._stop.is_set():
             total = 0
-            for p in [me] + me.children(recursive=True):
+            for p in [me] + [c for c in me.children(recursive=True) if c.pid not in self.skip]:
                 try:
                     total += p.memory_info().rss
                 except psutil.Error:
@@ -215,12 +217,13 @@ class PeakRSS:
         self._t.join()
 
 
-def timed(fn):
+def timed(fn, skip_pids=()):
     """Wall seconds (returned), CPU seconds of us + workers (in _LAST_CPU[0]) and their peak
-    resident memory in GiB (in _LAST_PEAK[0])."""
+    resident memory in GiB (in _LAST_PEAK[0]); ``skip_pids``: child processes left out of the
+    memory figure (another variant's idle child)."""
     c = cpu_seconds()
     t = time.perf_counter()
-    with PeakRSS() as mem:
+    with PeakRSS(skip_pids=skip_pids) as mem:
         out = fn()
     wall = time.perf_counter() - t
     _LAST_CPU[0] = cpu_seconds() - c
@@ -234,6 +237,52 @@ def naive_loop(fn, paths):
     with threadpool_limits(limits=1, user_api="blas"):
         for p in paths:
             fn(p)
+
+
+def _one_thread_block(paths):
+    """In the one-thread child: the naive loop over ``paths``; (wall s, CPU s, peak GiB)."""
+    import resource
+
+    def cpu():
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    c, t = cpu(), time.perf_counter()
+    naive_loop(naive_embedding, paths)
+    return time.perf_counter() - t, cpu() - c, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20
+
+
+class _OneThreadNaive:
+    """The naive embedding loop in a child process whose TensorFlow (and BLAS/OpenMP) thread
+    pools have one thread: decode, front end and network serialised on one core. TensorFlow
+    reads its pool sizes once, at start-up, so this needs its own process (started, and its
+    network built on ``warm_paths``, outside any timing)."""
+
+    _ENV = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1",
+            "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+
+    def __init__(self, warm_paths):
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        saved = {k: os.environ.get(k) for k in self._ENV}
+        os.environ.update(self._ENV)
+        try:
+            self.pool = ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"))
+            self.pool.submit(_one_thread_block, warm_paths).result()
+            self.pid = next(iter(self.pool._processes))
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+    def run(self, paths):
+        return self.pool.submit(_one_thread_block, paths).result()
+
+    def close(self):
+        self.pool.shutdown()
 
 
 def main(argv=None) -> int:
@@ -315,37 +364,76 @@ def main(argv=None) -> int:
     stage("emotion set", naive_emotion,
           lambda: features.extract_features(df, "emotion", ctx=ctx, progress=False), key="emotion")
 
-    def ours_embedding(d=df):
+    def ours_embedding(d=df, inference=None, cache_dir=tmp):
         from mer_utils.embeddings import embed_tracks
 
         return embed_tracks(d, "musicnn_msd", ctx=ctx, fallback=None, n_jobs=args.jobs,
-                            cache_dir=tmp, progress=False)
+                            cache_dir=cache_dir, progress=False, inference=inference)
 
     def paired_embedding(block):
-        """Naive and ours alternating on blocks of clips: the same machine load for both."""
-        row = {"stage": f"embedding (musicnn_msd), paired blocks of {block}"}
+        """Alternating on blocks of clips, so that each sees the same machine load: the naive
+        loop (TensorFlow's default thread pools: it already runs the network's parallel branches
+        on both cores), the naive loop on one thread (a child process with TensorFlow's pools at
+        one thread: the serialised loop), ours (``embed_tracks``: on a CPU the network runs in
+        the workers) and ours with the network in this process (the accelerator placement).
+        Peak memory: the naive loop's is this process alone, the one-thread loop's its child's,
+        ours' this process + the workers (this process holds the network the naive loop uses)."""
+        from mer_utils.embeddings import inference_place
+
+        place = inference_place(args.jobs)
+        t_warm, _ = timed(lambda: ours_embedding(df.iloc[:2 * args.jobs + 1]))  # workers build the network
         naive_loop(naive_embedding, paths[:1])
-        ours_embedding(df.iloc[:1])                   # network built, pool started: excluded
+        ours_embedding(df.iloc[:1], inference="main")                          # network built here
+        one = _OneThreadNaive(paths[:1])
         shutil.rmtree(tmp / "embeddings", ignore_errors=True)
-        for k in ("naive_s", "naive_cpu", "ours_s", "ours_cpu"):
-            row[k] = 0.0
-        row["naive_peak_gib"] = row["ours_peak_gib"] = 0.0
+        shutil.rmtree(tmp / "main", ignore_errors=True)
+
+        def others():   # every child (workers, the one-thread child): the naive loop is this process
+            import psutil
+
+            return [c.pid for c in psutil.Process().children(recursive=True)]
+        print(f"  excluded: worker start-up + network build in each worker {t_warm:.1f} s "
+              f"(once per process; placement {place!r})", flush=True)
+        acc = {k: 0.0 for k in ("naive_s", "naive_cpu", "one_s", "one_cpu", "ours_s", "ours_cpu",
+                                "main_s", "main_cpu")}
+        peak = {k: 0.0 for k in ("naive", "one", "ours", "main")}
         for start in range(0, n, block):
             sub = df.iloc[start:start + block]
-            t, _ = timed(lambda: naive_loop(naive_embedding, list(sub["path"])))
-            row["naive_s"] += t
-            row["naive_cpu"] += _LAST_CPU[0]
-            row["naive_peak_gib"] = max(row["naive_peak_gib"], _LAST_PEAK[0])
-            t, _ = timed(lambda: ours_embedding(sub))
-            row["ours_s"] += t
-            row["ours_cpu"] += _LAST_CPU[0]
-            row["ours_peak_gib"] = max(row["ours_peak_gib"], _LAST_PEAK[0])
-            print(f"  clips {start}-{start + len(sub) - 1}: naive {row['naive_s']:.1f} s, ours {row['ours_s']:.1f} s "
-                  f"(cumulative)", flush=True)
-        row["cached_s"], _ = timed(ours_embedding)
-        row["cached_peak_gib"] = _LAST_PEAK[0]
-        rows.append(row)
-        _print_row(row, n)
+            sub_paths = list(sub["path"])
+            t, _ = timed(lambda: naive_loop(naive_embedding, sub_paths), skip_pids=others())
+            acc["naive_s"] += t
+            acc["naive_cpu"] += _LAST_CPU[0]
+            peak["naive"] = max(peak["naive"], _LAST_PEAK[0])
+            t, c, pk = one.run(sub_paths)
+            acc["one_s"] += t
+            acc["one_cpu"] += c
+            peak["one"] = max(peak["one"], pk)
+            t, _ = timed(lambda: ours_embedding(sub), skip_pids=[one.pid])
+            acc["ours_s"] += t
+            acc["ours_cpu"] += _LAST_CPU[0]
+            peak["ours"] = max(peak["ours"], _LAST_PEAK[0])
+            t, _ = timed(lambda: ours_embedding(sub, inference="main", cache_dir=tmp / "main"),
+                         skip_pids=[one.pid])
+            acc["main_s"] += t
+            acc["main_cpu"] += _LAST_CPU[0]
+            peak["main"] = max(peak["main"], _LAST_PEAK[0])
+            print(f"  clips {start}-{start + len(sub) - 1} (cumulative): naive {acc['naive_s']:.1f} s, naive on "
+                  f"one thread {acc['one_s']:.1f} s, ours {acc['ours_s']:.1f} s, ours with the network in "
+                  f"this process {acc['main_s']:.1f} s", flush=True)
+        one.close()
+        cached_s, _ = timed(ours_embedding)
+        cached_peak = _LAST_PEAK[0]
+        label = f"embedding (musicnn_msd), blocks of {block}"
+        for stage_name, nk, ok in ((f"{label}: ours vs naive", "naive", "ours"),
+                                   (f"{label}: ours vs naive on one thread", "one", "ours"),
+                                   (f"{label}: network in this process vs naive", "naive", "main")):
+            row = {"stage": stage_name, "naive_s": acc[f"{nk}_s"], "naive_cpu": acc[f"{nk}_cpu"],
+                   "naive_peak_gib": peak[nk], "ours_s": acc[f"{ok}_s"], "ours_cpu": acc[f"{ok}_cpu"],
+                   "ours_peak_gib": peak[ok]}
+            if ok == "ours":
+                row["cached_s"], row["cached_peak_gib"] = cached_s, cached_peak
+            rows.append(row)
+            _print_row(row, n)
 
     if "embedding" not in skip:
         try:
