@@ -108,7 +108,8 @@ class KerasMethod:
     :func:`mer_utils.training.fit` (early stopping on the validation rows only). Built and
     compiled once: before every later unit its initial weights and a zeroed optimizer state
     are restored, so the training step is traced once, not once per unit.
-    ``run_eagerly`` skips tracing the training step: cheaper for the one-epoch smoke runs."""
+    ``run_eagerly`` skips tracing the training step: cheaper for the one-epoch smoke runs
+    (not under JAX, where the step is compiled all the same: :func:`~mer_utils.training.execution_kwargs`)."""
 
     def __init__(self, X: np.ndarray, build: Callable[[], Any], *, epochs: int, batch_size: int,
                  patience: int | None, learning_rate: float, seed: int = 0, run_eagerly: bool = False):
@@ -121,7 +122,7 @@ class KerasMethod:
     def fit(self, train, y_train, validation, y_validation) -> None:
         from mer_utils.config import seed_everything
         from mer_utils.models.cazzaniga import reset_optimizer
-        from mer_utils.training import Standardizer, compile_classifier, fit
+        from mer_utils.training import Standardizer, compile_classifier, execution_kwargs, fit
 
         import keras
 
@@ -129,7 +130,7 @@ class KerasMethod:
             keras.backend.clear_session()
             seed_everything(self.seed)
             self.model = compile_classifier(self.build(), learning_rate=self.learning_rate,
-                                            run_eagerly=self.run_eagerly)
+                                            **execution_kwargs("eager" if self.run_eagerly else "xla"))
             self.initial = self.model.get_weights()
             self.n_params = int(self.model.count_params())
         else:

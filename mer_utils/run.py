@@ -33,7 +33,8 @@ from pathlib import Path
 from typing import Any
 
 from mer_utils.config import (CACHE_DIR, FIGURES_DIR, RAW_DIR, RESULTS_DIR, ROOT, Manifest,
-                              Profile, atomic_write_text, get_profile, seed_everything)
+                              Profile, atomic_write_text, get_profile, prepare_compilation_cache,
+                              seed_everything)
 
 __all__ = ["RunContext", "setup_run", "output_label", "resolve_data_root", "commit_stage",
            "recover_stage", "stage_dir", "STAGE_ENV"]
@@ -165,6 +166,7 @@ def setup_run(notebook: str, *, profile: str = "demo", data_root: str | None = N
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if overrides:
         p = p.replace(**overrides)
+    prepare_compilation_cache()      # JAX's compiled programs kept across processes
     seed_everything(seed)
     root = resolve_data_root(data_root)
     label = output_label(p.name, root)

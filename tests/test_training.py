@@ -9,7 +9,8 @@ keras = pytest.importorskip("keras")
 
 from mer_utils.results import load_predictions  # noqa: E402
 from mer_utils.training import (  # noqa: E402
-    Standardizer, compile_classifier, fit, predict_proba, train_and_predict, train_over_seeds,
+    Standardizer, compile_classifier, execution_kwargs, fit, predict_proba, train_and_predict,
+    train_over_seeds,
 )
 
 
@@ -138,3 +139,19 @@ def test_train_over_seeds_stores_one_fold_per_seed(tmp_path):
                              results_dir=tmp_path, experiment="tiny", epochs=2, batch_size=16,
                              patience=1, meta={"model": "tiny"}, progress=False)
     assert again == hists
+
+
+def test_execution_modes_per_backend():
+    """TensorFlow / torch: the modes are Keras's own switches, as the paper modules passed them
+    before; JAX: every mode compiles the step (its eager mode compiles each primitive)."""
+    modes = {m: execution_kwargs(m) for m in ("xla", "graph", "eager")}
+    if keras.backend.backend() == "jax":
+        assert all(kw == {"jit_compile": "auto", "run_eagerly": False} for kw in modes.values())
+    else:
+        assert modes == {"xla": {"jit_compile": "auto", "run_eagerly": False},
+                         "graph": {"jit_compile": False, "run_eagerly": False},
+                         "eager": {"jit_compile": False, "run_eagerly": True}}
+        model = compile_classifier(_tiny_model(), **modes["eager"])
+        assert model.run_eagerly and not model.jit_compile
+    with pytest.raises(ValueError, match="execution must be one of"):
+        execution_kwargs("fast")

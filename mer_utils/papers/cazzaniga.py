@@ -132,7 +132,8 @@ class Config(PaperConfig):
     batch_size: int = setting(32, paper="not given", note="Keras's fit() default")
     run_eagerly: bool = setting(False, paper="-",
                                 note="True skips tracing the training step (~30 s CPU for EfficientNetB0), "
-                                     "cheaper than a graph for the few steps of a smoke run")
+                                     "cheaper than a graph for the few steps of a smoke run; ignored under "
+                                     "JAX, whose eager mode is slower still (training.execution_kwargs)")
 
     PROFILES = {
         # CI: the smallest EfficientNet on 32-px images, one epoch, two folds, no download.
@@ -558,14 +559,15 @@ class _Trainer:
 
     def __init__(self, cfg: Config, weights: Weights, input_shape, seed: int):
         from mer_utils.models.cazzaniga import build_classifier   # imports Keras
-        from mer_utils.training import compile_classifier
+        from mer_utils.training import compile_classifier, execution_kwargs
 
         seed_everything(seed)          # Keras is imported now, so its generator is seeded too
         self.cfg = cfg
         self.model = build_classifier(tuple(input_shape), len(CLASSES), backbone=cfg.backbone,
                                       weights=weights.path, pooling=None if cfg.pooling == "none" else cfg.pooling,
                                       units=cfg.head_units, dropouts=cfg.head_dropouts)
-        compile_classifier(self.model, learning_rate=weights.learning_rate, run_eagerly=cfg.run_eagerly)
+        compile_classifier(self.model, learning_rate=weights.learning_rate,
+                           **execution_kwargs("eager" if cfg.run_eagerly else "xla"))
         self.initial = self.model.get_weights()
         self.used = False
 

@@ -77,7 +77,8 @@ class Config(PaperConfig):
                                            "by accumulating gradients (memory cap for 2-core runs)")
     execution: str = setting("xla", paper="— (TensorFlow)",
                              note="'xla' (Keras jit_compile='auto'), 'graph' (no XLA) or 'eager': for a few "
-                                  "epochs on a CPU, compiling costs more than it saves")
+                                  "epochs on a CPU, compiling costs more than it saves (not under JAX: "
+                                  "always 'xla' there, training.execution_kwargs)")
     gru_units: int = setting(32, paper="'two Gated Recurrent Units' (size not given)",
                              note="Choi et al. 2017's CRNN size; the GRUs run over the conv map's time axis")
     # classical rows
@@ -572,15 +573,14 @@ def accumulation_steps(batch_size: int, micro_batch: int | None, n_train: int) -
 def _compile(model, row: Row, cfg: Config, steps: int = 1):
     import keras
 
+    from mer_utils.training import execution_kwargs
+
     conf = {"learning_rate": row.learning_rate}
     if steps > 1:
         conf["gradient_accumulation_steps"] = steps
     opt = keras.optimizers.get({"class_name": row.optimizer, "config": conf})
-    if cfg.execution not in ("xla", "graph", "eager"):
-        raise ValueError(f"execution must be 'xla', 'graph' or 'eager', not {cfg.execution!r}")
     model.compile(optimizer=opt, loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                  jit_compile="auto" if cfg.execution == "xla" else False,
-                  run_eagerly=cfg.execution == "eager")
+                  **execution_kwargs(cfg.execution))
     return model
 
 
@@ -883,6 +883,7 @@ def unit_autoencoder(ctx, cfg: Config, data: LouroData, split) -> dict[str, Any]
 
     from mer_utils.config import seed_everything
     from mer_utils.models.autoencoder import build_autoencoder, scale_11
+    from mer_utils.training import execution_kwargs
 
     key = ("autoencoder", split.unit.repeat, split.unit.fold, cfg.input_frames, cfg.ae_epochs,
            cfg.ae_batch, cfg.ae_lr, int(ctx.seed))
@@ -897,8 +898,7 @@ def unit_autoencoder(ctx, cfg: Config, data: LouroData, split) -> dict[str, Any]
     keras.backend.clear_session()
     seed_everything(_unit_seed(ctx, split) + 7)
     ae, enc, dec = build_autoencoder((X.shape[1], X.shape[2]))
-    ae.compile(optimizer=keras.optimizers.Adam(cfg.ae_lr), loss="mse",
-               jit_compile=cfg.execution == "xla" and "auto", run_eagerly=cfg.execution == "eager")
+    ae.compile(optimizer=keras.optimizers.Adam(cfg.ae_lr), loss="mse", **execution_kwargs(cfg.execution))
     t0 = time.perf_counter()
     h = ae.fit(Xs, Xs, epochs=cfg.ae_epochs, batch_size=min(cfg.ae_batch, len(tr)), shuffle=True, verbose=0)
     memo[key] = {"encoder": enc, "decoder": dec, "centre": centre, "half": half,
@@ -1061,10 +1061,11 @@ def _musicnn_patch_file(path: str) -> np.ndarray:
 
 
 def _transfer_compile(cfg: Config):
+    from mer_utils.training import execution_kwargs
+
     def compile_fn(model, opt):
         model.compile(optimizer=opt, loss="sparse_categorical_crossentropy", metrics=["accuracy"],
-                      jit_compile="auto" if cfg.execution == "xla" else False,
-                      run_eagerly=cfg.execution == "eager")
+                      **execution_kwargs(cfg.execution))
     return compile_fn
 
 

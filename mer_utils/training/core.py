@@ -54,6 +54,33 @@ class Standardizer:
 
 
 # --------------------------------------------------------------------------- compile / fit
+#: How a training step runs: "xla" (traced and XLA-compiled where Keras's ``jit_compile="auto"``
+#: chooses it), "graph" (traced, no XLA) or "eager" (no tracing: cheapest for the few steps
+#: of a smoke run under TensorFlow or PyTorch).
+EXECUTIONS = ("xla", "graph", "eager")
+
+
+def execution_kwargs(execution: str = "xla") -> dict[str, Any]:
+    """``model.compile`` keywords (``jit_compile``, ``run_eagerly``) for an execution mode,
+    resolved for the running Keras backend.
+
+    TensorFlow and PyTorch: ``"xla"`` -> ``jit_compile="auto"`` (Keras's default: XLA on a
+    GPU under TensorFlow, never under PyTorch), ``"graph"`` -> ``jit_compile=False``,
+    ``"eager"`` -> ``run_eagerly=True``. JAX has no graph without XLA, and its eager mode
+    runs op by op, compiling every primitive once per input shape: the first epoch of an
+    EfficientNetB0 on 32-px images took 225 s eagerly against 10 s under TensorFlow's
+    eager mode and ~35 s of XLA compilation for the whole jitted step (2 CPU cores). Under
+    JAX every mode is therefore ``"xla"``: the modes ask for the cheapest way to run a
+    step, and there that is one compiled step. (Pass ``run_eagerly=True`` to
+    ``model.compile`` yourself to debug op by op under JAX.)
+    """
+    if execution not in EXECUTIONS:
+        raise ValueError(f"execution must be one of {EXECUTIONS}, not {execution!r}")
+    if keras.backend.backend() == "jax":
+        execution = "xla"
+    return {"jit_compile": "auto" if execution == "xla" else False, "run_eagerly": execution == "eager"}
+
+
 def compile_classifier(model, *, learning_rate: float = 1e-3, optimizer: str = "adam",
                        loss: str = "sparse_categorical_crossentropy",
                        metrics: Sequence[str] = ("accuracy",), **compile_kwargs):
@@ -61,7 +88,8 @@ def compile_classifier(model, *, learning_rate: float = 1e-3, optimizer: str = "
 
     Adam with learning rate 1e-3 by default; ``optimizer`` may be any name Keras knows
     (``"rmsprop"``, ``"sgd"``...). For multi-label models pass ``loss="binary_crossentropy"``.
-    Other keyword arguments (``run_eagerly``, ``jit_compile``...) go to ``model.compile``.
+    Other keyword arguments (``run_eagerly``, ``jit_compile``...) go to ``model.compile``;
+    ``**execution_kwargs(mode)`` gives them for an execution mode and the running backend.
     """
     opt = keras.optimizers.get({"class_name": optimizer, "config": {"learning_rate": learning_rate}})
     model.compile(optimizer=opt, loss=loss, metrics=list(metrics), **compile_kwargs)
