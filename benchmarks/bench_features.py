@@ -16,9 +16,9 @@ For each stage it prints clips/s of
 for: decode + resample alone (the floor), log-mel (``louro_mel``), the 477-D set (``javadi477_ours``,
 the variant the naive loop mirrors; the paper's ``javadi477`` follows Brown et al.), the
 emotion set, and the offline embedding (musicnn via ``mer_utils.embeddings.embed_tracks``;
-on a CPU each of the ``--jobs`` workers runs decode + front end + network; "n/a" when it is
-unavailable; with ``--paired N`` also against the naive loop on one thread and with the
-network in this process, the placement for an accelerator), and log-mel on a dask ``LocalCluster`` of ``--jobs``
+decode + front end in ``--jobs`` worker processes overlapped with batched inference in this
+process; "n/a" when it is unavailable; with ``--paired N`` also with the network in each
+worker, ``inference="workers"``, and against the naive loop on one thread), and log-mel on a dask ``LocalCluster`` of ``--jobs``
 workers (``--skip cluster`` leaves it out; needs the extra [cluster]). Then it checks the
 issue's targets:
 
@@ -374,26 +374,37 @@ def main(argv=None) -> int:
         """Alternating on blocks of clips, so that each sees the same machine load: the naive
         loop (TensorFlow's default thread pools: it already runs the network's parallel branches
         on both cores), the naive loop on one thread (a child process with TensorFlow's pools at
-        one thread: the serialised loop), ours (``embed_tracks``: on a CPU the network runs in
-        the workers) and ours with the network in this process (the accelerator placement).
+        one thread: the serialised loop), ours (``embed_tracks``, the default placement: the
+        network in this process, the front end in the workers) and ours with the network in
+        every worker (``inference="workers"``).
         Peak memory: the naive loop's is this process alone, the one-thread loop's its child's,
         ours' this process + the workers (this process holds the network the naive loop uses)."""
-        from mer_utils.embeddings import inference_place
+        def fresh_pool(networks: bool) -> float:
+            """A new worker pool (outside the timing): with ``networks`` each worker builds the
+            network (inference="workers"); without, workers that never held one, so that the
+            default placement's memory figure is not that of idle workers holding networks."""
+            from joblib.executor import get_memmapping_executor
 
-        place = inference_place(args.jobs)
-        t_warm, _ = timed(lambda: ours_embedding(df.iloc[:2 * args.jobs + 1]))  # workers build the network
+            from mer_utils.cache import _WORKER_ENV
+
+            get_memmapping_executor(args.jobs, env=_WORKER_ENV).shutdown(wait=True)
+            shutil.rmtree(tmp / "warm", ignore_errors=True)
+            t, _ = timed(lambda: ours_embedding(df.iloc[:2 * args.jobs + 1], cache_dir=tmp / "warm",
+                                                inference="workers" if networks else None))
+            return t
+
+        t_warm = fresh_pool(True)
         naive_loop(naive_embedding, paths[:1])
-        ours_embedding(df.iloc[:1], inference="main")                          # network built here
+        ours_embedding(df.iloc[:1])                                          # network built here
         one = _OneThreadNaive(paths[:1])
         shutil.rmtree(tmp / "embeddings", ignore_errors=True)
-        shutil.rmtree(tmp / "main", ignore_errors=True)
 
         def others():   # every child (workers, the one-thread child): the naive loop is this process
             import psutil
 
             return [c.pid for c in psutil.Process().children(recursive=True)]
         print(f"  excluded: worker start-up + network build in each worker {t_warm:.1f} s "
-              f"(once per process; placement {place!r})", flush=True)
+              f"(once per worker process, for inference='workers')", flush=True)
         acc = {k: 0.0 for k in ("naive_s", "naive_cpu", "one_s", "one_cpu", "ours_s", "ours_cpu",
                                 "main_s", "main_cpu")}
         peak = {k: 0.0 for k in ("naive", "one", "ours", "main")}
@@ -408,29 +419,32 @@ def main(argv=None) -> int:
             acc["one_s"] += t
             acc["one_cpu"] += c
             peak["one"] = max(peak["one"], pk)
-            t, _ = timed(lambda: ours_embedding(sub), skip_pids=[one.pid])
+            fresh_pool(True)
+            t, _ = timed(lambda: ours_embedding(sub, inference="workers", cache_dir=tmp / "workers"),
+                         skip_pids=[one.pid])
             acc["ours_s"] += t
             acc["ours_cpu"] += _LAST_CPU[0]
             peak["ours"] = max(peak["ours"], _LAST_PEAK[0])
-            t, _ = timed(lambda: ours_embedding(sub, inference="main", cache_dir=tmp / "main"),
-                         skip_pids=[one.pid])
+            fresh_pool(False)
+            t, _ = timed(lambda: ours_embedding(sub), skip_pids=[one.pid])
             acc["main_s"] += t
             acc["main_cpu"] += _LAST_CPU[0]
             peak["main"] = max(peak["main"], _LAST_PEAK[0])
             print(f"  clips {start}-{start + len(sub) - 1} (cumulative): naive {acc['naive_s']:.1f} s, naive on "
-                  f"one thread {acc['one_s']:.1f} s, ours {acc['ours_s']:.1f} s, ours with the network in "
-                  f"this process {acc['main_s']:.1f} s", flush=True)
+                  f"one thread {acc['one_s']:.1f} s, ours {acc['main_s']:.1f} s, ours with the network in "
+                  f"the workers {acc['ours_s']:.1f} s", flush=True)
         one.close()
         cached_s, _ = timed(ours_embedding)
         cached_peak = _LAST_PEAK[0]
         label = f"embedding (musicnn_msd), blocks of {block}"
-        for stage_name, nk, ok in ((f"{label}: ours vs naive", "naive", "ours"),
-                                   (f"{label}: ours vs naive on one thread", "one", "ours"),
-                                   (f"{label}: network in this process vs naive", "naive", "main")):
+        for stage_name, nk, ok in ((f"{label}: ours vs naive", "naive", "main"),
+                                   (f"{label}: ours vs naive on one thread", "one", "main"),
+                                   (f"{label}: network in the workers vs naive", "naive", "ours"),
+                                   (f"{label}: network in the workers vs naive on one thread", "one", "ours")):
             row = {"stage": stage_name, "naive_s": acc[f"{nk}_s"], "naive_cpu": acc[f"{nk}_cpu"],
                    "naive_peak_gib": peak[nk], "ours_s": acc[f"{ok}_s"], "ours_cpu": acc[f"{ok}_cpu"],
                    "ours_peak_gib": peak[ok]}
-            if ok == "ours":
+            if ok == "main":
                 row["cached_s"], row["cached_peak_gib"] = cached_s, cached_peak
             rows.append(row)
             _print_row(row, n)

@@ -52,10 +52,9 @@ Models (:data:`MODELS`):
 Per-track frame-level embeddings are cached under ``<cache>/embeddings/<model>/<config
 hash>/`` (:class:`mer_utils.cache.FeatureCache`; keyed by track id, path, size and mtime;
 the config includes the layer and the port versions). Audio decoding and the numpy front
-end run in ``n_jobs`` worker processes; the network runs there too on a CPU (each worker its
-own single-threaded copy), or, on an accelerator, batched in the calling process, overlapped
-with the workers (:func:`mer_utils.cache.stream_map`: a bounded queue between them); see
-:func:`inference_place`.
+end run in ``n_jobs`` worker processes, overlapped with the network, which runs batched in
+the calling process (:func:`mer_utils.cache.stream_map`: a bounded queue between them), or,
+with ``inference="workers"``, in each worker too (:func:`inference_place`).
 Unreadable, silent or too-short clips are skipped, listed in ``ctx.manifest.skip`` and
 absent from ``kept_df`` (never a NaN row).
 """
@@ -157,40 +156,30 @@ def _frontend_file(path: str, family: str) -> np.ndarray:
 INFERENCE_ENV = "MER_INFERENCE"
 
 
-def _accelerator_visible() -> bool:
-    """Whether the Keras backend computes on an accelerator here. No NVIDIA device node and no
-    ROCm one: a CPU machine (answered without importing a framework); else the backend says."""
-    if not any(Path(p).exists() for p in ("/dev/nvidia0", "/dev/nvidiactl", "/dev/kfd")):
-        return False
-    import keras  # noqa: F401  (backend_info reads the device of an imported backend)
-
-    from mer_utils.config import backend_info
-
-    return "cpu" not in backend_info().get("device", "cpu").lower()
-
-
 def inference_place(n_jobs: int | None, inference: str | None = None) -> str:
     """Where :func:`embed_tracks` / :func:`embed_sequence` run the network: ``"main"`` or ``"workers"``.
 
-    ``"main"``: the ``n_jobs`` workers decode + compute the front end and this process runs
-    the network, batched (overlapped through a bounded queue) — right for an accelerator,
-    which one process should own. ``"workers"``: each worker runs the whole per-clip path,
-    network included, on one core (its own copy of the network, built once per worker) — right
-    on CPUs: the network is ~85 % of the work, so only running it on every core makes the
-    extraction scale (on 2 cores the "main" placement is capped at ~1.2x a serial loop).
-    ``inference`` (or the ``MER_INFERENCE`` environment variable): ``"main"``, ``"workers"`` or
-    ``"auto"``/None = ``"workers"`` when ``n_jobs`` > 1 and no accelerator is visible, else
-    ``"main"``. ``n_jobs`` <= 1 is always ``"main"`` (no workers).
+    ``"main"`` (the default): the ``n_jobs`` workers decode + compute the front end and this
+    process runs the network, batched, overlapped with them through a bounded queue — the
+    placement for an accelerator, which one process should own, and on a CPU the framework's
+    own thread pools spread the network over the cores. ``"workers"``: each worker runs a
+    clip's whole path, network included, on one core, with its own copy of the network.
+
+    Measured on 2 idle cores, 120 real 4Q clips, musicnn (``benchmarks/bench_features.py
+    --paired 30``, ``benchmarks/embedding_paired.json``): "main" 3.06 clips/s, 1.08x the naive
+    loop at TensorFlow's default threads (which already runs the network's parallel branches
+    on both cores) and 1.52x the naive loop on one thread, peak 2.38 GiB; "workers" 3.37
+    clips/s, 1.19x and 1.68x, peak 4.18 GiB — each worker holds a framework runtime and the
+    network (~1.2 GiB), which would break a 4-GB budget beside a notebook kernel, so it is
+    not the default. It is there for CPUs whose cores one framework process does not fill.
+    ``inference`` (or the ``MER_INFERENCE`` environment variable): ``"main"`` or ``"workers"``
+    (None: ``"main"``). ``n_jobs`` <= 1 is always ``"main"`` (no workers).
     """
-    choice = inference or os.environ.get(INFERENCE_ENV) or "auto"
-    if choice not in ("auto", "main", "workers"):
-        raise ValueError(f"inference must be 'auto', 'main' or 'workers', not {choice!r} "
+    choice = inference or os.environ.get(INFERENCE_ENV) or "main"
+    if choice not in ("main", "workers"):
+        raise ValueError(f"inference must be 'main' or 'workers', not {choice!r} "
                          f"(argument or ${INFERENCE_ENV})")
-    if (n_jobs or 1) <= 1:
-        return "main"
-    if choice != "auto":
-        return choice
-    return "main" if _accelerator_visible() else "workers"
+    return "main" if (n_jobs or 1) <= 1 else choice
 
 
 # --------------------------------------------------------------------------- networks
@@ -267,14 +256,17 @@ def _keep_this_worker() -> None:
     loky measures a worker's memory after its first task and restarts the worker once it has
     grown by 300 MB; a worker that builds a network (the framework's runtime + weights, held
     on purpose for the next clips) after a front-end task would be restarted, and build the
-    network again, every few clips. The check is a module global of loky's worker loop, read
-    after every task; elsewhere (this process, a dask worker) setting it changes nothing.
+    network again, every few clips. The threshold is a module global of loky's worker loop,
+    read after every task; raising it keeps the cheap once-a-second check (turning the check
+    off instead makes loky run ``gc.collect()`` every second, which over the framework's
+    objects cost ~25 % of the CPU time). Elsewhere (this process, a dask worker) it changes
+    nothing.
     """
     try:
         from joblib.externals.loky import process_executor
     except ImportError:  # pragma: no cover - joblib always vendors loky
         return
-    process_executor._USE_PSUTIL = False
+    process_executor._MAX_MEMORY_LEAK_SIZE = 1 << 62
 
 
 def _embed_file(path: str, model: str, layer: str, weights_path, download: bool) -> np.ndarray:
@@ -404,11 +396,10 @@ def embed_tracks(df, model: str = "vggish", *, ctx=None, fallback: str | None = 
     ``model`` or, when its weights are absent, ``fallback`` (recorded in ``ctx.manifest``).
 
     ``n_jobs`` workers (default ``ctx.p.n_jobs``, else 1) decode audio and compute the front
-    end; where the network runs is :func:`inference_place`'s choice (``inference``): on a CPU,
-    in the workers too (each clip's whole path in one worker); on an accelerator, in this
-    process on the patches of ``chunk_size`` clips at a time, overlapped with the workers (a
-    bounded queue: :func:`mer_utils.cache.stream_map`). Both give the same values (to float
-    rounding of other batch sizes). Results are cached per track and model under
+    end, overlapped with the network, which runs in this process on the patches of
+    ``chunk_size`` clips at a time (a bounded queue: :func:`mer_utils.cache.stream_map`); with
+    ``inference="workers"`` each worker runs the network too (:func:`inference_place`). Both
+    give the same values (to float rounding of other batch sizes). Results are cached per track and model under
     ``<cache_dir or ctx.cache_dir>/embeddings``.
     """
 
@@ -649,9 +640,9 @@ def embed_sequence(df, model: str = "vggish", *, ctx=None, fallback: str | None 
     for VGGish, 1,407 x 200 for the musicnn substitute), ``kept_df`` the rows embedded
     (unreadable, silent or < 1 s clips are skipped and recorded), ``used_model`` ``model``
     or the recorded ``fallback``. Cached per track; decoding and front end run in
-    ``n_jobs`` workers; the network (:func:`inference_place`, ``inference``) in the workers
-    too on a CPU, else in this process, overlapped with the workers (a bounded queue,
-    :func:`mer_utils.cache.stream_map`), on up to ``chunk_size`` tracks at a time.
+    ``n_jobs`` workers, overlapped with the network in this process (a bounded queue,
+    :func:`mer_utils.cache.stream_map`), on up to ``chunk_size`` tracks at a time; with
+    ``inference="workers"`` in the workers too (:func:`inference_place`).
 
     ``reduce="mean"``: ``S`` is (n_kept, d), each track's mean over the sequence, computed as
     the sequences stream into (or out of) the cache, so memory does not grow with the number

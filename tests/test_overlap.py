@@ -68,13 +68,11 @@ def test_inference_place_rule(monkeypatch):
     from mer_utils import embeddings as emb
 
     monkeypatch.delenv(emb.INFERENCE_ENV, raising=False)
-    monkeypatch.setattr(emb, "_accelerator_visible", lambda: False)
-    assert emb.inference_place(2) == "workers" and emb.inference_place(1) == "main"
-    assert emb.inference_place(None) == "main" and emb.inference_place(2, "main") == "main"
-    monkeypatch.setattr(emb, "_accelerator_visible", lambda: True)
     assert emb.inference_place(2) == "main" and emb.inference_place(2, "workers") == "workers"
+    assert emb.inference_place(1, "workers") == "main" and emb.inference_place(None) == "main"
     monkeypatch.setenv(emb.INFERENCE_ENV, "workers")
     assert emb.inference_place(2) == "workers" and emb.inference_place(1) == "main"
+    assert emb.inference_place(2, "main") == "main"
     monkeypatch.setenv(emb.INFERENCE_ENV, "gpu")
     with pytest.raises(ValueError, match="MER_INFERENCE"):
         emb.inference_place(2)
