@@ -258,25 +258,17 @@ class _OneThreadNaive:
     reads its pool sizes once, at start-up, so this needs its own process (started, and its
     network built on ``warm_paths``, outside any timing)."""
 
-    _ENV = {"TF_NUM_INTRAOP_THREADS": "1", "TF_NUM_INTEROP_THREADS": "1", "OMP_NUM_THREADS": "1",
-            "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-
     def __init__(self, warm_paths):
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
-        saved = {k: os.environ.get(k) for k in self._ENV}
-        os.environ.update(self._ENV)
-        try:
+        from mer_utils.cache import _WORKER_ENV      # one thread each: TF pools, BLAS, OpenMP
+        from mer_utils.runner import _environment
+
+        with _environment(**_WORKER_ENV):            # the child inherits it when spawned
             self.pool = ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"))
             self.pool.submit(_one_thread_block, warm_paths).result()
             self.pid = next(iter(self.pool._processes))
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
 
     def run(self, paths):
         return self.pool.submit(_one_thread_block, paths).result()
