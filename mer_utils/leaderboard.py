@@ -317,7 +317,7 @@ def _macro(fn: str):
     def metric(fp) -> float:
         from sklearn import metrics as M
 
-        from mer_utils.evaluation.reports import fold_labels
+        from mer_utils.evaluation.metrics import fold_labels
 
         yt, yp = fold_labels(fp)
         if fn == "accuracy":

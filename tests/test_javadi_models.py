@@ -20,7 +20,7 @@ def test_classifier_fits_predicts_and_learns(name):
     P = m.predict_proba(X[60:])
     assert P.shape == (30, 5) and P.dtype == np.float32
     assert np.isfinite(P).all() and P.min() >= 0 and P.max() <= 1
-    from mer_utils.metrics_multilabel import macro_roc_auc
+    from mer_utils.evaluation.multilabel import macro_roc_auc
 
     auc, skipped = macro_roc_auc(Y[60:], P, return_skipped=True)
     assert skipped == 1 and auc > 0.7, (name, auc)

@@ -1,19 +1,22 @@
-"""Evaluation: protocols (saved splits), single-label reports and metrics, segment -> song
-aggregation, paired statistics.
+"""Evaluation: splits and protocols (each unit's split saved as a file), the one set of
+metrics, segment -> song aggregation, paired statistics.
 
+* :mod:`.splits` — stratified train/validation/test splits saved as CSV files;
 * :mod:`.protocols` — holdout, k-fold, repeated k-fold, predefined; group-aware; nested
-  tuning; each unit's split saved as a file;
-* :mod:`.reports` — classification reports, confusion matrices, fold metrics (the
-  functions below are re-exported from it, so ``from mer_utils import evaluation as ev``
-  keeps working);
+  tuning (:func:`tune`);
+* :mod:`.metrics` — every single-label score (P/R/F1 macro and weighted, accuracy, balanced
+  accuracy, MCC), per-unit tables, paired comparisons, classification reports, confusion
+  matrices, parameter counts;
+* :mod:`.multilabel` — ROC-AUC / PR-AUC (macro, micro), thresholds, the MediaEval check;
 * :mod:`.aggregation` — mean probability, majority vote, Eq. 10 segment statistics;
-* :mod:`.stats` — the corrected resampled t-test.
+* :mod:`.stats` — the corrected resampled t-test, Friedman / Nemenyi.
 """
-from mer_utils.evaluation.reports import (  # noqa: F401
-    REPORT_COLUMNS, SINGLE_LABEL_METRICS, SPLITS, as_label_names, classification_report_df,
-    confusion_matrix_df, confusion_over_folds, fold_labels, format_mean_std, load_or_make_split,
-    load_split, per_class_metrics, pivot_report, report_over_folds, save_split, split_frame,
-    stratified_split)
+from mer_utils.evaluation.splits import (  # noqa: F401
+    SPLITS, load_or_make_split, load_split, save_split, split_frame, stratified_split)
+from mer_utils.evaluation.metrics import (  # noqa: F401
+    METRIC_NAMES, METRICS, REPORT_COLUMNS, SINGLE_LABEL_METRICS, as_label_names, classification_report_df,
+    confusion_matrix_df, confusion_over_folds, fold_labels, format_mean_std, label_scores, metric_fns,
+    paired_comparisons, parameter_count, per_class_metrics, pivot_report, report_over_folds, unit_scores)
 from mer_utils.evaluation.protocols import (  # noqa: F401
     Protocol, Split, holdout, inner_cv, kfold, load_or_make_splits, predefined, repeated_kfold,
     split_signature, tune)

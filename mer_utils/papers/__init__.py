@@ -1,21 +1,34 @@
-"""One module per paper: its configuration per profile and the steps its notebook calls.
+"""One sub-package per paper, every one in the same shape (the contract that
+``tests/test_paper_contract.py`` checks for each paper, as mirdata checks every loader):
 
-    javadi.py     Javadi et al.     (notebooks 02, 10)
-    cazzaniga.py  Cazzaniga et al.  (notebook 20)
-    sun.py        Sun et al.        (notebook 30)
-    velankar.py   Velankar et al.   (notebook 40)
-    louro.py      Louro et al.      (notebook 50)
+    papers/<paper>/
+      __init__.py   the contract: PAPER, NOTEBOOKS, Config, PROFILES, FIDELITY, PAPER_CELLS,
+                    BOARD and quadrant_entries (its leaderboard entries); nothing else
+      config.py     Config (a PaperConfig: the paper's values as defaults, each setting with
+                    the paper's words) and PROFILES (what smoke / demo change); constants
+      pipeline.py   data, splits (through mer_utils.evaluation's protocols), what to fit:
+                    builders and Recipes handed to mer_utils.training's Trainer, units run
+                    through mer_utils.experiment.run_protocol into the results store
+      tables.py     the paper's tables, built from stored predictions with
+                    mer_utils.evaluation's metrics, the paper's values beside ours
+      figures.py    the paper's figures (and learning curves from the engine's history)
+      fidelity.py   FIDELITY: every point where the code follows the paper, where the paper
+                    is silent (our choice and why) or where we depart (why)
+      board.py      BOARD (leaderboard settings per profile) and quadrant_entries(profile)
 
-Rules (checked by ``tests/test_layers.py``): a paper imports shared modules only, never
-another paper; no shared module imports a paper. A paper module holds
+    javadi      Javadi et al.     (notebooks 02, 10)
+    cazzaniga   Cazzaniga et al.  (notebook 20)
+    sun         Sun et al.        (notebook 30)
+    velankar    Velankar et al.   (notebook 40)
+    louro       Louro et al.      (notebook 50)
 
-* ``Config`` — a frozen dataclass derived from :class:`mer_utils.experiment.PaperConfig`,
-  the paper's values as defaults (each a :func:`~mer_utils.experiment.setting` with the
-  paper's words), and ``PROFILES`` scaling them for ``smoke`` / ``demo``;
-* the steps its notebook calls, each a plain function of (ctx, cfg, data...) that returns
-  tables, arrays or figures; training loops run through
-  :func:`mer_utils.experiment.run_protocol` so that they resume and never half-replace
-  stored results;
-* ``FIDELITY`` — the points where the code follows or departs from the paper (point,
-  paper's words, our choice, status), shown by the notebook.
+A sixth paper copies the shape: the seven files, its notebook, its
+``mer_utils/data/paper_values_<paper>.csv``, its name in :data:`PAPERS`; the contract test
+then runs for it too. Rules (``tests/test_layers.py``): a paper imports shared modules only,
+never another paper; no shared module imports a paper; only ``training/`` calls ``fit``.
 """
+PAPERS = ("javadi", "cazzaniga", "sun", "velankar", "louro")
+"""The papers of the compendium, in the order of their notebooks."""
+
+MODULES = ("config", "pipeline", "tables", "figures", "fidelity", "board")
+"""The files every paper sub-package has (besides ``__init__``)."""

@@ -44,8 +44,7 @@ from mer_utils.datasets.balance import BalanceError, select_extreme_corners
 from mer_utils.datasets.base import DatasetError
 from mer_utils.datasets.merge import merge_sources
 from mer_utils.evaluation.protocols import Split
-from mer_utils.evaluation.reports import (fold_labels, load_split, pivot_report, report_over_folds,
-                                          save_split)
+from mer_utils.evaluation import fold_labels, load_split, pivot_report, report_over_folds, save_split
 from mer_utils.experiment import Fidelity, PaperConfig, UnitResult, fidelity_table, run_protocol, setting
 from mer_utils.features import FRONT_ENDS, extract_spectrograms
 from mer_utils.features.images import source_references, spectrogram_image

@@ -30,7 +30,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from mer_utils import metrics_multilabel as mm
+from mer_utils.evaluation import multilabel as mm
 from mer_utils import tag_clustering as tc
 from mer_utils.datasets import load_demo, select_corpus
 from mer_utils.evaluation.protocols import Split, load_or_make_splits, predefined

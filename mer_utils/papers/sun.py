@@ -45,7 +45,7 @@ import pandas as pd
 
 from mer_utils import audio
 from mer_utils.evaluation import kfold, load_or_make_splits, majority_vote, mean_probability, segment_statistics
-from mer_utils.evaluation.reports import fold_labels
+from mer_utils.evaluation.metrics import fold_labels
 from mer_utils.experiment import Fidelity, PaperConfig, UnitResult, fidelity_table, run_protocol, setting
 from mer_utils.labels import VA_THRESHOLDS
 from mer_utils.results import compare_with_paper, load_predictions, paper_values, score_experiment, summarise

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 from sklearn import metrics as skm
 
-from mer_utils import metrics_multilabel as mm
+from mer_utils.evaluation import multilabel as mm
 from mer_utils.results import save_predictions, score_experiment
 
 MEDIAEVAL = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mtg-jamendo"
