@@ -15,7 +15,7 @@ executed copies (never written over the clean notebooks in notebooks/) and timin
 default: the caller's ``KERAS_BACKEND``, else the first of them installed; an unknown name is
 an error before anything runs); ``MER_SCHEDULER`` = ``--scheduler`` when given (a dask
 scheduler address, or ``local``: the cached feature extraction then runs on that cluster,
-:mod:`mer_utils.cluster`); each notebook's manifest records both. ``PYTHONHASHSEED=0`` unless the caller set it, so string
+through :func:`mer_utils.cache.cached_map`); each notebook's manifest records both. ``PYTHONHASHSEED=0`` unless the caller set it, so string
 hashing (and with it set iteration order) is the same in every run; each notebook's
 manifest records the value (``python_hash_seed``). ``MER_STAGE`` points at a folder of
 this run, which makes every notebook stage its outputs (:mod:`mer_utils.run`).

@@ -118,9 +118,68 @@ def test_cycle_checker_can_fail():
         GRAPH = saved
 
 
-@pytest.mark.parametrize("module", ["mer_utils.run", "mer_utils.results", "mer_utils.evaluation",
+@pytest.mark.parametrize("module", ["mer_utils.context", "mer_utils.results", "mer_utils.evaluation",
                                     "mer_utils.experiment", "mer_utils.datasets", "mer_utils.features"])
 def test_light_modules_do_not_import_keras(module):
     code = f"import sys, {module}; print('keras' in sys.modules, 'tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.split() == ["False", "False"], f"{module} pulls in Keras/TensorFlow"
+
+
+# The layer of every module, as docs/ARCHITECTURE.md's table documents it: a module may
+# import its own layer or lower ones, never a higher one. The longest matching prefix wins.
+LAYERS = {
+    "mer_utils": 0, "mer_utils.config": 0,
+    "mer_utils.labels": 1, "mer_utils.download": 1, "mer_utils.audio": 1, "mer_utils.cache": 1,
+    "mer_utils.datasets": 1,
+    "mer_utils.features": 2, "mer_utils.augment": 2, "mer_utils.models": 2, "mer_utils.embeddings": 2,
+    "mer_utils.openl3": 2, "mer_utils.results": 2,
+    "mer_utils.evaluation": 3, "mer_utils.training": 3, "mer_utils.plots": 3,
+    "mer_utils.experiment": 4, "mer_utils.context": 4,
+    "mer_utils.leaderboard": 5, "mer_utils.scorecard": 5, "mer_utils.results_gallery": 5,
+    "mer_utils.html_report": 5, "mer_utils.notebook_runner": 5, "mer_utils.predict": 5,
+    "mer_utils.papers": 6,
+}
+
+
+def layer_of(module: str) -> int:
+    parts = module.split(".")
+    while parts:
+        name = ".".join(parts)
+        if name in LAYERS:
+            return LAYERS[name]
+        parts = parts[:-1]
+    raise KeyError(f"{module} has no layer: add it to LAYERS here and to docs/ARCHITECTURE.md")
+
+
+def test_every_module_has_a_documented_layer():
+    doc = (PKG.parent / "docs" / "ARCHITECTURE.md").read_text()
+    for m in MODULES:
+        layer_of(m)
+    for name, layer in LAYERS.items():
+        if name == "mer_utils":
+            continue
+        short = name.removeprefix("mer_utils.")
+        assert f"`{short}" in doc, f"docs/ARCHITECTURE.md does not name {short} (layer {layer})"
+
+
+def downward_violations(graph) -> list[str]:
+    bad = []
+    for m, deps in graph.items():
+        if m == "mer_utils.papers":          # the papers' index names them
+            continue
+        for d in deps:
+            if _is_init_of(m, d) or d == "mer_utils":
+                continue
+            if layer_of(d) > layer_of(m):
+                bad.append(f"{m} (layer {layer_of(m)}) imports {d} (layer {layer_of(d)})")
+    return sorted(bad)
+
+
+def test_imports_go_down_the_layers():
+    bad = downward_violations(GRAPH)
+    assert not bad, "\n".join(bad)
+
+
+def test_layer_checker_can_fail():
+    assert downward_violations({"mer_utils.config": {"mer_utils.papers.louro"}})
