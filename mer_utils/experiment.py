@@ -25,6 +25,7 @@ where it stopped; the committed results are replaced only when every unit is sto
 from __future__ import annotations
 
 import dataclasses
+import re
 import time
 from typing import Any, Callable, ClassVar, Mapping, Sequence
 
@@ -34,15 +35,83 @@ import pandas as pd
 from mer_utils.evaluation.protocols import Split, split_signature
 from mer_utils.results import ExperimentRun, Unit
 
-__all__ = ["PaperConfig", "setting", "UnitResult", "run_protocol", "Fidelity", "fidelity_table"]
+__all__ = ["PaperConfig", "setting", "check_setting", "UnitResult", "run_protocol", "Fidelity", "fidelity_table"]
 
 
-def setting(default: Any, *, paper: str = "", note: str = "") -> Any:
+def setting(default: Any, *, paper: str = "", note: str = "", minimum: float | None = None,
+            maximum: float | None = None, choices: Sequence[Any] | None = None) -> Any:
     """A configuration field with its default (the paper's value where it gives one),
-    what the paper says (``paper``) and why we chose ours (``note``)."""
+    what the paper says (``paper``) and why we chose ours (``note``).
+
+    ``minimum`` / ``maximum`` (inclusive) and ``choices`` bound what a profile or a
+    notebook parameter may set; without them :meth:`PaperConfig.for_profile` still refuses
+    a value of the wrong type, a negative number where the default is not negative, and a
+    count below 1 (:func:`check_setting`).
+    """
     if isinstance(default, (list, dict, set)):
         raise TypeError("use a tuple (immutable) as a setting's default")
-    return dataclasses.field(default=default, metadata={"paper": paper, "note": note})
+    return dataclasses.field(default=default, metadata={"paper": paper, "note": note, "minimum": minimum,
+                                                         "maximum": maximum, "choices": choices})
+
+
+#: Names of settings that count something (epochs, folds, a batch...): at least 1.
+_COUNT = re.compile(r"(^|_)(epochs|batch_size|batch|folds|repeats|units|trees|neighbors|songs|tracks)$")
+_TYPES = {"int": int, "float": float, "str": str, "bool": bool, "tuple": tuple, "None": type(None)}
+
+
+def _allowed_types(annotation: str) -> tuple[type, ...] | None:
+    """The types a field's annotation (a string under postponed evaluation) admits, or None
+    when it says something this check does not read."""
+    out = []
+    for part in str(annotation).split("|"):
+        base = part.strip().split("[", 1)[0]
+        if base not in _TYPES:
+            return None
+        out.append(_TYPES[base])
+    return tuple(out)
+
+
+def check_setting(cls_name: str, field: dataclasses.Field, value: Any) -> Any:
+    """``value`` for ``field``, checked (type, range, choices) and normalised (a list becomes a
+    tuple, an int a float where the setting is a float); a clear error naming the setting
+    otherwise."""
+    name = field.name
+    where = f"{cls_name}.{name} (the notebook parameter or setting '{name}')"
+    if isinstance(value, list):
+        value = tuple(value)
+    allowed = _allowed_types(field.type)
+    if allowed is not None and value is not None:
+        ok = isinstance(value, allowed) and not (isinstance(value, bool) and bool not in allowed)
+        if not ok and float in allowed and isinstance(value, int) and not isinstance(value, bool):
+            value, ok = float(value), True
+        if not ok:
+            names = " or ".join(t.__name__ for t in allowed)
+            raise TypeError(f"{where}: expected {names}, got {value!r} ({type(value).__name__})")
+    elif value is None and allowed is not None and type(None) not in allowed:
+        raise TypeError(f"{where}: expected {field.type}, got None")
+    meta = field.metadata
+    if meta.get("choices") is not None and value not in meta["choices"]:
+        raise ValueError(f"{where}: {value!r} is not one of {list(meta['choices'])}")
+    numbers = value if isinstance(value, tuple) else (value,)
+    for v in numbers:
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            continue
+        if v != v:                                               # NaN
+            raise ValueError(f"{where}: NaN is not a value")
+        lo, hi = meta.get("minimum"), meta.get("maximum")
+        if lo is None:
+            default = field.default
+            defaults = default if isinstance(default, tuple) else (default,)
+            if _COUNT.search(name) and isinstance(v, int):
+                lo = 1
+            elif all(isinstance(d, (int, float)) and not isinstance(d, bool) and d >= 0 for d in defaults
+                     if d is not None):
+                lo = 0
+        if lo is not None and v < lo:
+            raise ValueError(f"{where}: {v!r} is below its minimum {lo}")
+        if hi is not None and v > hi:
+            raise ValueError(f"{where}: {v!r} is above its maximum {hi}")
+    return value
 
 
 @dataclasses.dataclass(frozen=True)
@@ -70,7 +139,9 @@ class PaperConfig:
         if unknown:
             raise TypeError(f"{cls.__name__} has no setting(s) {unknown}; known: {sorted(names)}")
         values = dict(cls.PROFILES[profile])
-        values.update({k: (tuple(v) if isinstance(v, list) else v) for k, v in overrides.items()})
+        values.update(overrides)
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        values = {k: check_setting(cls.__name__, fields[k], v) for k, v in values.items()}
         cfg = cls(profile=profile, **values)
         object.__setattr__(cfg, "_overrides", tuple(sorted(overrides)))
         return cfg

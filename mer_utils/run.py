@@ -36,7 +36,7 @@ from mer_utils.config import (CACHE_DIR, FIGURES_DIR, RAW_DIR, RESULTS_DIR, ROOT
                               Profile, atomic_write_text, get_profile, prepare_compilation_cache,
                               seed_everything)
 
-__all__ = ["RunContext", "setup_run", "output_label", "resolve_data_root", "commit_stage",
+__all__ = ["RunContext", "setup_run", "check_notebook_parameters", "unknown_parameters", "output_label", "resolve_data_root", "commit_stage",
            "recover_stage", "stage_dir", "STAGE_ENV"]
 
 #: Set by the runner to a folder of its own: a notebook started with it stages its outputs
@@ -162,6 +162,9 @@ def setup_run(notebook: str, *, profile: str = "demo", data_root: str | None = N
     ``overrides`` whose value is ``None`` are ignored, so a notebook's parameters cell can
     hold ``epochs = None`` meaning "take it from the profile".
     """
+    check_notebook_parameters(notebook)
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"{notebook}: the parameter 'seed' must be a non-negative integer, not {seed!r}")
     p = get_profile(profile)
     overrides = {k: v for k, v in overrides.items() if v is not None}
     if overrides:
@@ -181,6 +184,53 @@ def setup_run(notebook: str, *, profile: str = "demo", data_root: str | None = N
     stage = _open_stage(results_dir, figures_dir, notebook, os.environ.get(STAGE_ENV) or None)
     return RunContext(notebook=notebook, p=p, seed=seed, data_root=root,
                       results_dir=results_dir, figures_dir=figures_dir, manifest=man, stage=stage)
+
+
+# --------------------------------------------------------------------------- parameters
+#: The first line of the cell papermill injects after a notebook's ``parameters`` cell.
+INJECTED_HEADER = "# Parameters"
+
+
+def _assigned_names(source: str) -> list[str]:
+    import ast
+
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    names = []
+    for node in tree.body:
+        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(
+            node, (ast.AnnAssign, ast.AugAssign)) else []
+        names += [t.id for t in targets if isinstance(t, ast.Name)]
+    return names
+
+
+def unknown_parameters(parameters_cell: str, injected_cell: str) -> list[str]:
+    """Names the injected cell sets that the notebook's ``parameters`` cell does not have."""
+    known = set(_assigned_names(parameters_cell))
+    return [n for n in _assigned_names(injected_cell) if n not in known]
+
+
+def check_notebook_parameters(notebook: str) -> None:
+    """In a kernel that papermill (or the runner) drives: refuse a parameter the notebook does
+    not have (``-p epochz 3`` would otherwise be a silent no-op that papermill only warns
+    about). Reads the cells this kernel executed: the injected one and the ``parameters``
+    cell just before it. Outside IPython, or without injected parameters, does nothing."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    ip = get_ipython()
+    history = list(ip.user_ns.get("In") or []) if ip is not None else []
+    for i, src in enumerate(history):
+        if i and isinstance(src, str) and src.lstrip().startswith(INJECTED_HEADER):
+            unknown = unknown_parameters(history[i - 1] or "", src)
+            if unknown:
+                known = _assigned_names(history[i - 1] or "")
+                raise ValueError(f"{notebook}: unknown parameter(s) {unknown} (given with papermill -p or "
+                                 f"the runner); this notebook's parameters are {known}")
+            return
 
 
 # --------------------------------------------------------------------------- output staging
