@@ -246,6 +246,75 @@ def _unit_files(d: Path) -> list[Path]:
     return sorted(p for p in d.glob("*.npz") if _UNIT_RE.match(p.stem))
 
 
+# --------------------------------------------------------------------------- deferred commits
+#: Where this process records complete runs whose swap waits for the notebook to finish
+#: (set by :func:`defer_commits`; ``mer_utils.context.setup_run`` sets it under the runner).
+_DEFER: dict[str, Any] = {"file": None}
+DEFERRED_FILE = "predictions.json"
+
+
+def defer_commits(stage: Path | str | None) -> None:
+    """From now on, in this process, :meth:`ExperimentRun.commit` does not swap a complete set
+    of units into ``predictions/`` but records the swap in ``<stage>/predictions.json``; the
+    sets are read from their staging folders by this process (:func:`load_predictions`), and
+    :func:`swap_deferred` moves them into place when the notebook has completed, with its
+    tables. A notebook killed before that leaves ``predictions/`` as the last complete run
+    left it; its complete sets stay staged and a rerun resumes from them. ``None`` turns
+    deferral off."""
+    _DEFER["file"] = None if stage is None else Path(stage) / DEFERRED_FILE
+
+
+def _deferred(file: Path | None = None) -> list[dict[str, str]]:
+    file = file or _DEFER["file"]
+    if file is None or not Path(file).exists():
+        return []
+    try:
+        rows = json.loads(Path(file).read_text())
+    except (OSError, ValueError):
+        return []
+    return rows if isinstance(rows, list) else []
+
+
+def _deferred_dir(results_dir: Path | str, experiment: str) -> Path | None:
+    """The staged complete set this process committed for ``experiment`` (deferred), if any."""
+    final = str(predictions_dir(results_dir, experiment))
+    for row in reversed(_deferred()):
+        if row.get("final") == final and Path(row["staged"]).is_dir():
+            return Path(row["staged"])
+    return None
+
+
+def _swap_in(staged: Path, final: Path) -> Path:
+    """Replace ``final`` by the complete set in ``staged`` in two renames (old one removed last)."""
+    old = final.parent / _OLD / final.name
+    if old.exists():
+        shutil.rmtree(old)
+    if final.exists():
+        old.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(final, old)
+    os.replace(staged, final)
+    if old.exists():
+        shutil.rmtree(old)
+    return final
+
+
+def swap_deferred(stage: Path | str) -> list[Path]:
+    """Swap in every complete set recorded in ``<stage>/predictions.json`` (the last one per
+    experiment; earlier ones of the same experiment are removed). Idempotent: a swap already
+    done (its staging folder gone) is skipped, so a commit cut short can be finished."""
+    rows = _deferred(Path(stage) / DEFERRED_FILE)
+    last: dict[str, str] = {}
+    for row in rows:
+        if row.get("final") in last and last[row["final"]] != row["staged"]:
+            shutil.rmtree(last[row["final"]], ignore_errors=True)
+        last[row["final"]] = row["staged"]
+    done = []
+    for final, staged in last.items():
+        if Path(staged).is_dir():
+            done.append(_swap_in(Path(staged), Path(final)))
+    return done
+
+
 def _recover(results_dir: Path | str, experiment: str) -> None:
     """Finish a swap that was interrupted between its two renames."""
     final = predictions_dir(results_dir, experiment)
@@ -302,6 +371,10 @@ class ExperimentRun:
 
     def is_committed(self) -> bool:
         """The committed folder holds every unit of this configuration (nothing to run)."""
+        deferred = _deferred_dir(self.results_dir, self.experiment)
+        if deferred is not None and deferred == self.staging_dir and (deferred / "meta.json").exists():
+            have = {Unit.from_key(p.stem) for p in _unit_files(deferred)}
+            return all(u in have for u in self.units)
         if not (self.final_dir.exists() and self._final_matches()):
             return False
         have = {Unit.from_key(p.stem) for p in _unit_files(self.final_dir)}
@@ -338,16 +411,14 @@ class ExperimentRun:
                     config_hash=self.hash, units=keys, complete=True,
                     committed=_dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
         atomic_write_text(self.staging_dir / "meta.json", json.dumps(meta, indent=2, default=str))
-        old = self.final_dir.parent / _OLD / self.final_dir.name
-        if old.exists():
-            shutil.rmtree(old)
-        if self.final_dir.exists():
-            old.parent.mkdir(parents=True, exist_ok=True)
-            os.replace(self.final_dir, old)
-        os.replace(self.staging_dir, self.final_dir)
-        if old.exists():
-            shutil.rmtree(old)
-        return self.final_dir
+        if _DEFER["file"] is not None:                  # the notebook's completion swaps it in
+            rows = [r for r in _deferred() if r.get("staged") != str(self.staging_dir)]
+            rows.append({"experiment": self.experiment, "staged": str(self.staging_dir),
+                         "final": str(self.final_dir)})
+            Path(_DEFER["file"]).parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(Path(_DEFER["file"]), json.dumps(rows, indent=2))
+            return self.staging_dir
+        return _swap_in(self.staging_dir, self.final_dir)
 
     def __repr__(self) -> str:
         return (f"ExperimentRun({self.experiment!r}, hash {self.hash}, {len(self.units)} units, "
@@ -378,7 +449,7 @@ def save_predictions(results_dir: Path | str, experiment: str, fold: Unit | int,
 def load_predictions(results_dir: Path | str, experiment: str) -> list[FoldPredictions]:
     """Every committed unit of ``experiment``, in (repeat, fold, seed) order."""
     _recover(results_dir, experiment)
-    d = predictions_dir(results_dir, experiment)
+    d = _deferred_dir(results_dir, experiment) or predictions_dir(results_dir, experiment)
     files = _unit_files(d) if d.exists() else []
     if not files:
         raise FileNotFoundError(
@@ -390,13 +461,15 @@ def load_predictions(results_dir: Path | str, experiment: str) -> list[FoldPredi
 
 def load_meta(results_dir: Path | str, experiment: str) -> dict[str, Any]:
     """The committed ``meta.json`` of an experiment (config, hash, units, description)."""
-    return _read_meta(predictions_dir(results_dir, experiment), experiment)
+    d = _deferred_dir(results_dir, experiment) or predictions_dir(results_dir, experiment)
+    return _read_meta(d, experiment)
 
 
 def list_experiments(results_dir: Path | str) -> list[str]:
     d = Path(results_dir) / "predictions"
-    return sorted(p.name for p in d.iterdir() if p.is_dir() and not p.name.startswith(".")) \
-        if d.exists() else []
+    names = {p.name for p in d.iterdir() if p.is_dir() and not p.name.startswith(".")} if d.exists() else set()
+    names |= {Path(r["final"]).name for r in _deferred() if Path(r["final"]).parent == d}
+    return sorted(names)
 
 
 def score_experiment(results_dir: Path | str, experiment: str, metrics: dict[str, Any]) -> pd.DataFrame:

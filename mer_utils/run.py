@@ -15,8 +15,11 @@ Outputs are replaced only by a complete run. Under the runner (``run_all.sh``, w
 manifest last) only when the notebook has finished without error; a failed, killed or
 interrupted run leaves the previous complete run's outputs as they were, and its staging
 folder is discarded when that notebook next starts. Without ``MER_STAGE`` (a notebook
-opened in Jupyter) outputs are written in place, as each cell runs. Predictions and split
-files have their own stores, which stage themselves (:mod:`mer_utils.results`).
+opened in Jupyter) outputs are written in place, as each cell runs. Stored predictions
+stage themselves unit by unit (:mod:`mer_utils.results`); under the runner a complete set is
+not swapped into ``predictions/`` at once but with the notebook's tables when it completes
+(:func:`mer_utils.results.defer_commits`), so a killed notebook never leaves new
+predictions beside old tables.
 
 This module sits above :mod:`mer_utils.config`, :mod:`mer_utils.datasets` and
 :mod:`mer_utils.results`; it imports no model code, so starting a run imports no Keras.
@@ -35,6 +38,7 @@ from typing import Any
 from mer_utils.config import (CACHE_DIR, FIGURES_DIR, RAW_DIR, RESULTS_DIR, ROOT, Manifest,
                               Profile, atomic_write_text, get_profile, prepare_compilation_cache,
                               seed_everything)
+from mer_utils.results import defer_commits, swap_deferred
 
 __all__ = ["RunContext", "setup_run", "check_notebook_parameters", "unknown_parameters", "output_label", "resolve_data_root", "commit_stage",
            "recover_stage", "stage_dir", "STAGE_ENV"]
@@ -182,6 +186,7 @@ def setup_run(notebook: str, *, profile: str = "demo", data_root: str | None = N
     if overrides:
         man.notes.append(f"profile overrides: {overrides}")
     stage = _open_stage(results_dir, figures_dir, notebook, os.environ.get(STAGE_ENV) or None)
+    defer_commits(stage)     # under the runner, stored predictions are swapped in with the tables
     return RunContext(notebook=notebook, p=p, seed=seed, data_root=root,
                       results_dir=results_dir, figures_dir=figures_dir, manifest=man, stage=stage)
 
@@ -290,8 +295,10 @@ def commit_stage(stage: Path | str) -> list[Path]:
 
     First a ``COMPLETE`` marker is written (from then on the stage counts as a complete
     run: a commit cut short, even by SIGKILL, is finished by :func:`recover_stage` when
-    the notebook next starts); then each file replaces its final copy atomically
-    (``os.replace``), tables and figures first, manifests last. Returns the final paths.
+    the notebook next starts); then the complete prediction sets the notebook stored are
+    swapped into ``predictions/`` (:func:`mer_utils.results.swap_deferred`), then each file
+    replaces its final copy atomically (``os.replace``), tables and figures first,
+    manifests last. Returns the final paths.
     """
     stage = Path(stage)
     if not stage.is_dir():
@@ -299,7 +306,7 @@ def commit_stage(stage: Path | str) -> list[Path]:
     marker = stage / _COMPLETE
     if not marker.exists():
         atomic_write_text(marker, "complete\n")
-    moved = []
+    moved = swap_deferred(stage)          # the notebook's complete prediction sets first
     for src, dst in staged_outputs(stage):
         _replace(src, dst)
         moved.append(dst)

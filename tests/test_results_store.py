@@ -176,3 +176,53 @@ def test_fidelity_points_need_a_reason_to_depart():
         Fidelity("epochs", "25", "8", "departure")
     with pytest.raises(ValueError, match="status"):
         Fidelity("epochs", "25", "8", "close enough", "x")
+
+
+def test_a_notebook_killed_after_a_commit_leaves_predictions_as_they_were(tmp_path):
+    """Under the runner a complete set is swapped in only when the notebook completes: a
+    notebook killed after one experiment finished (its tables still the old run's) leaves
+    predictions/ as the last complete run left them; the rerun resumes from the staged set."""
+    from mer_utils.run import commit_stage, recover_stage
+
+    y = np.repeat([0, 1], 10)
+    splits = P.kfold(2, seed=0).make(y)
+    ok = lambda s: _unit_result(s, y)                                        # noqa: E731
+    run_protocol(tmp_path, "row", splits, config={"v": 1}, fit_predict=ok, progress=False)
+    old = {(f.fold, f.ids.tobytes()) for f in R.load_predictions(tmp_path, "row")}
+    old_meta = R.load_meta(tmp_path, "row")
+    stage = tmp_path / ".incomplete" / "nb"
+    stage.mkdir(parents=True)
+    calls = []
+
+    def step(split):
+        calls.append(split.unit)
+        return _unit_result(split, 1 - y)                                     # new numbers
+    try:
+        R.defer_commits(stage)
+        run_protocol(tmp_path, "row", splits, config={"v": 2}, fit_predict=step, progress=False)
+        # the notebook itself reads the new set ...
+        assert R.load_meta(tmp_path, "row")["config"]["v"] == 2
+        for f in R.load_predictions(tmp_path, "row"):
+            rows = [int(i[1:]) for i in f.ids]                                # ids are "t<row>"
+            assert (f.y_true == 1 - y[rows]).all()
+        assert "row" in R.list_experiments(tmp_path)
+    finally:
+        R.defer_commits(None)
+    # ... but it is killed now: predictions/ still hold the last complete run
+    assert R.load_meta(tmp_path, "row") == old_meta
+    assert {(f.fold, f.ids.tobytes()) for f in R.load_predictions(tmp_path, "row")} == old
+    assert recover_stage(stage) == "discarded"
+    assert R.load_meta(tmp_path, "row")["config"]["v"] == 1
+    # the rerun trains nothing (its units are staged) and its completion swaps them in
+    stage.mkdir(parents=True)
+    try:
+        R.defer_commits(stage)
+        run_protocol(tmp_path, "row", splits, config={"v": 2}, fit_predict=lambda s: 1 / 0, progress=False)
+    finally:
+        R.defer_commits(None)
+    assert len(calls) == 2
+    assert R.load_meta(tmp_path, "row")["config"]["v"] == 1
+    (stage / "stage.json").write_text(json.dumps({"results_dir": str(tmp_path), "figures_dir": str(tmp_path / "f")}))
+    commit_stage(stage)
+    assert R.load_meta(tmp_path, "row")["config"]["v"] == 2
+    assert not stage.exists()
