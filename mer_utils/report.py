@@ -101,6 +101,35 @@ def _timings(run_dir: Path) -> pd.DataFrame:
     return pd.read_csv(f) if f.exists() else pd.DataFrame()
 
 
+def run_start(run_dir: Path) -> float | None:
+    """When the run began (seconds since the epoch), from its folder name
+    ``<profile>-<YYYYmmdd-HHMMSS>[-n]``; None for a folder named otherwise."""
+    m = re.search(r"(\d{8}-\d{6})(?:-\d+)?$", Path(run_dir).name)
+    if not m:
+        return None
+    return _dt.datetime.strptime(m.group(1), "%Y%m%d-%H%M%S").timestamp()
+
+
+def paper_outcomes(timings: pd.DataFrame, papers: Iterable[str]) -> dict[str, str]:
+    """For each paper, what this run did to it: ``"regenerated"`` (its notebooks ran and
+    completed), ``"not regenerated in this run: <notebook> <status>"`` (one failed or was
+    interrupted: whatever its tables show is an earlier run's), or ``"not run in this run"``
+    (none of its notebooks was in the run: earlier outputs, if any)."""
+    status = dict(zip(timings.get("notebook", []), timings.get("status", [])))
+    out = {}
+    for p in papers:
+        mine = {nb: st for nb, st in status.items() if p in str(nb)}
+        bad = {nb: st for nb, st in mine.items() if st != "ok"}
+        if bad:
+            nb, st = next(iter(bad.items()))
+            out[p] = f"not regenerated in this run: {Path(str(nb)).stem} {st}"
+        elif mine:
+            out[p] = "regenerated"
+        else:
+            out[p] = "not run in this run"
+    return out
+
+
 def _manifests(results_dir: Path) -> list[dict]:
     out = []
     for m in sorted((results_dir / "manifests").glob("*/manifest.json")):
@@ -143,29 +172,44 @@ def build_report(run_dir: Path | str, *, profile: str | None = None, data_root: 
         nav.append(f"<a href='#{anchor}'>{esc(title)}</a>")
         sections.append(f"<section id='{anchor}'><h2>{esc(title)}</h2>{body}</section>")
 
-    # tables (copied first: the scorecard links to them)
+    # tables (copied first: the scorecard links to them); a table not written since the run
+    # started is an earlier run's and is listed apart, never as this run's
     tables = sorted(results_dir.glob("*.csv")) if results_dir.exists() else []
+    start = run_start(run_dir)
+    fresh_tables = [t for t in tables if start is None or t.stat().st_mtime >= start - 1]
+    old_tables = [t for t in tables if t not in fresh_tables]
     for t in tables:
         shutil.copy2(t, out / "tables" / t.name)
         md = t.with_suffix(".md")
         if md.exists():
             shutil.copy2(md, out / "tables" / md.name)
 
-    # 1. scorecard
+    # 1. scorecard: only papers whose notebooks completed in this run count as this run's
+    timings = _timings(run_dir)
     try:
         cells = sc.cell_status(results_dir)
-        card = sc.scorecard(cells, results_dir)
-        reasons = sc.recorded_reasons(results_dir, card["paper"])
-        known = {t.stem for t in tables}
-        body = sc.to_html(card, cells, reasons=reasons,
-                          table_href=lambda n: f"tables/{n}.csv" if n in known else "#tables")
+        outcome = paper_outcomes(timings, sorted(cells["paper"].unique()))
+        stale = {p for p, o in outcome.items() if o != "regenerated"}
+        current = cells[~cells["paper"].isin(stale)]
+        if len(current):
+            card = sc.scorecard(current, results_dir)
+            reasons = sc.recorded_reasons(results_dir, card["paper"])
+            known = {t.stem for t in fresh_tables}
+            body = sc.to_html(card, current, reasons=reasons,
+                              table_href=lambda n: f"tables/{n}.csv" if n in known else "#tables")
+        else:
+            body = "<p><i>No paper's notebook completed in this run.</i></p>"
+        if stale:
+            body += ("<h3>Not regenerated in this run</h3><p>These papers' numbers are not counted above: "
+                     "their notebooks did not complete in this run, and the tables left by an earlier run are "
+                     "listed apart under <a href='#tables'>Tables</a>.</p>"
+                     + _df_html(pd.DataFrame([{"paper": p, "this run": outcome[p]} for p in sorted(stale)])))
     except Exception as exc:  # noqa: BLE001 - a report without a scorecard still shows the rest
         body = f"<p class='bad'>scorecard could not be built: {esc(type(exc).__name__)}: {esc(str(exc))}</p>"
     section("scorecard", "Reproduction scorecard", body)
 
     # 2. notebooks
     rows = []
-    timings = _timings(run_dir)
     status = dict(zip(timings.get("notebook", []), timings.get("status", [])))
     for nb in sorted(run_dir.glob("[0-9][0-9]_*.ipynb")):
         target = out / "notebooks" / f"{nb.stem}.html"
@@ -190,13 +234,17 @@ def build_report(run_dir: Path | str, *, profile: str | None = None, data_root: 
 
     # 4. figures
     figs = sorted(figures_dir.glob("*.png")) if figures_dir.exists() else []
+    n_old_figs = sum(1 for f in figs if start is not None and f.stat().st_mtime < start - 1)
+    figs = [f for f in figs if start is None or f.stat().st_mtime >= start - 1]
     items = []
     for f in figs:
         shutil.copy2(f, out / "figures" / f.name)
         items.append(f"<figure><a href='figures/{esc(f.name)}'><img src='figures/{esc(f.name)}' "
                      f"alt='{esc(f.stem)}' loading='lazy'></a><figcaption>{esc(f.stem)}</figcaption></figure>")
-    section("figures", f"Figures ({len(figs)})", f"<div class='figs'>{''.join(items)}</div>" if items
-            else "<p><i>no figures</i></p>")
+    section("figures", f"Figures of this run ({len(figs)})",
+            (f"<div class='figs'>{''.join(items)}</div>" if items else "<p><i>no figures</i></p>")
+            + (f"<p>{n_old_figs} figure(s) in {esc(str(figures_dir.name))}/ are from earlier runs and not shown.</p>"
+               if n_old_figs else ""))
 
     # 5. manifests
     parts = []
@@ -217,10 +265,13 @@ def build_report(run_dir: Path | str, *, profile: str | None = None, data_root: 
     section("manifests", "Manifests: data used and substitutions", "".join(parts) or "<p><i>none</i></p>")
 
     # 6. tables
-    section("tables", f"Tables ({len(tables)})",
-            "<ul>" + "".join(f"<li><a href='tables/{esc(t.name)}'>{esc(t.stem)}</a>"
-                             + (f" (<a href='tables/{esc(t.stem)}.md'>md</a>)" if t.with_suffix('.md').exists() else "")
-                             + "</li>" for t in tables) + "</ul>")
+    def listing(ts):
+        return "<ul>" + "".join(f"<li><a href='tables/{esc(t.name)}'>{esc(t.stem)}</a>"
+                                + (f" (<a href='tables/{esc(t.stem)}.md'>md</a>)" if t.with_suffix('.md').exists() else "")
+                                + "</li>" for t in ts) + "</ul>"
+    section("tables", f"Tables of this run ({len(fresh_tables)})", listing(fresh_tables)
+            + (f"<h3>From earlier runs ({len(old_tables)}), not regenerated by this one</h3>" + listing(old_tables)
+               if old_tables else ""))
 
     stamp = _dt.datetime.now().isoformat(timespec="seconds")
     head = (f"<p>Run folder <code>{esc(run_dir.name)}</code> · outputs <code>{esc(results_dir.name)}</code> · "

@@ -331,8 +331,7 @@ def run(profile: str, data_root: str = "", only: list[str] | None = None, out: P
     if not nbs:
         print("No notebooks to run.", file=sys.stderr)
         return 1
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    out = Path(out) if out else ROOT / "runs" / f"{profile}-{stamp}"
+    out = Path(out) if out else new_run_folder(ROOT / "runs", profile)
     out.mkdir(parents=True, exist_ok=True)
     params = {"profile": profile, "data_root": data_root or ""}
     params.update(extra_params or {})
@@ -351,6 +350,62 @@ def run(profile: str, data_root: str = "", only: list[str] | None = None, out: P
         return code
     finally:
         console.close()
+
+
+def new_run_folder(parent: Path, profile: str) -> Path:
+    """A run folder of its own, ``<parent>/<profile>-<YYYYmmdd-HHMMSS>`` (``-2``, ``-3``... when
+    another run started in the same second): created here, atomically, so two runs never
+    share one (their timings and reports would mix)."""
+    parent.mkdir(parents=True, exist_ok=True)
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    for n in range(1, 1000):
+        folder = parent / (f"{profile}-{stamp}" + (f"-{n}" if n > 1 else ""))
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"could not create a run folder under {parent}")
+
+
+class NotebookBusy(RuntimeError):
+    """Another run is executing the same notebook into the same results folder."""
+
+
+@contextlib.contextmanager
+def notebook_lock(results_dir: Path, notebook: str):
+    """Hold ``<results_dir>/.locks/<notebook>.lock`` (an exclusive ``flock``) while a notebook
+    runs and its outputs are committed: a second run of the same notebook into the same
+    results folder fails at once, naming the run that holds it, and writes nothing. The lock
+    goes with the process that holds it (a killed run leaves none behind)."""
+    import fcntl
+
+    folder = Path(results_dir) / ".locks"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{notebook}.lock"
+    fh = open(path, "a+")
+    try:
+        try:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            fh.seek(0)
+            holder = fh.read().strip() or "another process"
+            raise NotebookBusy(f"{notebook} is already running into {results_dir} ({holder}); nothing of this "
+                               f"run was written. Wait for it, or run on another --data or --profile.") from None
+        fh.seek(0)
+        fh.truncate()
+        fh.write(f"pid {os.getpid()}, started {_dt.datetime.now().isoformat(timespec='seconds')}\n")
+        fh.flush()
+        yield path
+    finally:
+        fh.close()
+
+
+def _results_dir(params: dict) -> Path:
+    from mer_utils.config import RESULTS_DIR
+    from mer_utils.run import output_label, resolve_data_root
+
+    return RESULTS_DIR / output_label(params["profile"], resolve_data_root(params.get("data_root") or None))
 
 
 def _run_all(nbs, out: Path, params: dict, kernel: str, console: Console, stopper: _StopHandler) -> int:
@@ -390,13 +445,24 @@ def _run_one(nb: Path, tag: str, out: Path, params: dict, kernel: str, console: 
              stopper: _StopHandler):
     """Execute one notebook and commit its staged outputs -> (status, seconds, peak, substitutions);
     status is "ok", "failed" or the :class:`Interrupted` that stopped it."""
-    import papermill as pm
-
     registry = out / "stages" / nb.stem
     registry.mkdir(parents=True, exist_ok=True)
     console.note(f"\n===== {nb.name} ({_dt.datetime.now().isoformat(timespec='seconds')}) =====")
     console.start(f"{tag} ... ")
     t0, mem = time.time(), PeakMemory()
+    try:
+        with notebook_lock(_results_dir(params), nb.stem):
+            return _execute(nb, out, params, kernel, console, stopper, registry, t0, mem)
+    except NotebookBusy as exc:
+        console.end("FAILED: busy")
+        console.say(str(exc), err=True)
+        return "failed", time.time() - t0, 0, []
+
+
+def _execute(nb: Path, out: Path, params: dict, kernel: str, console: Console, stopper: _StopHandler,
+             registry: Path, t0: float, mem) -> tuple:
+    import papermill as pm
+
     try:
         with _environment(**{STAGE_ENV: str(registry)}), mem:
             pm.execute_notebook(str(nb), str(out / nb.name), parameters=params, kernel_name=kernel,

@@ -111,3 +111,30 @@ def test_ci_runs_the_readme_test_command():
     ci = (REPO / ".ci" / "run").read_text()
     readme = (REPO / "README.md").read_text()
     assert "./run_all.sh --tests" in ci and "./run_all.sh --tests" in readme
+
+
+def test_runs_started_in_the_same_second_get_folders_of_their_own(tmp_path):
+    folders = [runner.new_run_folder(tmp_path, "smoke") for _ in range(3)]
+    assert len(set(folders)) == 3 and all(f.is_dir() for f in folders)
+    assert folders[1].name == folders[0].name + "-2"
+
+
+def test_a_second_run_of_a_notebook_into_the_same_results_is_refused(tmp_path):
+    """Two runs of one notebook into one results folder used to both commit; the second now
+    fails at once, naming the run that holds the lock, and a killed holder leaves no lock."""
+    import subprocess
+    import sys
+
+    with runner.notebook_lock(tmp_path, "40_velankar_crnn"):
+        with pytest.raises(runner.NotebookBusy, match="already running into .*pid"):
+            with runner.notebook_lock(tmp_path, "40_velankar_crnn"):
+                pass
+        with runner.notebook_lock(tmp_path, "50_louro_methods"):     # another notebook: fine
+            pass
+    with runner.notebook_lock(tmp_path, "40_velankar_crnn"):         # released: fine again
+        pass
+    code = ("import os, sys; from pathlib import Path; from mer_utils import runner\n"
+            f"cm = runner.notebook_lock(Path({str(tmp_path)!r}), 'nb'); cm.__enter__(); os._exit(9)")
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 9   # killed while holding it
+    with runner.notebook_lock(tmp_path, "nb"):
+        pass
