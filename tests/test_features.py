@@ -380,6 +380,38 @@ def test_load_top100_synthetic(tmp_path):
         F.load_top100(tmp_path / "nothing")
 
 
+_TOP = "SongID,F0001,F0002,Quadrant\nMT1,1.5,2,Q1\nMT2,3.0,4,Q3\nMT3,5,6.25,Q2\n"
+
+
+@pytest.mark.parametrize("broken, message", [
+    (_TOP.replace("MT1,1.5,2,Q1", "MT1,1.5,,2,Q1"), r"line 2: 5 fields where the header has 4"),   # first data row
+    (_TOP.replace("MT3,5,6.25,Q2", "MT3,5,6.25,Q2,"), r"line 4: 5 fields where the header has 4"),
+    (_TOP.replace("MT2,3.0", "MT2,3.0x"), r"line 3, column 'F0001': '3.0x' is not a number"),
+    (_TOP.replace("MT3,", "MT1,"), r"MT1.*more than one row"),
+    (_TOP.replace("SongID", "Song"), r"expected a 'SongID' column"),
+])
+def test_a_broken_top100_file_is_named_with_line_and_what_to_do(tmp_path, broken, message):
+    """A stray comma used to shift every column silently (first row) or raise a ParserError
+    without the file's name; a bad cell became 0. Each is now an error naming file and line."""
+    from mer_utils.datasets import DatasetError
+
+    f = tmp_path / "top100_features.csv"
+    f.write_text(broken)
+    with pytest.raises(DatasetError, match=message) as err:
+        F.load_top100(f)
+    assert str(f) in str(err.value)
+
+
+def test_spreadsheet_no_value_cells_are_missing_and_counted(tmp_path):
+    f = tmp_path / "top100_features.csv"
+    f.write_text(_TOP.replace("MT2,3.0,4", "MT2,n/a,#VALUE!"))
+    with pytest.warns(UserWarning, match="2 feature cell"):
+        df = F.load_top100(f)
+    assert np.isnan(df.loc["MT2", "F0001"]) and np.isnan(df.loc["MT2", "F0002"])
+    assert df.loc["MT1", "F0001"] == 1.5
+    assert df.attrs["missing"]["count"] == 2 and df.attrs["missing"]["examples"][0] == (3, "F0001", "n/a")
+
+
 def test_load_top100_real(real_4q):
     df = F.load_top100(real_4q)
     assert df.shape == (120, 101)

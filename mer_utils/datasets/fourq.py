@@ -14,6 +14,7 @@ itself (Q1..Q4 at its top, as in a 120-clip dev copy). 900 clips, 225 per quadra
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -162,12 +163,77 @@ def load_top100(root: str | Path) -> pd.DataFrame:
             f"top100_features.csv not found under {root}. It comes with the 4Q emotion data set's "
             "feature release (Panda, Malheiro & Paiva 2018); place it in the 4Q data folder "
             "(e.g. data/raw/4q/top100_features.csv).")
-    df = pd.read_csv(path)
-    if "SongID" not in df.columns:
-        raise ValueError(f"{path}: expected a 'SongID' column (official 4Q top-100 feature file)")
+    df = read_feature_table(path, id_column="SongID", what="4Q top-100 feature")
     df = df.rename(columns={"SongID": "track_id", "Quadrant": "quadrant"})
     df["track_id"] = df["track_id"].astype(str)
-    df = df.set_index("track_id")
-    feats = [c for c in df.columns if c != "quadrant"]
-    df[feats] = df[feats].apply(pd.to_numeric, errors="coerce").astype(np.float64)
+    return df.set_index("track_id")
+
+
+#: Cells a spreadsheet writes for "no value": read as missing (NaN) and recorded, never as 0.
+MISSING_MARKERS = frozenset({"", "na", "n/a", "nan", "null", "none", "?", "-", "#value!", "#n/a", "#div/0!",
+                             "#num!", "#ref!", "#name?"})
+
+
+def read_feature_table(path: Path | str, *, id_column: str, what: str = "feature",
+                       text_columns: Sequence[str] = ("Quadrant", "quadrant")) -> pd.DataFrame:
+    """A feature release (one row per clip, an id column, numeric columns) read strictly.
+
+    * every row must have as many fields as the header: a stray or missing comma would
+      shift every later column silently (or, in the first data row, turn the ids into an
+      index), so it is a :class:`DatasetError` naming the file, the line and both counts;
+    * the id column must exist and hold no duplicates;
+    * a feature cell that is not a number is an error naming file, line, column and value,
+      unless it is a spreadsheet's "no value" (:data:`MISSING_MARKERS`: ``n/a``,
+      ``#VALUE!``...), which becomes NaN; those cells are counted in
+      ``df.attrs["missing"]`` (``count`` and up to five ``(line, column, text)``
+      examples) so the caller can record them, and a warning says so.
+    """
+    import csv
+    import warnings
+
+    path = Path(path)
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as fh:
+            rows = list(csv.reader(fh))
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{path}: the {what} file is not UTF-8 text ({exc}); restore it from the "
+                           "original archive.") from None
+    rows = [r for r in rows if any(c.strip() for c in r)]
+    if len(rows) < 2:
+        raise DatasetError(f"{path}: the {what} file has no data rows; restore it from the original archive.")
+    header, body = rows[0], rows[1:]
+    if id_column not in header:
+        raise DatasetError(f"{path}: expected a {id_column!r} column in the {what} file's header "
+                           f"(found {header[:4]}...); is this the official release?")
+    for i, r in enumerate(body, start=2):
+        if len(r) != len(header):
+            raise DatasetError(f"{path}, line {i}: {len(r)} fields where the header has {len(header)} "
+                               "(a stray or missing comma shifts every later column); fix that line or "
+                               "restore the file from the original archive.")
+    df = pd.DataFrame(body, columns=header)
+    dup = df[id_column][df[id_column].duplicated()].tolist()
+    if dup:
+        raise DatasetError(f"{path}: {id_column} {dup[:3]} appear(s) on more than one row; each clip must "
+                           "have one row.")
+    missing: list[tuple[int, str, str]] = []
+    n_missing = 0
+    for col in header:
+        if col == id_column or col in text_columns:
+            continue
+        raw = df[col].astype(str)
+        num = pd.to_numeric(raw.str.strip(), errors="coerce")
+        bad = num.isna() & ~raw.str.strip().str.lower().isin({"nan"})
+        if bad.any():
+            is_marker = raw[bad].str.strip().str.lower().isin(MISSING_MARKERS)
+            if not is_marker.all():
+                j = int(np.flatnonzero(bad.to_numpy() & ~raw.str.strip().str.lower().isin(MISSING_MARKERS).to_numpy())[0])
+                raise DatasetError(f"{path}, line {j + 2}, column {col!r}: {raw.iloc[j]!r} is not a number; "
+                                   "fix the cell or restore the file from the original archive.")
+            n_missing += int(bad.sum())
+            missing += [(int(j) + 2, col, raw.iloc[j]) for j in np.flatnonzero(bad.to_numpy())[:5]]
+        df[col] = num.astype(np.float64)
+    df.attrs["missing"] = {"count": n_missing, "examples": missing[:5]}
+    if n_missing:
+        warnings.warn(f"{path}: {n_missing} feature cell(s) hold no value (e.g. line {missing[0][0]}, "
+                      f"{missing[0][1]!r}: {missing[0][2]!r}); they are read as missing (NaN)", stacklevel=2)
     return df
