@@ -103,3 +103,49 @@ def test_nested_tuning_never_sees_the_test_rows():
     model, best = P.tune(SVC(), {"C": [0.1, 1.0, 10.0]}, X_poisoned, y, split, k=3, seed=0)
     assert best["C"] in (0.1, 1.0, 10.0)
     assert (model.predict(X[split.test]) == y[split.test]).mean() > 0.6
+
+
+def _drop_first_test_row(lines):
+    first = next(i for i, l in enumerate(lines) if ",test," in l)
+    return lines[:first] + lines[first + 1:]
+
+
+def _move_test_rows_to_train(lines):
+    return [l.replace(",test,", ",train,") for l in lines]
+
+
+@pytest.mark.parametrize("edit, message", [(_drop_first_test_row, "changed since it was written"),
+                                           (_move_test_rows_to_train, "changed since it was written")])
+def test_an_edited_split_file_is_refused_naming_it(tmp_path, edit, message):
+    """A test row deleted from a split CSV used to shrink the test set silently."""
+    ids = [f"t{i}" for i in range(20)]
+    y = np.repeat(["a", "b"], 10)
+    proto = P.kfold(2, seed=0)
+    P.load_or_make_splits(tmp_path, proto, ids, y, name="x")
+    f = sorted(tmp_path.glob("x-*/r00-f00.csv"))[0]
+    lines = f.read_text().splitlines()
+    f.write_text("\n".join(edit(lines)) + "\n")
+    with pytest.raises(ValueError, match=message) as err:
+        P.load_or_make_splits(tmp_path, proto, ids, y, name="x")
+    assert str(f) in str(err.value) and "delete the folder" in str(err.value)
+
+
+def test_a_split_file_without_checksum_is_still_checked(tmp_path):
+    import json
+
+    ids = [f"t{i}" for i in range(20)]
+    y = np.repeat(["a", "b"], 10)
+    proto = P.kfold(2, seed=0)
+    P.load_or_make_splits(tmp_path, proto, ids, y, name="x")
+    meta = sorted(tmp_path.glob("x-*/protocol.json"))[0]
+    m = json.loads(meta.read_text())
+    m.pop("sha256")
+    meta.write_text(json.dumps(m))                                   # a folder of an older version
+    f = meta.parent / "r00-f01.csv"
+    lines = f.read_text().splitlines()
+    f.write_text("\n".join(lines[:-1]) + "\n")                       # one row deleted
+    with pytest.raises(ValueError, match="rows are in no part"):
+        P.load_or_make_splits(tmp_path, proto, ids, y, name="x")
+    f.write_text("\n".join(lines + [lines[1].replace(",train,", ",test,").replace(",validation,", ",test,")]) + "\n")
+    with pytest.raises(ValueError, match="more than once"):
+        P.load_or_make_splits(tmp_path, proto, ids, y, name="x")

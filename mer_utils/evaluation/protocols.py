@@ -254,7 +254,8 @@ def load_or_make_splits(directory: Path | str, protocol: Protocol, ids: Sequence
     units = protocol.units()
     files = {u: folder / f"{u.key}.csv" for u in units}
     if folder.exists() and all(f.exists() for f in files.values()):
-        return [_read_split_file(files[u], u, ids) for u in units]
+        sums = _recorded_checksums(folder)
+        return [_read_split_file(files[u], u, ids, y_str, sums.get(u.key)) for u in units]
     splits = protocol.make(y_str, groups, predefined)
     for sp in splits:
         col = np.full(len(ids), "", dtype=object)
@@ -265,29 +266,59 @@ def load_or_make_splits(directory: Path | str, protocol: Protocol, ids: Sequence
             df["group"] = [str(x) for x in groups]
         df = df[df["split"] != ""]       # rows a protocol leaves out (none of ours do)
         atomic_write_text(files[sp.unit], df.to_csv(index=False))
+    sums = {u.key: hashlib.sha256(files[u].read_bytes()).hexdigest() for u in units}
     atomic_write_text(folder / "protocol.json", json.dumps(
         dict(protocol.to_dict(), name=protocol.name, description=protocol.describe(),
-             n_rows=len(ids), fingerprint=fp, units=[u.key for u in units]), indent=2))
+             n_rows=len(ids), fingerprint=fp, units=[u.key for u in units], sha256=sums), indent=2))
     return splits
 
 
-def _read_split_file(path: Path, unit: Unit, ids: list[str]) -> Split:
+def _recorded_checksums(folder: Path) -> dict[str, str]:
     try:
-        df = pd.read_csv(path, dtype={"track_id": str, "split": str})
+        return dict(json.loads((folder / "protocol.json").read_text()).get("sha256") or {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
+def _read_split_file(path: Path, unit: Unit, ids: list[str], labels: Sequence[str] | None = None,
+                     sha256: str | None = None) -> Split:
+    """One saved split, checked against what was written and against the data: a file edited
+    since (its checksum in ``protocol.json`` differs), a row deleted or added, an id twice
+    (in two parts), a label that is not the data's — each an error naming the file."""
+    again = (f"split files are never edited: delete the folder {path.parent} to make the splits "
+             "again (results trained on them are then retrained)")
+    if sha256 is not None and hashlib.sha256(path.read_bytes()).hexdigest() != sha256:
+        raise ValueError(f"{path}: changed since it was written (its checksum in protocol.json differs); {again}")
+    try:
+        df = pd.read_csv(path, dtype={"track_id": str, "split": str, "label": str})
     except Exception as exc:  # noqa: BLE001 - any parse failure gets the same advice
-        raise ValueError(f"{path}: unreadable split file ({exc}); delete its folder to make the "
-                         "splits again (results trained on it are then retrained)") from None
+        raise ValueError(f"{path}: unreadable split file ({exc}); {again}") from None
     if not {"track_id", "split"} <= set(df.columns):
-        raise ValueError(f"{path}: needs columns track_id and split; delete its folder to remake it")
+        raise ValueError(f"{path}: needs columns track_id and split; {again}")
     where = {t: i for i, t in enumerate(ids)}
     missing = [t for t in df["track_id"] if t not in where]
-    bad = sorted(set(df["split"]) - set(PARTS))
+    bad = sorted(set(df["split"].astype(str)) - set(PARTS))
     if missing or bad:
         raise ValueError(f"{path}: {'unknown ids ' + str(missing[:3]) if missing else ''}"
-                         f"{' unknown parts ' + str(bad) if bad else ''}; delete its folder to remake it")
+                         f"{' unknown parts ' + str(bad) if bad else ''}; {again}")
+    dup = df["track_id"][df["track_id"].duplicated()].tolist()
+    if dup:
+        raise ValueError(f"{path}: track(s) {dup[:3]} appear more than once (in two parts?); {again}")
+    absent = [t for t in ids if t not in set(df["track_id"])] if sha256 is None else []
+    if absent:                       # (a file with a checksum is caught above; older files here)
+        raise ValueError(f"{path}: {len(absent)} of the data's {len(ids)} rows are in no part "
+                         f"(e.g. {absent[:3]}): rows were deleted from the file; {again}")
+    if labels is not None and "label" in df.columns:
+        lab = dict(zip(ids, labels))
+        wrong = [t for t, l in zip(df["track_id"], df["label"]) if str(lab[t]) != str(l)]
+        if wrong:
+            raise ValueError(f"{path}: the labels of {wrong[:3]} differ from the data's; {again}")
     pos = df["track_id"].map(where).to_numpy()
     part = df["split"].to_numpy()
-    return Split(unit, pos[part == "train"], pos[part == "test"], pos[part == "validation"])
+    try:
+        return Split(unit, pos[part == "train"], pos[part == "test"], pos[part == "validation"])
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}; {again}") from None
 
 
 def split_signature(splits: Sequence[Split]) -> str:
