@@ -142,8 +142,19 @@ class FeatureCache:
         return self.folder / key[:2] / f"{key}{suffix}"
 
     # -- reading
+    def _checked_entries(self) -> bool:
+        """Whether this folder's entries carry an integrity record (written by this version);
+        an older folder's entries are read as they are."""
+        try:
+            return json.loads((self.folder / "config.json").read_text()).get("format", 1) >= ENTRY_FORMAT
+        except (OSError, ValueError, AttributeError):
+            return True                      # a new folder: entries will carry one
+
     def get(self, key: str) -> np.ndarray | dict[str, np.ndarray] | None:
-        """The cached value, or None on a miss (a corrupt entry counts as a miss)."""
+        """The cached value, or None on a miss. A corrupt entry counts as a miss (it is
+        recomputed and written again): an unreadable file, or one whose arrays do not match
+        the integrity record written with them (shape, dtype, checksum) — a readable file
+        with other contents would otherwise pass as features; a warning names the file."""
         path = self._path(key)
         if not path.exists():
             return None
@@ -151,6 +162,17 @@ class FeatureCache:
             with np.load(path, allow_pickle=False) as z:
                 data = {k: z[k] for k in z.files}
         except Exception:  # truncated / foreign file: recompute
+            return None
+        record = data.pop(_INTEGRITY, None)
+        problem = None
+        if record is not None:
+            problem = _integrity_problem(data, json.loads(str(record)))
+        elif self._checked_entries():
+            problem = "it has no integrity record (not written by the cache)"
+        if problem:
+            import warnings
+
+            warnings.warn(f"{path}: corrupt cache entry, recomputed: {problem}", RuntimeWarning, stacklevel=2)
             return None
         if list(data) == ["value"]:
             return data["value"]
@@ -175,7 +197,7 @@ class FeatureCache:
         if not cfg.exists():
             self.folder.mkdir(parents=True, exist_ok=True)
             _atomic_write_bytes(cfg, json.dumps(
-                {"namespace": self.namespace, "config": _canonical(self.config)},
+                {"namespace": self.namespace, "config": _canonical(self.config), "format": ENTRY_FORMAT},
                 indent=2, sort_keys=True).encode())
 
     def put(self, key: str, value: np.ndarray | dict[str, np.ndarray]) -> Path:
@@ -187,7 +209,7 @@ class FeatureCache:
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{id(value)}.tmp")
         try:
             with open(tmp, "wb") as fh:
-                _savez(fh, arrays)
+                _savez(fh, arrays, integrity=True)
             os.replace(tmp, path)
         finally:
             if tmp.exists():
@@ -229,21 +251,63 @@ class FeatureCache:
         return sum(1 for _ in self.folder.glob("*/*.npz")) if self.folder.exists() else 0
 
 
+#: Entries of folders of this format carry an integrity record (older folders: read as is).
+ENTRY_FORMAT = 2
+_INTEGRITY = "__integrity__"
+
+
+def _integrity(arrays: dict[str, np.ndarray]) -> dict[str, dict]:
+    """Shape, dtype, CRC-32 of the bytes, and whether every value is finite, per array."""
+    import zlib
+
+    out = {}
+    for k, a in arrays.items():
+        a = np.ascontiguousarray(a)
+        finite = bool(np.isfinite(a).all()) if a.dtype.kind in "fc" else True
+        out[k] = {"shape": list(a.shape), "dtype": a.dtype.str, "crc32": zlib.crc32(a.view(np.uint8).reshape(-1))
+                  if a.size else 0, "finite": finite}
+    return out
+
+
+def _integrity_problem(data: dict[str, np.ndarray], record: dict[str, dict]) -> str | None:
+    if set(data) != set(record):
+        return f"arrays {sorted(data)} where {sorted(record)} were written"
+    now = _integrity(data)
+    for k, want in record.items():
+        got = now[k]
+        if got["shape"] != want["shape"] or got["dtype"] != want["dtype"]:
+            return (f"{k!r} is {tuple(got['shape'])} {np.dtype(got['dtype']).name}, written as "
+                    f"{tuple(want['shape'])} {np.dtype(want['dtype']).name}")
+        if want["finite"] and not got["finite"]:
+            return f"{k!r} holds NaN or infinite values that were not written"
+        if got["crc32"] != want["crc32"]:
+            return f"{k!r} does not match its checksum"
+    return None
+
+
 #: fixed timestamp of every member of a cache entry (the zip format's earliest date)
 _ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 
 
-def _savez(fh, arrays: dict) -> None:
+def _savez(fh, arrays: dict, *, integrity: bool = False) -> None:
     """``np.savez(fh, **arrays)`` with a fixed member timestamp: byte-identical output for
     identical arrays (np.savez stamps each member with the time of writing). Arrays are
-    converted one by one while writing, as np.savez does."""
+    converted one by one while writing, as np.savez does; with ``integrity`` their record
+    (:func:`_integrity`) is written last, as the member ``__integrity__``."""
     import zipfile
 
+    record = {}
     with zipfile.ZipFile(fh, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
-        for key, val in arrays.items():
+        members = list(arrays.items())
+        for i, (key, val) in enumerate(members + ([(_INTEGRITY, None)] if integrity else [])):
             info = zipfile.ZipInfo(f"{key}.npy", date_time=_ZIP_TIME)
             info.compress_type = zipfile.ZIP_STORED
-            val = np.asanyarray(val)
+            if key == _INTEGRITY and i == len(members):
+                val = np.asarray(json.dumps(record, sort_keys=True))
+            else:
+                val = np.asanyarray(val)
+                if integrity:
+                    record.update(_integrity({key: val}))
             with zf.open(info, "w", force_zip64=True) as fid:
                 np.lib.format.write_array(fid, val, allow_pickle=False)
 

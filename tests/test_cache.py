@@ -193,3 +193,43 @@ def test_parallel_map_compiles_numba_once_before_the_workers(tmp_path):
         r = subprocess.run([sys.executable, str(script), str(tmp_path), step], env=env,
                            capture_output=True, text=True, timeout=600)
         assert r.returncode == 0 and "ok" in r.stdout, (step, r.returncode, r.stderr[-2000:])
+
+
+@pytest.mark.parametrize("damage, problem", [
+    (lambda v: np.zeros((10, 128), np.float32), "is \\(10, 128\\) float32, written as \\(942, 128\\)"),
+    (lambda v: np.where(np.arange(v.size).reshape(v.shape) == 5, np.nan, v).astype(v.dtype), "NaN"),
+    (lambda v: v + 1, "checksum"),
+])
+def test_a_corrupt_but_readable_entry_is_recomputed_and_named(tmp_path, damage, problem):
+    """A cache entry replaced by another readable array (another shape, NaN, other values) used
+    to pass as features (a wrong shape then gave advice about n_frames); it is now a miss,
+    with a warning naming the file, and the recomputed value is written again."""
+    c = FeatureCache(tmp_path, "mel-x", {"version": 1})
+    good = np.random.default_rng(0).normal(size=(942, 128)).astype(np.float32)
+    path = c.put("k1", good)
+    with np.load(path) as z:
+        record = z["__integrity__"]
+    bad = damage(good)
+    with open(path, "wb") as fh:                      # same format, other contents
+        np.savez(fh, value=bad, __integrity__=record)
+    with pytest.warns(RuntimeWarning, match=problem) as rec:
+        assert c.get("k1") is None
+    assert str(path) in str(rec[0].message)
+    np.savez(path, value=good)                        # no record in a checked folder: not ours
+    with pytest.warns(RuntimeWarning, match="no integrity record"):
+        assert c.get("k1") is None
+    c.put("k1", good)
+    np.testing.assert_array_equal(c.get("k1"), good)
+
+
+def test_entries_of_an_older_folder_are_read_as_they_are(tmp_path):
+    import json
+
+    c = FeatureCache(tmp_path, "mel-x", {"version": 1})
+    c.put("k1", np.ones(3))
+    cfg = c.folder / "config.json"
+    meta = json.loads(cfg.read_text())
+    meta.pop("format")
+    cfg.write_text(json.dumps(meta))                  # written by an earlier version
+    np.savez(c._path("k1"), value=np.arange(4.0))
+    np.testing.assert_array_equal(FeatureCache(tmp_path, "mel-x", {"version": 1}).get("k1"), np.arange(4.0))
