@@ -63,7 +63,11 @@ case "$profile" in smoke|demo|full) ;; *) echo "run_all.sh: --profile must be sm
 if [ -n "$data" ] && [ ! -d "$data" ]; then
   echo "run_all.sh: --data $data is not a folder" >&2; exit 2
 fi
-if [ -n "$data" ]; then data=$(cd "$data" && pwd); fi
+if [ -n "$data" ]; then
+  if [ ! -r "$data" ] || [ ! -x "$data" ] || ! data=$(cd "$data" 2>/dev/null && pwd); then
+    echo "run_all.sh: --data $data cannot be read (permissions?): give a folder you can list and read" >&2; exit 2
+  fi
+fi
 
 # The Keras backend: --backend, else $KERAS_BACKEND, else the first one installed in the venv
 # (tensorflow, torch, jax), else tensorflow (a fresh venv; set-up then installs it).

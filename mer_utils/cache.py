@@ -111,6 +111,26 @@ def default_cache_root(ctx: Any = None) -> Path:
 
 
 # --------------------------------------------------------------------------- the cache
+class CacheWriteError(OSError):
+    """The feature cache could not be written: the message names the folder and what to do."""
+
+    @classmethod
+    def of(cls, exc: OSError, root: Path) -> "CacheWriteError":
+        import errno
+
+        where = f"the feature cache under {root} (MER_CACHE={os.environ.get('MER_CACHE', '<unset>: data/cache')})"
+        if exc.errno == errno.ENOSPC or exc.errno == errno.EDQUOT:
+            what = ("the disk is full: free space there, or point MER_CACHE at a folder on a larger disk "
+                    "(entries already written stay valid)")
+        elif exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            what = ("it cannot be written (permissions, or a read-only file system): set MER_CACHE to a "
+                    "folder you can write, e.g. MER_CACHE=$HOME/mer-cache")
+        else:
+            what = f"{exc.strerror or exc}"
+        err = cls(exc.errno, f"cannot write {where}: {what} [{exc.filename or root}]")
+        return err
+
+
 @dataclasses.dataclass(frozen=True)
 class FeatureCache:
     """Per-(track, config) on-disk cache of numpy arrays (see the module docstring).
@@ -201,16 +221,19 @@ class FeatureCache:
                 indent=2, sort_keys=True).encode())
 
     def put(self, key: str, value: np.ndarray | dict[str, np.ndarray]) -> Path:
-        """Store an array (or a dict of arrays) atomically."""
-        self._ensure_folder()
+        """Store an array (or a dict of arrays) atomically. A full disk or a folder that cannot
+        be written is a :class:`CacheWriteError` naming the folder and what to do."""
         path = self._path(key)
-        path.parent.mkdir(parents=True, exist_ok=True)
         arrays = value if isinstance(value, dict) else {"value": value}
         tmp = path.with_name(f".{path.name}.{os.getpid()}.{id(value)}.tmp")
         try:
+            self._ensure_folder()
+            path.parent.mkdir(parents=True, exist_ok=True)
             with open(tmp, "wb") as fh:
                 _savez(fh, arrays, integrity=True)
             os.replace(tmp, path)
+        except OSError as exc:
+            raise CacheWriteError.of(exc, self.root) from exc
         finally:
             if tmp.exists():
                 tmp.unlink()
@@ -220,10 +243,13 @@ class FeatureCache:
         return path
 
     def put_error(self, key: str, reason: str) -> None:
-        self._ensure_folder()
         path = self._path(key, ".err.json")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        _atomic_write_bytes(path, json.dumps({"reason": reason}).encode())
+        try:
+            self._ensure_folder()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            _atomic_write_bytes(path, json.dumps({"reason": reason}).encode())
+        except OSError as exc:
+            raise CacheWriteError.of(exc, self.root) from exc
 
     def remove_stale_temporaries(self, max_age_s: float = 3600.0) -> int:
         """Delete temporary files older than ``max_age_s`` (left by a process killed while

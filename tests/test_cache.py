@@ -233,3 +233,17 @@ def test_entries_of_an_older_folder_are_read_as_they_are(tmp_path):
     cfg.write_text(json.dumps(meta))                  # written by an earlier version
     np.savez(c._path("k1"), value=np.arange(4.0))
     np.testing.assert_array_equal(FeatureCache(tmp_path, "mel-x", {"version": 1}).get("k1"), np.arange(4.0))
+
+
+@pytest.mark.parametrize("err, advice", [(28, "the disk is full"), (13, "set MER_CACHE to a folder you can write")])
+def test_a_cache_that_cannot_be_written_is_named_with_what_to_do(tmp_path, monkeypatch, err, advice):
+    import mer_utils.cache as C
+
+    def full(*a, **k):
+        raise OSError(err, os.strerror(err))
+    monkeypatch.setattr(C, "_savez", full)
+    c = FeatureCache(tmp_path / "cache", "mel-x", {"version": 1})
+    with pytest.raises(C.CacheWriteError, match=advice) as info:
+        c.put("k1", np.ones(3))
+    assert str(tmp_path / "cache") in str(info.value) and "MER_CACHE" in str(info.value)
+    assert not list((tmp_path / "cache").rglob("*.tmp"))             # nothing half-written left

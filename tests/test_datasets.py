@@ -173,3 +173,63 @@ def test_real_jamendo(jamendo_root):
 def test_discover_shared_root(fourq_dev, jamendo_root):
     found = D.discover(fourq_dev.parent)
     assert found["4q"] == fourq_dev and found["mtg-jamendo"] == jamendo_root
+
+
+# --------------------------------------------------------------------------- 4Q: what the loader says
+def _fourq(tmp_path, rows, files):
+    from conftest import write_tone
+
+    root = tmp_path / "4q"
+    for q in ("Q1", "Q2", "Q3", "Q4"):
+        (root / q).mkdir(parents=True, exist_ok=True)
+    for rel in files:
+        write_tone(root / rel, seconds=0.2)
+    (root / "panda_dataset_taffc_annotations.csv").write_text(
+        "Song,Quadrant\n" + "".join(f"{s},{q}\n" for s, q in rows))
+    return root
+
+
+def test_4q_duplicate_rows_are_named_or_read_once(tmp_path):
+    from mer_utils.datasets import DatasetError, fourq
+
+    root = _fourq(tmp_path, [("MT1", "Q1"), ("MT2", "Q2"), ("MT1", "Q3")], ["Q1/MT1.wav", "Q2/MT2.wav"])
+    with pytest.raises(DatasetError, match=r"annotations.csv, lines 2 and 4: song MT1 is annotated Q1 and Q3"):
+        fourq.load(root, with_duration=False)
+    root = _fourq(tmp_path / "b", [("MT1", "Q1"), ("MT2", "Q2"), ("MT1", "Q1")], ["Q1/MT1.wav", "Q2/MT2.wav"])
+    with pytest.warns(UserWarning, match="annotated twice"):
+        df = fourq.load(root, with_duration=False)
+    assert list(df["track_id"]) == ["MT1", "MT2"] and "lines 2 and 4" in df.attrs["load_notes"][0]
+
+
+def test_4q_misplaced_and_unannotated_clips_are_said(tmp_path):
+    from mer_utils.datasets import DatasetError, fourq
+
+    root = _fourq(tmp_path, [("MT1", "Q1"), ("MT2", "Q2")], ["Q3/MT1.wav", "Q2/MT2.wav"])
+    with pytest.raises(DatasetError, match=r"another quadrant folder.*MT1 \(line 2: Q1, file in Q3/\).*move"):
+        fourq.load(root, with_duration=False)
+    root = _fourq(tmp_path / "b", [("MT1", "Q1")], ["Q1/MT1.wav", "Q4/MT9.wav", "Q4/MT8.wav"])
+    with pytest.warns(UserWarning, match="2 audio file"):
+        df = fourq.load(root, with_duration=False)
+    assert len(df) == 1 and "Q4/MT8.wav" in df.attrs["load_notes"][0]
+
+
+def test_a_utf16_annotation_file_is_read(tmp_path):
+    from mer_utils.datasets import fourq
+
+    root = _fourq(tmp_path, [("MT1", "Q1")], ["Q1/MT1.wav"])
+    f = root / "panda_dataset_taffc_annotations.csv"
+    f.write_bytes(f.read_text().encode("utf-16"))                     # "Unicode text" from a spreadsheet
+    assert list(fourq.load(root, with_duration=False)["track_id"]) == ["MT1"]
+
+
+def test_select_corpus_records_what_the_loader_said(tmp_path, capsys):
+    from mer_utils.datasets import select_corpus
+    from mer_utils.run import setup_run
+
+    root = _fourq(tmp_path, [("MT1", "Q1"), ("MT2", "Q2"), ("MT3", "Q3"), ("MT4", "Q4")],
+                  ["Q1/MT1.wav", "Q2/MT2.wav", "Q3/MT3.wav", "Q4/MT4.wav", "Q4/MT9.wav"])
+    ctx = setup_run("00_data", profile="smoke", data_root=str(root))
+    with pytest.warns(UserWarning):
+        select_corpus(ctx, "quadrant")
+    assert any("have no row" in n for n in ctx.manifest.notes)
+    assert "have no row" in capsys.readouterr().out

@@ -107,6 +107,32 @@ def test_run_all_rejects_bad_arguments(args, msg):
     assert r.returncode == 2 and msg in r.stderr
 
 
+def test_run_all_names_an_unreadable_data_folder(tmp_path):
+    """An unreadable --data gave a raw shell error; now run_all.sh says what is wrong. Root
+    reads every folder, so the check runs as an unprivileged user (setpriv)."""
+    import os
+    import shutil
+
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0)
+    script = shutil.copy(REPO / "run_all.sh", tmp_path / "run_all.sh")   # the check runs before set-up
+    cmd = ["bash", str(script), "--skip-setup", "--data", str(locked)]
+    if os.geteuid() == 0:
+        if not shutil.which("setpriv"):
+            pytest.skip("running as root without setpriv: cannot drop the privilege that reads every folder")
+        for d in [tmp_path, *tmp_path.parents]:
+            if d == Path("/"):
+                break
+            d.chmod(d.stat().st_mode | 0o005)      # let the unprivileged user reach the folder
+        cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *cmd]
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=30)
+    finally:
+        locked.chmod(0o755)
+    assert r.returncode == 2 and "cannot be read (permissions?)" in r.stderr, r.stderr
+
+
 def test_ci_runs_the_readme_test_command():
     ci = (REPO / ".ci" / "run").read_text()
     readme = (REPO / "README.md").read_text()

@@ -162,6 +162,10 @@ def _near_misses(path: Path) -> list[str]:
     return out
 
 
+def _load(name: str, root: Path | str, **kwargs) -> pd.DataFrame:
+    return load(name, root, **kwargs)
+
+
 def load(name: str, root: Path | str, **kwargs) -> pd.DataFrame:
     """Load data set ``name`` from ``root`` (``"demo"`` takes a profile name as root)."""
     if name == "demo":
@@ -218,6 +222,15 @@ def select_corpus(ctx, task: str, *, sources: tuple[str, ...] | None = None) -> 
         df = load_demo(ctx.p, seed=demo_seed, cache_dir=ctx.cache_dir)
         if sources:
             df = df[df["source"].isin(sources)].reset_index(drop=True)
+        return df
+
+    def load(name: str, root, **kwargs) -> pd.DataFrame:
+        """The loader's table; what it had to say (files not used, rows read once) goes to
+        the manifest's notes and is printed."""
+        df = _load(name, root, **kwargs)
+        for n in df.attrs.get("load_notes", []):
+            print(f"NOTE: {n}")
+            ctx.manifest.notes.append(n)
         return df
 
     def fell_back(wanted: str) -> None:

@@ -85,6 +85,16 @@ def validate(df: pd.DataFrame, *, decode: bool = False, min_seconds: float | Non
     return report
 
 
+def text_encoding(path: Path | str) -> str:
+    """The encoding of a text file from its byte-order mark: UTF-16 (as spreadsheet programs
+    export "Unicode text"), UTF-8 with or without a BOM."""
+    with open(path, "rb") as fh:
+        head = fh.read(4)
+    if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "utf-16"
+    return "utf-8-sig"
+
+
 def read_csv(path: Path | str, *, what: str = "annotations", **kwargs) -> pd.DataFrame:
     """``pandas.read_csv`` whose errors name the file: an empty file, a file that is not a
     table, bad encoding all become a :class:`DatasetError` with the path and what to do."""
@@ -92,11 +102,16 @@ def read_csv(path: Path | str, *, what: str = "annotations", **kwargs) -> pd.Dat
     try:
         if path.stat().st_size == 0:
             raise pd.errors.EmptyDataError("0 bytes")
+        if "encoding" not in kwargs:
+            kwargs["encoding"] = text_encoding(path)
         df = pd.read_csv(path, **kwargs)
     except pd.errors.EmptyDataError:
         raise DatasetError(f"{path}: the {what} file is empty (0 bytes or no header). The download "
                            f"or copy was cut short: restore it from the original archive.") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{path}: the {what} file is neither UTF-8 nor UTF-16 text ({exc}). Save it "
+                           "again as CSV in UTF-8 (or restore it from the original archive).") from None
+    except (pd.errors.ParserError, ValueError) as exc:
         raise DatasetError(f"{path}: cannot read the {what} file as CSV ({type(exc).__name__}: {exc}). "
                            f"Restore it from the original archive.") from None
     if len(df.columns) and len(df) == 0:

@@ -13,6 +13,7 @@ itself (Q1..Q4 at its top, as in a 120-clip dev copy). 900 clips, 225 per quadra
 """
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 from typing import Sequence
 
@@ -76,21 +77,52 @@ def load(root: Path | str, *, with_duration: bool = True) -> pd.DataFrame:
         if ann.empty:
             raise DatasetError(f"4Q under {a}: no {ANNOTATIONS} and no MT*.mp3 clips in Q1..Q4. "
                                f"{instructions(root)}")
-    rows, missing = [], []
-    for line, (song, quad) in enumerate(zip(ann["Song"].astype(str).str.strip(),
-                                             ann["Quadrant"].astype(str).str.strip()), start=2):
+    songs = ann["Song"].astype(str).str.strip().tolist()
+    quads = ann["Quadrant"].astype(str).str.strip().tolist()
+    first: dict[str, tuple[int, str]] = {}
+    repeated = []
+    rows, missing, misplaced = [], [], []
+    for line, (song, quad) in enumerate(zip(songs, quads), start=2):
         if quad not in QUADRANTS:
             raise DatasetError(f"{ann_path}, line {line}: song {song} has quadrant {quad!r} "
                                f"(expected Q1..Q4)")
+        if song in first:
+            line0, quad0 = first[song]
+            if quad0 != quad:
+                raise DatasetError(f"{ann_path}, lines {line0} and {line}: song {song} is annotated {quad0} and "
+                                   f"{quad}; keep the right row in a copy of the file and point --data at it")
+            repeated.append(f"{song} (lines {line0} and {line})")
+            continue
+        first[song] = (line, quad)
         p = find_audio(a / quad, song)
         if p is None:
-            missing.append(f"{quad}/{song}.mp3")
+            elsewhere = [q for q in QUADRANTS if q != quad and find_audio(a / q, song) is not None]
+            if elsewhere:
+                misplaced.append(f"{song} (line {line}: {quad}, file in {elsewhere[0]}/)")
+            else:
+                missing.append(f"{quad}/{song}.mp3")
             continue
         rows.append({"track_id": song, "path": str(p), "quadrant": quad})
+    if misplaced:
+        raise DatasetError(
+            f"4Q under {a}: {len(misplaced)} clip(s) lie in another quadrant folder than {ann_path.name} "
+            f"gives, e.g. {misplaced[:3]}; move each file to its annotated quadrant's folder (or fix the "
+            "annotation in a copy of the file).")
     if missing:
         raise DatasetError(
             f"4Q under {a}: {len(missing)} annotated clips are missing, e.g. {missing[:5]}. "
             f"Re-extract the archive, or remove their rows from a *copy* of {ANNOTATIONS}.")
+    notes = []
+    if repeated:
+        notes.append(f"{ann_path}: {len(repeated)} song(s) annotated twice with the same quadrant, "
+                     f"read once: {repeated[:3]}")
+    used = {Path(r["path"]).name.lower() for r in rows}
+    unused = [f"{q}/{p.name}" for q in QUADRANTS for p in _clips(a / q) if p.name.lower() not in used]
+    if unused:
+        notes.append(f"{a}: {len(unused)} audio file(s) have no row in {ann_path.name} and are not used, "
+                     f"e.g. {unused[:3]}")
+    for n in notes:
+        warnings.warn(n, stacklevel=2)
     df = pd.DataFrame(rows)
     meta_path = a / METADATA
     if meta_path.exists():
@@ -106,7 +138,9 @@ def load(root: Path | str, *, with_duration: bool = True) -> pd.DataFrame:
     else:
         df["duration"] = float("nan")
     df["source"] = NAME
-    return tidy(df, NAME)
+    df = tidy(df, NAME)
+    df.attrs["load_notes"] = notes
+    return df
 
 
 def top100_path(root: Path | str) -> Path | None:
