@@ -1,220 +1,36 @@
-"""Velankar, Thombre & Wadkar, *Evaluating deep learning models for music emotion
-recognition*: a CRNN and a parallel CNN-RNN on 640 x 128 mel spectrograms, 3 classes,
-one train / validation / test split (notebook ``40_velankar_crnn``).
+"""Velankar et al.'s pipeline (notebook ``40_velankar_crnn``): data, splits, and what to fit.
 
-The paper's configuration is :class:`Config` (its values under ``full``, scaled ones under
-``smoke`` / ``demo``); the notebook calls the steps below in order::
+The notebook calls the steps in order::
 
-    cfg = Config.for_profile(ctx.profile, epochs=epochs, ...)
-    data = load_data(ctx, cfg)                 # corpus + cached spectrograms
-    splits = make_splits(ctx, cfg, data)       # one stratified holdout per seed, saved as files
-    run = train(ctx, cfg, data, splits)        # both models, every seed, into the results store
-    report = classification_report_vs_paper(ctx, data, MODELS[0])    # Fig. 6 beside ours
-    results_vs_paper(ctx)                      # accuracy and macro F1 beside the paper's
+    cfg = V.Config.for_profile(ctx.profile, epochs=epochs, ...)
+    data = V.pipeline.load_data(ctx, cfg)           # corpus + cached spectrograms
+    splits = V.pipeline.make_splits(ctx, cfg, data) # one stratified holdout per seed, saved as files
+    run = V.pipeline.train(ctx, cfg, data, splits)  # both models, every seed, into the results store
 
-Training goes through :func:`mer_utils.training.train_over_seeds` (hence
-:func:`mer_utils.experiment.run_protocol`): a rerun under the same configuration trains
-nothing, an interrupted one resumes, and every table is built from the stored predictions.
-
-The paper's songs are not public; the classes of a stand-in corpus are matched to the
-paper's for the per-class comparison by :func:`paper_class_map` (``calm`` -> Devotional,
-``sad`` -> Sad, ``happy`` -> Romantic; see :data:`FIDELITY`).
+Each network is one :class:`mer_utils.training.Trainer` (built and compiled once, reset to a
+fresh build under the unit's seed before every unit) under :func:`recipe`; the seeds run as
+units ``r<i>-f00-s<seed>`` through :func:`mer_utils.experiment.run_protocol`: a rerun under
+the same configuration trains nothing, an interrupted one resumes, and every table is built
+from the stored predictions.
 """
 from __future__ import annotations
 
 import dataclasses
 import time
-from typing import Any, Mapping, Sequence
+from functools import partial
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
-from mer_utils import evaluation as ev
 from mer_utils.datasets import select_corpus
-from mer_utils.evaluation.protocols import Split, holdout, load_or_make_splits
-from mer_utils.experiment import Fidelity, PaperConfig, fidelity_table, setting
+from mer_utils.evaluation import parameter_count
+from mer_utils.evaluation.protocols import Split, load_or_make_splits
+from mer_utils.experiment import UnitResult, run_protocol
 from mer_utils.features import FRONT_ENDS, extract_spectrograms
-from mer_utils.results import (compare_with_paper, load_predictions, paper_values,
-                               score_experiment, summarise)
+from mer_utils.results import Unit, load_predictions
 
-PAPER = "velankar"
-NOTEBOOK = "40_velankar_crnn"
-FRONT_END = "velankar_crnn"
-
-
-# --------------------------------------------------------------------------- configuration
-@dataclasses.dataclass(frozen=True)
-class Config(PaperConfig):
-    """Notebook 40's settings: the paper's values as defaults (``full``)."""
-
-    epochs: int = setting(25, paper="'Both the models were trained for 25 epochs' (Sec. IV.A)")
-    patience: int | None = setting(
-        None, paper="not given; 'the best-trained model' is reported",
-        note="None: all epochs run; the weights of the epoch with the lowest validation loss "
-             "are kept (never chosen on the test songs). smoke/demo stop early to fit a CPU")
-    batch_size: int = setting(32, paper="not given")
-    learning_rate: float = setting(1e-3, paper="not given (nor the optimizer)",
-                                   note="Adam at Keras's default rate")
-    test_share: float = setting(
-        round(1 / 3, 4), paper="46 of the 138 songs tested (support 15 / 16 / 15 in Figs 6 and 9)",
-        note="one third of every class, stratified")
-    validation_share: float = setting(
-        0.2, paper="'divided fairly for training, validation, and testing'; no share given",
-        note="of the songs left after the test third (Keras's usual validation_split): "
-             "138 songs -> ~74 / 18 / 46")
-    seeds: tuple[int, ...] = setting(
-        (0, 1, 2, 3, 4), paper="one split, one training run",
-        note="one stratified holdout and one training run per seed; the spread shows how far "
-             "a single 46-song test set moves the numbers")
-    l2: float = setting(1e-4, paper="'both L2 and dropout regularization was used between all "
-                        "the layers'; no weight given", note="on every kernel of both models")
-    dropout: float = setting(0.3, paper="dropout between all the layers; no rate given",
-                             note="after each CRNN block, the LSTM and the dense layer; on "
-                                  "the parallel model's concatenation")
-    bn_momentum: float = setting(0.9, paper="batch normalisation after ReLU; no momentum given",
-                                 note="Keras's 0.99 leaves test-time statistics near their "
-                                      "initial values with ~7 batches per epoch")
-    demo_sources: tuple[str, ...] | None = setting(
-        None, paper="-", note="demo corpus only: keep these mimicked sources (e.g. ('4q',) for "
-                              "30-s clips); None: all four (~180 clips, near the paper's 138)")
-
-    PROFILES = {
-        "smoke": dict(epochs=1, batch_size=8, patience=1, seeds=(0,)),
-        "demo": dict(epochs=8, batch_size=16, patience=3, seeds=(0, 1, 2)),
-        "full": {},
-    }
-
-    def protocol(self, seed: int):
-        """The stratified holdout of one seed (test and validation as shares of the whole)."""
-        return holdout(test_size=self.test_share,
-                       val_size=round(self.validation_share * (1 - self.test_share), 4), seed=seed)
-
-    def model_settings(self) -> dict[str, Any]:
-        """The builder keyword arguments both models take from this configuration."""
-        return {"dropout": self.dropout, "l2": self.l2}
-
-
-@dataclasses.dataclass(frozen=True)
-class Model:
-    """One of the paper's two networks and the figures it has there."""
-
-    experiment: str       # results-store name
-    name: str             # as the paper names it
-    builder: str          # key of mer_utils.models.crnn.BUILDERS
-    curves_fig: int       # accuracy / loss curves
-    report_fig: int       # precision / recall / F1 report
-    confusion_fig: int
-
-    @property
-    def report_table(self) -> str:
-        return f"fig{self.report_fig}"
-
-    def build_kwargs(self, cfg: Config) -> dict[str, Any]:
-        kw = cfg.model_settings()
-        if self.builder == "crnn":
-            kw["bn_momentum"] = cfg.bn_momentum
-        return kw
-
-
-MODELS: tuple[Model, ...] = (
-    Model("velankar_crnn", "CRNN", "crnn", 5, 6, 7),
-    Model("velankar_parallel_cnn_rnn", "Parallel CNN-RNN", "parallel_cnn_rnn", 8, 9, 10),
-)
-
-# --------------------------------------------------------------------------- compared cells
-PAPER_CLASSES = ("Devotional", "Sad", "Romantic")           # the row order of Figs 6 and 9
-STAND_IN_CLASSES = {"calm": "Devotional", "sad": "Sad", "happy": "Romantic"}
-REPORT_ROWS = PAPER_CLASSES + ("accuracy", "macro avg", "weighted avg")
-REPORT_METRICS = ("precision", "recall", "f1-score", "support")
-RESULT_METRICS = ("accuracy", "macro_f1")
-
-
-def _report_cells(table: str) -> list[tuple[str, str, str]]:
-    # the accuracy row prints only f1-score and support (scikit-learn's layout)
-    return [(table, r, m) for r in REPORT_ROWS for m in REPORT_METRICS
-            if not (r == "accuracy" and m in ("precision", "recall"))]
-
-
-PAPER_CELLS: tuple[tuple[str, str, str], ...] = tuple(
-    [("results", m.name, k) for m in MODELS for k in RESULT_METRICS]
-    + [c for m in MODELS for c in _report_cells(m.report_table)])
-"""Every (table, row, metric) notebook 40 sets beside the paper (results.py, "Paper values")."""
-
-
-# --------------------------------------------------------------------------- fidelity
-FIDELITY: tuple[Fidelity, ...] = (
-    Fidelity("data", "138 Hindi songs of 30 s, 46 each devotional / sad / romantic",
-             "a user's folder of classes, else 4Q's Q4 calm / Q3 sad / Q1 happy, else the demo "
-             "corpus's 3-class label", "departure", "the paper's songs are not public"),
-    Fidelity("classes in Figs 6/9", "Devotional, Sad, Romantic",
-             "calm -> Devotional, sad -> Sad, happy -> Romantic (a folder named with the "
-             "paper's classes maps by name)", "departure",
-             "stand-in classes: sad is sad; devotional songs are calm (low arousal, positive "
-             "valence); romantic the remaining positive class. The per-class cells compare "
-             "positions, not the same emotions"),
-    Fidelity("spectrogram", "window 2048, hop 512, log (dB) mel, shape 640 x 128",
-             "2,048 / 512, 128 mel bands in dB, first 640 frames", "same"),
-    Fidelity("sample rate and crop", "30-s songs; no sample rate given",
-             "11,025 Hz, first 30 s (shorter clips repeated): 640 hops of 512 cover 29.7 s",
-             "paper silent", "640 frames of hop 512 span ~30 s only at ~11 kHz"),
-    Fidelity("test set", "46 of 138 songs (15 / 16 / 15 in Figs 6 and 9)",
-             "one third of every class, stratified (test_share)", "same"),
-    Fidelity("validation set", "'divided fairly for training, validation, and testing'",
-             "20 % of the songs left after the test third (validation_share)", "paper silent",
-             "no share given; 20 % is Keras's usual validation_split"),
-    Fidelity("repetitions", "one split, one run per model",
-             "one stratified holdout and one run per seed (5 under full), mean ± std",
-             "departure", "on 46 test songs one run is noisy: the spread over seeds is the "
-                          "scale against which the paper's 0.54 vs 0.50 can be read"),
-    Fidelity("CRNN convolutions", "3 x [1D conv (56 filters, kernel 5), ReLU, batch norm, "
-             "1D max pool], over time", "the same; bands are the input channels", "same"),
-    Fidelity("CRNN pooling and padding", "not given", "pool 2, 'valid' convolutions "
-             "(76 steps reach the LSTM)", "paper silent", "smallest pool; keeps most steps"),
-    Fidelity("CRNN recurrent and dense", "LSTM with 96 hidden units -> 64-unit dense layer",
-             "LSTM(96) -> Dense(64, ReLU)", "same"),
-    Fidelity("output layer", "softmax dense layer with '8 hidden units in order to determine "
-             "the probabilities of the three classes'", "softmax over 3 units", "departure",
-             "self-contradictory: 8 softmax units give 8 probabilities, 5 for classes that do "
-             "not exist; 3 units give one per class"),
-    Fidelity("regularisation (CRNN)", "'both L2 and dropout regularization was used between "
-             "all the layers'", "L2 on every kernel (convolutions, LSTM input and recurrent, "
-             "dense, output) and dropout after every block, the LSTM and the dense layer",
-             "same"),
-    Fidelity("L2 weight and dropout rate", "not given", "L2 1e-4, dropout 0.3 (l2, dropout)",
-             "paper silent", "common values; the notebook's parameters can change them"),
-    Fidelity("batch-norm momentum", "not given", "0.9 (bn_momentum)", "paper silent",
-             "with ~7 batches per epoch Keras's 0.99 keeps test-time statistics near their "
-             "initial values"),
-    Fidelity("parallel CNN branch", "5 blocks of 2D conv (kernel 3,1; 16, 32, 64, 64, 64 "
-             "filters), ReLU, 2D max pool, flattened to 256", "the same", "same"),
-    Fidelity("parallel CNN pools", "not given; output 256",
-             "(2,2), (2,2), (2,2), (4,4), (4,4)", "paper silent",
-             "the pools of this kind that give exactly 256 = 4 x 1 x 64 on 640 x 128"),
-    Fidelity("parallel RNN branch", "(4, 2) max pool, 64-unit bidirectional GRU (128), "
-             "concatenation 384, softmax dense", "the same", "same"),
-    Fidelity("regularisation (parallel)", "not given for this model",
-             "the CRNN's: L2 on every kernel, dropout 0.3 on the concatenation",
-             "paper silent", "the paper regularises its other model so"),
-    Fidelity("epochs", "'trained for 25 epochs'", "25 under full; the weights of the epoch "
-             "with the lowest validation loss kept", "same"),
-    Fidelity("optimizer, learning rate, batch size", "not given", "Adam 1e-3, batch 32",
-             "paper silent", "Keras defaults"),
-    Fidelity("hyperparameter tuning", "'the best-trained model ... after hyperparameter "
-             "tuning'", "none: fixed values above", "departure",
-             "neither the grid nor the data used to choose are given; tuning on the one test "
-             "set would leak"),
-    Fidelity("input scaling", "not given", "one mean and std from the training songs",
-             "paper silent", "dB values are standardised; statistics never from test songs"),
-    Fidelity("metrics", "accuracy, precision, recall, F1, confusion matrix; F1 called 'the "
-             "weighted average value of precision and recall'",
-             "scikit-learn's classification report (F1 = harmonic mean), whose layout Figs 6 "
-             "and 9 print", "same"),
-)
-
-
-def fidelity() -> pd.DataFrame:
-    """The paper-vs-code table the notebook shows."""
-    return fidelity_table(FIDELITY)
+from .config import FRONT_END, MODELS, NOTEBOOK, PAPER, Config, Model, paper_class_map
 
 
 # --------------------------------------------------------------------------- data
@@ -260,17 +76,6 @@ def front_end() -> str:
     return FRONT_ENDS[FRONT_END].derivation
 
 
-def paper_class_map(labels: Sequence[str]) -> dict[str, str]:
-    """Our class -> the paper's class (Devotional / Sad / Romantic), or ``{}`` when the
-    classes are neither the paper's own names nor the stand-in ones."""
-    by_name = {c: p for c in labels for p in PAPER_CLASSES if str(c).lower() == p.lower()}
-    if len(by_name) == len(labels) == len(PAPER_CLASSES):
-        return by_name
-    if set(labels) == set(STAND_IN_CLASSES):
-        return {c: STAND_IN_CLASSES[c] for c in labels}
-    return {}
-
-
 def class_map_table(data: Data) -> pd.DataFrame:
     mapping = paper_class_map(data.labels)
     return pd.DataFrame({"our class": data.labels,
@@ -280,18 +85,28 @@ def class_map_table(data: Data) -> pd.DataFrame:
 # --------------------------------------------------------------------------- models
 def builder(model: Model, cfg: Config, data: Data):
     """A zero-argument callable that builds ``model`` for ``data`` under ``cfg``."""
-    from functools import partial
-
     from mer_utils.models.crnn import BUILDERS
 
     return partial(BUILDERS[model.builder], data.X.shape[1:], len(data.labels), **model.build_kwargs(cfg))
 
 
+def recipe(cfg: Config):
+    """How both networks train: Adam at ``learning_rate``, ``epochs`` at most, batch
+    ``batch_size``, the weights of the epoch with the lowest validation loss kept (early
+    stopping after ``patience`` epochs without improvement; ``None``: every epoch runs)."""
+    from mer_utils.training import Recipe, ValidationStop
+
+    return Recipe(epochs=int(cfg.epochs), batch_size=int(cfg.batch_size), learning_rate=float(cfg.learning_rate),
+                  stop=ValidationStop(patience=cfg.patience))
+
+
 def parameter_table(cfg: Config, data: Data) -> pd.DataFrame:
     """Parameter counts of both models as built for this data (checked by hand in tests)."""
-    from mer_utils.models.crnn import parameter_counts
-
-    return pd.DataFrame([{"model": m.name, **parameter_counts(builder(m, cfg, data)())} for m in MODELS])
+    rows = []
+    for m in MODELS:
+        c = parameter_count(builder(m, cfg, data)())
+        rows.append({"model": m.name, **c, "non_trainable": c["parameters"] - c["trainable"]})
+    return pd.DataFrame(rows)
 
 
 # --------------------------------------------------------------------------- splits
@@ -318,6 +133,11 @@ def split_table(splits: Mapping[int, Split], data: Data) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def seed_units(splits: Mapping[int, Split]) -> list[Split]:
+    """Seed ``s`` (the ``i``-th) as unit ``r<i>-f00-s<s>`` on its own holdout."""
+    return [Split(Unit(i, 0, int(s)), sp.train, sp.test, sp.validation) for i, (s, sp) in enumerate(splits.items())]
+
+
 # --------------------------------------------------------------------------- training
 @dataclasses.dataclass
 class Training:
@@ -325,179 +145,61 @@ class Training:
     seconds: dict[str, float]                           # experiment -> wall time of this call
 
 
-def train(ctx, cfg: Config, data: Data, splits: Mapping[int, Split]) -> Training:
+def fit_predict(trainer, data: Data, split: Split, *, experiment: str = "", progress: bool = True) -> UnitResult:
+    """One unit: inputs standardised with the training songs' mean and std (one value each),
+    the trainer fitted on the training songs under the unit's seed (weights kept from the
+    epoch with the lowest validation loss), the test songs scored once."""
+    from mer_utils.training import Standardizer
+
+    t0 = time.perf_counter()
+    tr, va, te = (np.asarray(getattr(split, p), dtype=int) for p in ("train", "validation", "test"))
+    if set(tr) & set(te) or set(va) & set(te) or set(tr) & set(va):
+        raise ValueError("train, validation and test rows overlap")
+    scale = Standardizer(axis=None).fit(data.X[tr])
+    y = np.asarray(data.y)
+    hist = trainer.fit(scale(data.X[tr]), y[tr], validation=(scale(data.X[va]), y[va]), seed=int(split.unit.seed))
+    score = trainer.predict(scale(data.X[te]), batch_size=trainer.recipe.batch_size)
+    seconds = round(time.perf_counter() - t0, 2)
+    if progress:
+        acc = float(np.mean(np.argmax(score, axis=1) == y[te]))
+        print(f"{experiment} seed {split.unit.seed}: {len(hist['epoch'])} epochs "
+              f"(kept {hist['best_epoch']}), test accuracy {acc:.2f}, {seconds:.0f} s")
+    info = {"history": dict(hist, run_seconds=seconds)}
+    if trainer.model is not None:
+        info["parameters"] = trainer.n_params
+    return UnitResult(ids=np.asarray(data.ids).astype(str)[te], y_true=y[te], y_score=score,
+                      labels=list(data.labels), info=info)
+
+
+def train(ctx, cfg: Config, data: Data, splits: Mapping[int, Split], *, progress: bool = True) -> Training:
     """Both models, once per seed on that seed's split, into the results store.
 
     Early stopping and the kept epoch use the validation songs only; the test songs are
     scored once, after training. Units stored earlier under the same configuration are
-    not trained again (:func:`mer_utils.training.train_over_seeds`).
+    not trained again (:func:`mer_utils.experiment.run_protocol`).
     """
-    from mer_utils.models.crnn import parameter_counts
-    from mer_utils.training import train_over_seeds
+    from mer_utils.training import Trainer
 
     histories, seconds = {}, {}
-    split_dicts = {s: sp.as_dict() for s, sp in splits.items()}
+    units = seed_units(splits)
+    rec = recipe(cfg)
     for m in MODELS:
         build = builder(m, cfg, data)
+        trainer = Trainer(build, rec, name=m.name)
         t0 = time.perf_counter()
-        histories[m.experiment] = train_over_seeds(
-            build, data.X, data.y, data.ids, data.labels, split_dicts,
-            results_dir=ctx.results_dir, experiment=m.experiment, epochs=cfg.epochs,
-            batch_size=cfg.batch_size, patience=cfg.patience,
-            compile_kwargs={"learning_rate": cfg.learning_rate},
-            config={"paper": PAPER, "model": m.builder, "front_end": FRONT_END,
-                    "corpus": data.corpus, **m.build_kwargs(cfg)},
-            meta={"model": m.name, "paper": PAPER, "front_end": FRONT_END, "corpus": data.corpus,
-                  "profile": cfg.profile, **parameter_counts(build())})
+        settings = {"paper": PAPER, "model": m.builder, "front_end": FRONT_END, "corpus": data.corpus,
+                    **m.build_kwargs(cfg), "epochs": cfg.epochs, "batch_size": cfg.batch_size,
+                    "patience": cfg.patience, "standardize": None, "recipe": rec.describe(),
+                    "compile_kwargs": {"learning_rate": cfg.learning_rate},
+                    "n_rows": len(data.ids), "labels": list(data.labels)}
+        meta = {"model": m.name, "paper": PAPER, "front_end": FRONT_END, "corpus": data.corpus,
+                "profile": cfg.profile, **parameter_count(build()), "labels": list(data.labels)}
+        run_protocol(ctx.results_dir, m.experiment, units, config=settings, meta=meta, progress=progress,
+                     fit_predict=partial(fit_predict, trainer, data, experiment=m.experiment, progress=progress))
+        histories[m.experiment] = {int(fp.seed): fp.info.get("history", {})
+                                   for fp in load_predictions(ctx.results_dir, m.experiment) if fp.seed is not None}
         seconds[m.experiment] = round(time.perf_counter() - t0, 1)
     return Training(histories, seconds)
-
-
-def plot_curves(ctx, model: Model, training: Training):
-    """Training and validation accuracy / loss per seed (the paper's Figs 5 and 8)."""
-    from mer_utils.plots import classification as PC
-
-    h = training.histories[model.experiment]
-    fig = PC.plot_training_curves(list(h.values()), labels=[f"seed {s}" for s in h],
-                                  title=f"Fig. {model.curves_fig}: {model.name}")
-    ctx.savefig(fig, f"velankar_fig{model.curves_fig}_curves_{model.experiment}")
-    return fig
-
-
-# --------------------------------------------------------------------------- reports
-def report_over_seeds(results_dir, model: Model) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(mean, std) classification reports over the stored seeds of ``model``.
-
-    Rows: classes (renamed to the paper's where :func:`paper_class_map` matches them, in
-    the paper's order), ``accuracy``, ``macro avg``, ``weighted avg``; columns precision,
-    recall, f1-score, support. Support is the test songs per seed (mean over seeds); the
-    accuracy row holds the accuracy in f1-score only, as the paper prints it.
-    """
-    folds = load_predictions(results_dir, model.experiment)
-    labels = list(folds[0].labels)
-    frames = [ev.classification_report_df(*ev.fold_labels(fp), labels) for fp in folds]
-    stacked = pd.concat(frames, keys=range(len(frames)), names=["unit", "class"])
-    g = stacked.groupby(level="class", sort=False)
-    mean, std = g.mean(), g.std(ddof=1).fillna(0.0)
-    mapping = paper_class_map(labels)
-    order = ([c for p in PAPER_CLASSES for c in labels if mapping.get(c) == p] if mapping else labels)
-    order += ["accuracy", "macro avg", "weighted avg"]
-    mean, std = (t.loc[order].rename(index=mapping) for t in (mean, std))
-    for t in (mean, std):
-        t.loc["accuracy", ["precision", "recall"]] = np.nan
-        t.index.name = "row"
-    return mean, std
-
-
-def _paper_report(table: str) -> pd.DataFrame:
-    pv = paper_values(PAPER, table)
-    wide = pv.pivot(index="row", columns="metric", values="value")
-    return wide.reindex(index=list(REPORT_ROWS), columns=list(REPORT_METRICS))
-
-
-@dataclasses.dataclass
-class Report:
-    """One model's classification report beside the paper's figure."""
-
-    model: Model
-    mean: pd.DataFrame            # ours, mean over seeds (rows as the paper's)
-    std: pd.DataFrame
-    paper: pd.DataFrame           # the paper's figure (NaN where it prints nothing)
-    comparison: pd.DataFrame      # long: row, metric, paper, reproduced, reproduced_std, delta
-
-    def side_by_side(self) -> pd.DataFrame:
-        """Ours and the paper's in one wide table (columns metric x [ours, ± std, paper])."""
-        c = self.comparison.set_index(["row", "metric"])
-        out = pd.concat({"ours": c["reproduced"], "± std": c["reproduced_std"],
-                         "paper": c["paper"]}, axis=1).unstack("metric")
-        out = out.swaplevel(axis=1)
-        cols = [(m, k) for m in REPORT_METRICS for k in ("ours", "± std", "paper") if (m, k) in out.columns]
-        rows = [r for r in self.mean.index if r in out.index]
-        return out.loc[rows, cols]
-
-
-def classification_report_vs_paper(ctx, data: Data, model: Model) -> Report:
-    """The paper's Fig. 6 (CRNN) or 9 (parallel CNN-RNN) beside ours, every cell.
-
-    Saves the long comparison table (``velankar_<fig>_vs_paper``) and the figure. When our
-    classes match the paper's (by name or as stand-ins) every printed cell is compared
-    and a missing paper value is an error; otherwise only the accuracy and average rows.
-    """
-    from mer_utils.plots import classification as PC
-
-    mean, std = report_over_seeds(ctx.results_dir, model)
-    mapped = bool(paper_class_map(data.labels))
-    ours = mean.copy()
-    for m in REPORT_METRICS:
-        ours[f"{m}_std"] = std[m]
-    ours = ours.reset_index()
-    if not mapped:
-        ours = ours[ours["row"].isin(["accuracy", "macro avg", "weighted avg"])]
-    cmp = compare_with_paper(ours, PAPER, model.report_table, row_col="row",
-                             metric_cols=list(REPORT_METRICS), require_paper=True)
-    if not mapped:
-        cmp = cmp[cmp["row"].isin(["accuracy", "macro avg", "weighted avg"])].reset_index(drop=True)
-    ctx.save_table(cmp, f"velankar_{model.report_table}_vs_paper")
-    paper = _paper_report(model.report_table)
-    n = len(load_predictions(ctx.results_dir, model.experiment))
-    mapping = paper_class_map(data.labels)
-    title = f"Fig. {model.report_fig}: {model.name} (test; mean over {n} seed(s))"
-    if mapping and any(c != p for c, p in mapping.items()):
-        title += "\nours as the paper's: " + ", ".join(f"{c} as {p}" for c, p in mapping.items())
-    fig = PC.plot_classification_report(
-        mean, std=std, paper=paper if mapped else paper.loc[["accuracy", "macro avg", "weighted avg"]],
-        title=title)
-    ctx.savefig(fig, f"velankar_fig{model.report_fig}_report_{model.experiment}")
-    return Report(model, mean, std, paper, cmp)
-
-
-def plot_confusion(ctx, model: Model):
-    """Test predictions of every seed pooled (the paper's Figs 7 and 10)."""
-    from mer_utils.plots import classification as PC
-
-    folds = load_predictions(ctx.results_dir, model.experiment)
-    cm = ev.confusion_over_folds(folds)
-    mapping = paper_class_map(list(folds[0].labels))
-    if mapping:                                   # the paper's class order, both names shown
-        order = sorted(cm.index, key=lambda c: PAPER_CLASSES.index(mapping[c]))
-        names = {c: f"{c} ({mapping[c]})" for c in cm.index}
-        cm = cm.loc[order, order].rename(index=names, columns=names)
-    fig = PC.plot_confusion_matrix(cm, title=f"Fig. {model.confusion_fig}: {model.name} "
-                                             f"({len(folds)} seed(s) pooled)")
-    ctx.savefig(fig, f"velankar_fig{model.confusion_fig}_confusion_{model.experiment}")
-    return fig
-
-
-# --------------------------------------------------------------------------- results
-def unit_scores(ctx) -> pd.DataFrame:
-    """Accuracy, macro F1 and balanced accuracy of every stored seed of both models."""
-    scores = pd.concat([score_experiment(ctx.results_dir, m.experiment, ev.SINGLE_LABEL_METRICS)
-                        for m in MODELS], ignore_index=True)
-    scores.insert(0, "model", scores["experiment"].map({m.experiment: m.name for m in MODELS}))
-    ctx.save_table(scores, "velankar_fold_scores")
-    return scores
-
-
-def results_vs_paper(ctx, scores: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Accuracy and macro F1 per model (mean ± std over seeds) beside the paper's."""
-    scores = unit_scores(ctx) if scores is None else scores
-    summary = summarise(scores.drop(columns="experiment"), by="model")
-    cmp = compare_with_paper(summary, PAPER, "results", row_col="model",
-                             metric_cols=list(RESULT_METRICS), require_paper=True)
-    ctx.save_table(cmp, "velankar_paper_vs_reproduced")
-    return cmp
-
-
-def overview(scores: pd.DataFrame, training: Training) -> pd.DataFrame:
-    """One line per model: accuracy and macro F1 as mean ± std, seeds, training time."""
-    s = summarise(scores.drop(columns="experiment"), by="model").set_index("model")
-    names = {m.name: m.experiment for m in MODELS}
-    return pd.DataFrame({
-        "accuracy": [ev.format_mean_std(r.accuracy, r.accuracy_std) for r in s.itertuples()],
-        "macro F1": [ev.format_mean_std(r.macro_f1, r.macro_f1_std) for r in s.itertuples()],
-        "seeds": s["n_folds"].to_list(),
-        "training time this run (s)": [training.seconds.get(names[m], np.nan) for m in s.index],
-    }, index=s.index)
 
 
 def finish(ctx, cfg: Config, data: Data, t_start: float) -> str:
@@ -509,51 +211,3 @@ def finish(ctx, cfg: Config, data: Data, t_start: float) -> str:
         f"total {total:.0f} s")
     ctx.write_manifest()
     return f"done in {total:.0f} s; tables in {ctx.results_dir}, figures in {ctx.figures_dir}"
-
-
-# --------------------------------------------------------------------------- leaderboard (notebook 80)
-#: Settings of the two networks on the shared 4Q splits, per profile (the paper's own
-#: ``Config`` of that profile, then these); ``units``: how many of the shared splits
-#: they train on (None: all 100, the paper-scale run).
-BOARD = {"smoke": dict(epochs=1, batch_size=8, patience=1, units=1, run_eagerly=True),
-         "demo": dict(epochs=2, batch_size=16, patience=1, units=2),
-         "full": dict(units=None)}
-
-
-def quadrant_entries(profile: str, **overrides) -> list:
-    """The CRNN and the parallel CNN-RNN with **4** softmax outputs (the paper has 3 classes)
-    for the leaderboard: same front end (640 x 128), regularisation and optimiser as notebook
-    40; early stopping on 15 % of each unit's training clips (the paper's "validation")."""
-    from functools import partial
-
-    from mer_utils.leaderboard import Entry
-
-    values = {**BOARD[profile], **overrides}
-    units = values.pop("units", None)
-    eager = bool(values.pop("run_eagerly", False))
-    cfg = Config.for_profile(profile, **values)
-    out = []
-    for m in MODELS:
-        out.append(Entry(f"{m.name} (4 outputs)", PAPER, "convolutional-recurrent network",
-                         make=partial(_board_network, cfg=cfg, model=m, eager=eager), units=units,
-                         validation=0.15,
-                         config={"paper": PAPER, "model": m.builder, "front_end": FRONT_END, "epochs": cfg.epochs,
-                                 "batch_size": cfg.batch_size, "patience": cfg.patience,
-                                 "learning_rate": cfg.learning_rate, **m.build_kwargs(cfg)},
-                         note=f"{cfg.epochs} epoch(s) at most" + (f", first {units} split(s)" if units else "")))
-    return out
-
-
-def _board_network(ctx, clips, *, cfg: Config, model: Model, eager: bool = False):
-    from functools import partial
-
-    from mer_utils.leaderboard import LABELS, KerasMethod, align_rows
-    from mer_utils.models.crnn import BUILDERS
-
-    X, kept = extract_spectrograms(clips.df, FRONT_END, ctx=ctx, progress=False)
-    X, missing = align_rows(clips, kept, X)
-    if missing:
-        ctx.manifest.notes.append(f"leaderboard {PAPER}: {missing} clip(s) unreadable, zeros used")
-    build = partial(BUILDERS[model.builder], X.shape[1:], len(LABELS), **model.build_kwargs(cfg))
-    return KerasMethod(X, build, epochs=cfg.epochs, batch_size=cfg.batch_size, patience=cfg.patience,
-                       learning_rate=cfg.learning_rate, seed=ctx.seed, run_eagerly=eager)
