@@ -158,13 +158,15 @@ def fit_predict(trainer, data: Data, split: Split, *, experiment: str = "", prog
     scale = Standardizer(axis=None).fit(data.X[tr])
     y = np.asarray(data.y)
     hist = trainer.fit(scale(data.X[tr]), y[tr], validation=(scale(data.X[va]), y[va]), seed=int(split.unit.seed))
+    t1 = time.perf_counter()
     score = trainer.predict(scale(data.X[te]), batch_size=trainer.recipe.batch_size)
     seconds = round(time.perf_counter() - t0, 2)
     if progress:
         acc = float(np.mean(np.argmax(score, axis=1) == y[te]))
         print(f"{experiment} seed {split.unit.seed}: {len(hist['epoch'])} epochs "
               f"(kept {hist['best_epoch']}), test accuracy {acc:.2f}, {seconds:.0f} s")
-    info = {"history": dict(hist, run_seconds=seconds)}
+    info = {"history": dict(hist, run_seconds=seconds), "train_seconds": round(t1 - t0, 3),
+            "predict_seconds": round(time.perf_counter() - t1, 3)}
     if trainer.model is not None:
         info["parameters"] = trainer.n_params
     return UnitResult(ids=np.asarray(data.ids).astype(str)[te], y_true=y[te], y_score=score,
