@@ -1,5 +1,7 @@
-"""Javadi et al.'s paper module: configuration per profile, paper values, the plan of runs,
-the pandas-3-safe capping of real MTG-Jamendo, fidelity, and the notebooks' budgets.
+"""Javadi et al.'s paper sub-package (mer_utils/papers/javadi/): configuration per profile, paper
+values, the plan of runs, the pandas-3-safe capping of real MTG-Jamendo, fidelity, the
+notebooks' budgets, the networks through the engine, the feature-vector classifiers
+(classifiers.py) and the GloVe + KMeans tag clustering (tag_clustering.py).
 
 The 477-D recipe (names, count, a click track by hand, the cited script) is tested in
 ``test_features.py``; the 1,407-example sequence in ``test_embeddings.py``. Real-data tests
@@ -20,6 +22,9 @@ import pytest
 from conftest import SHARED_DATA, require
 from mer_utils.experiment import FIDELITY_STATUSES
 from mer_utils.papers import javadi
+from mer_utils.labels import MOODTHEME_TAGS
+from mer_utils.papers.javadi import classifiers as CL
+from mer_utils.papers.javadi import tag_clustering as tc
 from mer_utils.results import paper_values
 
 SHARED = Path(os.environ.get("MER_SHARED_DATA", SHARED_DATA))
@@ -87,7 +92,7 @@ def test_all_124_cells_of_tables_1_and_2_are_transcribed_as_fractions():
     assert v["2", "VGGish / ML-kNN / 10", "f1_micro"] == pytest.approx(0.183)
     # Table 2's 59-tag rows repeat Table 1's VGGish rows, as in the paper
     for clf in ("Transformer", "CNN", "Label Powerset", "RAkEL-d (RF)", "ML-kNN"):
-        for m in javadi.METRICS:
+        for m in javadi.config.METRICS:
             assert v["2", f"VGGish / {clf} / 59", m] == v["1", f"VGGish / {clf}", m]
     notes = " ".join(t.loc[t["metric"] == "pr_auc_macro", "note"])
     assert "macro average precision" in notes and "fraction" in notes
@@ -98,15 +103,15 @@ def test_every_compared_cell_has_a_paper_value(profile):
     """Every (table, row, metric) the notebook compares has the paper's value: a missing
     one fails here instead of showing NaN."""
     pv = paper_values("javadi").set_index(["table", "row", "metric"])["value"]
-    runs = javadi.plan(javadi.Config.for_profile(profile))
-    wanted = [("1", r.row1, m) for r in runs if r.label_set == "59" for m in javadi.METRICS]
-    wanted += [("2", r.row2, m) for r in runs if r.features in ("VGGish", "mel") for m in javadi.METRICS]
+    runs = javadi.config.plan(javadi.Config.for_profile(profile))
+    wanted = [("1", r.row1, m) for r in runs if r.label_set == "59" for m in javadi.config.METRICS]
+    wanted += [("2", r.row2, m) for r in runs if r.features in ("VGGish", "mel") for m in javadi.config.METRICS]
     missing = [w for w in wanted if w not in pv.index or pd.isna(pv[w])]
     assert not missing, missing[:5]
 
 
 def test_plan_covers_both_tables_without_duplicates():
-    runs = javadi.plan(javadi.Config.for_profile("full"))
+    runs = javadi.config.plan(javadi.Config.for_profile("full"))
     names = [r.experiment for r in runs]
     assert len(names) == len(set(names))
     t1 = {r.row1 for r in runs if r.label_set == "59"}
@@ -114,7 +119,7 @@ def test_plan_covers_both_tables_without_duplicates():
     t2 = {r.row2 for r in runs if r.features in ("VGGish", "mel")}
     assert len(t2) == 6 * 4 + 2 * 4             # VGGish: 6 classifiers x 4 label sets; mel: 2 x 4
     assert {"VGGish / CNN", "VGGish / Transformer", "mel / CNN", "477 / RAkEL-d (kNN)"} <= t1
-    assert javadi.Run("477+VGGish", "lp", "59", "vector").experiment == "javadi_477-vggish_lp_59"
+    assert javadi.config.Run("477+VGGish", "lp", "59", "vector").experiment == "javadi_477-vggish_lp_59"
 
 
 # --------------------------------------------------------------------------- data
@@ -138,13 +143,13 @@ def test_cap_per_split_keeps_the_split_column():
     """pandas 3: ``groupby("split").apply(sample)`` drops the ``split`` column; the cap keeps it."""
     df = _jamendo_like()
     df = df[df["split"].notna()]
-    capped = javadi.cap_per_split(df, 10, seed=1)
+    capped = javadi.pipeline.cap_per_split(df, 10, seed=1)
     assert list(capped.columns) == list(df.columns)
     assert capped["split"].value_counts().to_dict() == {"train": 10, "validation": 10, "test": 10}
-    assert capped.equals(javadi.cap_per_split(df, 10, seed=1))                  # seeded
-    assert not capped.equals(javadi.cap_per_split(df, 10, seed=2))
-    assert len(javadi.cap_per_split(df, 100)) == len(df)                         # parts smaller than the cap
-    assert javadi.cap_per_split(df, None).equals(df.reset_index(drop=True))
+    assert capped.equals(javadi.pipeline.cap_per_split(df, 10, seed=1))                  # seeded
+    assert not capped.equals(javadi.pipeline.cap_per_split(df, 10, seed=2))
+    assert len(javadi.pipeline.cap_per_split(df, 100)) == len(df)                         # parts smaller than the cap
+    assert javadi.pipeline.cap_per_split(df, None).equals(df.reset_index(drop=True))
 
 
 @pytest.mark.realdata
@@ -154,7 +159,7 @@ def test_cap_per_split_on_real_mtg_jamendo_metadata():
     root = require(SHARED / "mtg-jamendo")
     meta = load("mtg-jamendo", root)
     df = meta[meta["split"].notna()]
-    capped = javadi.cap_per_split(df, 25, seed=0)
+    capped = javadi.pipeline.cap_per_split(df, 25, seed=0)
     assert "split" in capped.columns and set(capped.columns) == set(df.columns)
     assert capped["split"].value_counts().to_dict() == {"train": 25, "validation": 25, "test": 25}
     assert capped["track_id"].is_unique
@@ -164,7 +169,7 @@ def test_cap_per_split_on_real_mtg_jamendo_metadata():
 
 
 def test_fidelity_table_lists_the_seven_points():
-    tab = javadi.fidelity()
+    tab = javadi.fidelity.fidelity()
     assert list(tab.columns) == ["point", "paper", "ours", "status", "reason"]
     assert set(tab["status"]) <= set(FIDELITY_STATUSES)
     for k in range(1, 8):
@@ -254,8 +259,250 @@ def test_table2_bars_list_label_sets_as_the_paper_does():
     df = pd.DataFrame({"labels": ["59 labels", "5 labels", "10 labels", "8 labels", "59 labels", "5 labels"],
                        "model": ["CNN", "CNN", "LP", "LP", "LP", "LP"], "f1_macro": [0.1, 0.5, 0.3, 0.4, 0.1, 0.5]})
     fig = PM.plot_score_bars(df, x="labels", hue="model", metric="f1_macro",
-                             order=[f"{s} labels" for s in javadi.LABEL_SET_ORDER])
+                             order=[f"{s} labels" for s in javadi.config.LABEL_SET_ORDER])
     ticks = [t.get_text() for t in fig.axes[0].get_xticklabels()]
     assert ticks == ["59 labels", "10 labels", "8 labels", "5 labels"]
     unordered = PM.plot_score_bars(df, x="labels", hue="model", metric="f1_macro")
     assert [t.get_text() for t in unordered.axes[0].get_xticklabels()][:2] == ["59 labels", "5 labels"]
+
+
+# =========================================================================== the feature-vector classifiers (classifiers.py)
+
+
+def _problem(seed=0, n=90, d=12, L=5):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, d))
+    Y = (X[:, :L] + 0.4 * rng.normal(size=(n, L)) > 0.6).astype(np.int8)
+    Y[:, -1] = 0                     # a label never seen in training
+    return X, Y
+
+
+@pytest.mark.parametrize("name", CL.CLASSIFIER_NAMES)
+def test_classifier_fits_predicts_and_learns(name):
+    X, Y = _problem()
+    m = CL.FeatureMultiLabelModel(name, seed=0).fit(X[:60], Y[:60])
+    P = m.predict_proba(X[60:])
+    assert P.shape == (30, 5) and P.dtype == np.float32
+    assert np.isfinite(P).all() and P.min() >= 0 and P.max() <= 1
+    from mer_utils.evaluation.multilabel import macro_roc_auc
+
+    auc, skipped = macro_roc_auc(Y[60:], P, return_skipped=True)
+    assert skipped == 1 and auc > 0.7, (name, auc)
+    assert m.predict(X[60:]).shape == (30, 5)
+    P2 = CL.FeatureMultiLabelModel(name, seed=0).fit(X[:60], Y[:60]).predict_proba(X[60:])
+    assert np.array_equal(P, P2)
+
+
+def test_lp_fast_scores_equal_skmultilearn():
+    X, Y = _problem(1)
+    m = CL.FeatureMultiLabelModel("lp").fit(X[:60], Y[:60])
+    ref = m.clf_.predict_proba(m.scaler_.transform(X[60:])).toarray()
+    assert np.abs(m.predict_proba(X[60:]) - ref).max() < 1e-6
+
+
+@pytest.mark.parametrize("base", ["rf", "knn"])
+def test_rakeld_takes_the_papers_bases(base):
+    """RAkEL-d with the paper's bases ("training separate RF or kNN classifiers")."""
+    from sklearn.ensemble import RandomForestClassifier
+    from sklearn.neighbors import KNeighborsClassifier
+
+    X, Y = _problem(4)
+    m = CL.FeatureMultiLabelModel("rakeld", base=base, base_params={"n_estimators": 20, "n_neighbors": 3},
+                                  labelset_size=2).fit(X[:60], Y[:60])
+    bases = [sub.classifier.estimator_ for sub in m.clf_.classifier_.classifiers_
+             if sub.classifier.estimator_ is not None]
+    kind = RandomForestClassifier if base == "rf" else KNeighborsClassifier
+    assert bases and all(isinstance(b, kind) for b in bases)
+    if base == "rf":
+        assert all(b.n_estimators == 20 for b in bases)
+    else:
+        assert all(b.n_neighbors == 3 for b in bases)
+    assert m.predict_proba(X[60:]).shape == (30, 5)
+    assert CL.make_base("rf").estimator.n_estimators == 100            # scikit-learn's default
+    with pytest.raises(ValueError, match="unknown base"):
+        CL.make_base("svm")
+
+
+def test_fit_leaves_the_global_generators_as_they_were():
+    import random
+
+    X, Y = _problem(5)
+    random.seed(123)
+    np.random.seed(123)
+    a, b = random.random(), np.random.random()
+    random.seed(123)
+    np.random.seed(123)
+    CL.FeatureMultiLabelModel("rakeld", seed=7).fit(X, Y)
+    assert (random.random(), np.random.random()) == (a, b)
+
+
+def test_scaler_is_fitted_on_training_data_only():
+    X, Y = _problem(2)
+    X_test = X[60:] + 100.0
+    m = CL.FeatureMultiLabelModel("mlknn").fit(X[:60], Y[:60])
+    assert np.allclose(m.scaler_.mean_, X[:60].mean(axis=0))
+    m.predict_proba(X_test)
+    assert np.allclose(m.scaler_.mean_, X[:60].mean(axis=0))
+
+
+def test_one_class_subproblem_does_not_crash():
+    X, _ = _problem(3, n=20)
+    Y = np.zeros((20, 4), np.int8)
+    Y[:, 0] = 1                                       # every LP sub-problem sees one combination
+    for name in ("lp", "rakeld"):
+        P = CL.FeatureMultiLabelModel(name).fit(X, Y).predict_proba(X)
+        assert P.shape == (20, 4)
+        assert np.allclose(P[:, 0], 1) and np.allclose(P[:, 1:], 0)
+
+
+def test_unknown_classifier_and_bad_features():
+    with pytest.raises(ValueError, match="unknown multi-label classifier"):
+        CL.make_classifier("svm")
+    X, Y = _problem()
+    X[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        CL.FeatureMultiLabelModel("lp").fit(X, Y)
+
+
+# =========================================================================== tag clustering (tag_clustering.py)
+MOODTHEME_TXT = (Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "mtg-jamendo"
+                 / "data" / "tags" / "moodtheme.txt").resolve()
+
+
+@pytest.fixture(scope="module")
+def wv():
+    return tc.load_glove()
+
+
+@pytest.fixture
+def toy_glove(tmp_path) -> Path:
+    """A tiny GloVe-format text file (no header): two obvious groups of words."""
+    rng = np.random.default_rng(0)
+    words = {"happy": [5, 0, 0], "joy": [5, 1, 0], "fun": [4, 0, 1], "sad": [-5, 0, 0],
+             "dark": [-5, 1, 0], "gloomy": [-4, 0, 1], "film": [0, 5, 0], "music": [0, 5, 1]}
+    lines = [w + " " + " ".join(f"{v + rng.normal(0, 0.01):.4f}" for v in vec)
+             for w, vec in words.items()]
+    p = tmp_path / "glove.toy.3d.txt"
+    p.write_text("\n".join(lines) + "\n")
+    return p
+
+
+def test_packaged_glove_is_real_glove_6b_50d(wv):
+    assert wv.dim == 50 and len(wv.index) == 400_000
+    # first row of GloVe 6B 50d is "the" with this vector start
+    assert wv.rank("the") == 0
+    assert wv["the"][:3] == pytest.approx([0.418, 0.24968, -0.41242], abs=1e-5)
+
+
+def test_all_59_moodtheme_tags_are_exact_glove_words(wv):
+    _, report = tc.embed_tags(MOODTHEME_TAGS, wv)
+    assert len(report) == 59
+    assert (report["treatment"] == "exact").all(), report[report.treatment != "exact"]
+
+
+@pytest.mark.realdata
+def test_vocabulary_matches_real_moodtheme_file():
+    if not MOODTHEME_TXT.exists():
+        pytest.skip(f"MTG-Jamendo tag list not present at {MOODTHEME_TXT}")
+    tags = [l.strip().split("---")[-1] for l in MOODTHEME_TXT.read_text().splitlines() if l.strip()]
+    assert tuple(tags) == tuple(MOODTHEME_TAGS)
+
+
+@pytest.mark.parametrize("tag,treatment,words", [
+    ("Happy", "exact", ["happy"]),
+    ("mood/theme---sad", "exact", ["sad"]),
+    ("love song", "parts-average", ["love", "song"]),
+    ("film-music", "parts-average", ["film", "music"]),
+    ("xqzwv", "unmapped", []),
+])
+def test_tag_treatments(wv, tag, treatment, words):
+    v, how, used = tc.tag_vector(tag, wv)
+    assert how == treatment and used == words
+    assert (v is None) == (treatment == "unmapped")
+
+
+def test_plural_and_compound_treatments(toy_glove):
+    w = tc.load_glove(toy_glove)
+    v, how, used = tc.tag_vector("films", w)
+    assert how == "singular" and used == ["film"]
+    v, how, used = tc.tag_vector("filmmusic", w)
+    assert how == "compound-split" and used == ["film", "music"]
+    assert v == pytest.approx((w["film"] + w["music"]) / 2)
+    v, how, _ = tc.tag_vector("love song", w)     # no part is a word here
+    assert how == "unmapped" and v is None
+
+
+def test_user_glove_text_file_and_clusters(toy_glove, tmp_path):
+    w = tc.load_glove(toy_glove)
+    assert w.dim == 3 and "gloomy" in w
+    tags = ["happy", "joy", "fun", "sad", "dark", "gloomy", "film", "music", "zzzz"]
+    c = tc.cluster_tags(tags, 3, wv=w, seed=0, n_init=10)
+    m = c.mapping
+    assert m["happy"] == m["joy"] == m["fun"]
+    assert m["sad"] == m["dark"] == m["gloomy"]
+    assert m["film"] == m["music"]
+    assert len({m["happy"], m["sad"], m["film"]}) == 3
+    assert m["dark"] == 0 and m["film"] == 1   # renumbered: cluster 0 holds the alphabetically first tag
+    assert c.unmapped == ["zzzz"] and "zzzz" not in m
+
+
+def test_missing_glove_file_names_what_to_do(tmp_path):
+    with pytest.raises(FileNotFoundError, match="glove"):
+        tc.load_glove(tmp_path / "glove.6B.300d.txt")
+    bad = tmp_path / "glove.bad.txt"
+    bad.write_text("word 0.1 0.2\nother 0.3\n")
+    with pytest.raises(ValueError, match="GloVe text file"):
+        tc.load_glove(bad)
+
+
+def test_clustering_is_deterministic_and_round_trips(wv, tmp_path):
+    runs = [tc.cluster_tags(MOODTHEME_TAGS, k, wv=wv, seed=0) for k in tc.DEFAULT_KS]
+    again = tc.cluster_tags(MOODTHEME_TAGS, 5, wv=wv, seed=0)
+    assert runs[0].mapping == again.mapping
+    for c in runs:
+        assert sorted(c.mapping) == sorted(MOODTHEME_TAGS)
+        assert set(c.mapping.values()) == set(range(c.k))
+        assert len(c.cluster_names) == c.k
+    paths = tc.save_clusters(runs, tmp_path, "mtg-jamendo")
+    assert {p.name for p in paths} == {"mtg-jamendo_k5.csv", "mtg-jamendo_k8.csv",
+                                       "mtg-jamendo_k10.csv", "mtg-jamendo.json"}
+    df = pd.read_csv(tmp_path / "mtg-jamendo_k8.csv")
+    assert list(df.columns) == ["tag", "cluster", "cluster_name", "treatment", "words", "distance"]
+    assert len(df) == 59 and df["cluster"].between(0, 7).all()
+    blob = json.loads((tmp_path / "mtg-jamendo.json").read_text())
+    assert blob["clusterings"]["10"]["mapping"] == runs[2].mapping
+    assert blob["clusterings"]["5"]["meta"]["n_init"] >= 10
+    back = tc.load_clusters(tmp_path, "mtg-jamendo", 8)
+    assert back.mapping == runs[1].mapping and back.cluster_names == runs[1].cluster_names
+    with pytest.raises(FileNotFoundError, match="02_label_clustering"):
+        tc.load_clusters(tmp_path, "mtg-jamendo", 7)
+
+
+def test_n_init_below_10_is_refused(wv):
+    with pytest.raises(ValueError, match="n_init"):
+        tc.cluster_tags(MOODTHEME_TAGS, 5, wv=wv, n_init=1)
+
+
+def test_tracks_get_a_cluster_when_any_tag_is_in_it():
+    mapping = {"happy": 0, "fun": 0, "sad": 1, "film": 2}
+    Y = tc.tracks_to_clusters([["happy"], ["fun", "sad"], [], ["mood/theme---film", "unknown"]],
+                              mapping, k=3)
+    assert Y.tolist() == [[1, 0, 0], [1, 1, 0], [0, 0, 0], [0, 0, 1]]
+
+
+def test_tag_counts_keeps_zero_tags_and_sorts():
+    s = tc.tag_counts([["a", "b"], ["a"], ["a", "a"]], vocabulary=["a", "b", "c"])
+    assert s.to_dict() == {"a": 3, "b": 1, "c": 0}
+    assert list(s.index) == ["a", "b", "c"]
+
+
+def test_adjusted_rand_index_is_scikit_learns():
+    """cluster_stability's agreement between clusterings (kept out of sklearn.metrics imports)."""
+    from sklearn.metrics import adjusted_rand_score
+
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        n = int(rng.integers(2, 60))
+        a, b = rng.integers(0, int(rng.integers(1, 6)), n), rng.integers(0, int(rng.integers(1, 6)), n)
+        assert tc.adjusted_rand_index(a, b) == pytest.approx(adjusted_rand_score(a, b), abs=1e-12)
+    assert tc.adjusted_rand_index([0, 0, 1, 1], [5, 5, 7, 7]) == 1.0

