@@ -110,6 +110,23 @@ def test_every_compared_cell_has_a_paper_value(profile):
     assert not missing, missing[:5]
 
 
+def test_networks_train_through_the_engine_with_the_papers_recipe():
+    """Sec. 3.3: "100 epochs using learning rate = 0.001 and adam optimizer"; sigmoid outputs
+    trained with binary cross-entropy and no metric; early stopping on the validation loss."""
+    pytest.importorskip("keras")
+    from mer_utils.training import Recipe, ValidationStop
+
+    r = javadi.pipeline.recipe(javadi.Config.for_profile("full"))
+    assert isinstance(r, Recipe)
+    assert (r.epochs, r.batch_size, r.optimizer, r.learning_rate) == (100, 16, "adam", 1e-3)
+    assert r.loss == "binary_crossentropy" and r.metrics == ()
+    assert r.stop == ValidationStop(patience=10)
+    cfg = javadi.Config.for_profile("smoke")
+    for arch in ("cnn", "transformer"):
+        m = javadi.pipeline._builder(cfg, arch, (128, 128), 5)()
+        assert m.output_shape == (None, 5) and getattr(m, "optimizer", None) is None   # built, not compiled
+
+
 def test_plan_covers_both_tables_without_duplicates():
     runs = javadi.config.plan(javadi.Config.for_profile("full"))
     names = [r.experiment for r in runs]
