@@ -93,16 +93,17 @@ from mer_utils.run import setup_run
 ctx = setup_run("99_test", profile="smoke")
 import keras, torch
 from mer_utils import config as C
-from mer_utils.training import compile_classifier, fit
+from mer_utils.training import Recipe, Trainer
+
+def build():
+    inp = keras.Input((4,))
+    return keras.Model(inp, keras.layers.Dense(2, activation="softmax")(keras.layers.Dense(8, activation="relu")(inp)))
 
 def run():
-    C.seed_everything(0)
-    inp = keras.Input((4,))
-    m = keras.Model(inp, keras.layers.Dense(2, activation="softmax")(keras.layers.Dense(8, activation="relu")(inp)))
-    compile_classifier(m)
+    trainer = Trainer(build, Recipe(epochs=2, batch_size=8))
     X = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
-    fit(m, (X, (X[:, 0] > 0).astype(int)), (X, (X[:, 0] > 0).astype(int)), epochs=2, batch_size=8, seed=0)
-    return [w.tolist() for w in m.get_weights()]
+    trainer.fit(X, (X[:, 0] > 0).astype(int), validation=(X, (X[:, 0] > 0).astype(int)), seed=0)
+    return [w.tolist() for w in trainer.model.get_weights()]
 
 same = run() == run()
 print(json.dumps({"det": ctx.manifest.to_dict()["determinism"], "same": same,
@@ -183,15 +184,17 @@ from jax import monitoring
 events = []
 monitoring.register_event_listener(lambda name, **kw: events.append(name))
 from mer_utils import config as C
-from mer_utils.training import compile_classifier, execution_kwargs, fit
+from mer_utils.training import Recipe, Trainer
 
-C.seed_everything(0)
-inp = keras.Input((4,))
-m = keras.Model(inp, keras.layers.Dense(2, activation="softmax")(keras.layers.Dense(8, activation="relu")(inp)))
-compile_classifier(m, **execution_kwargs("eager"))
+def build():
+    inp = keras.Input((4,))
+    return keras.Model(inp, keras.layers.Dense(2, activation="softmax")(keras.layers.Dense(8, activation="relu")(inp)))
+
+trainer = Trainer(build, Recipe(epochs=2, batch_size=8, execution="eager"))
 X = np.random.default_rng(0).normal(size=(20, 4)).astype("float32")
 y = (X[:, 0] > 0).astype(int)
-fit(m, (X, y), (X[:6], y[:6]), epochs=2, batch_size=8, seed=0)
+trainer.fit(X, y, validation=(X[:6], y[:6]), seed=0)
+m = trainer.model
 print(json.dumps({"jit": m.jit_compile, "eager": m.run_eagerly,
                   "hits": events.count("/jax/compilation_cache/cache_hits"),
                   "misses": events.count("/jax/compilation_cache/cache_misses"),

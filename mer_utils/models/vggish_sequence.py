@@ -1,12 +1,16 @@
-"""Keras 3 builders for Javadi et al.'s two networks (multi-label, sigmoid outputs).
+"""Keras 3 builders for Javadi et al.'s two networks over a VGGish sequence (or a mel
+spectrogram): a strided CNN and a patch Transformer, multi-label, sigmoid outputs.
 
 Both take a (rows, frames) input — the paper's "(16, 1, 128, 1407)" batch: the 1407 x 128
 VGGish sequence transposed to (128, 1407) (:func:`mer_utils.embeddings.embed_sequence`), or,
 as an ablation, the (128, 1407) mel spectrogram of the ``"javadi_cnn"`` front end — and end
-in one sigmoid per label, trained with binary cross-entropy and Adam (lr 1e-3). Use
-:func:`to_model_input` to turn (n, frames, rows) arrays into (n, rows, frames).
+in one sigmoid per label. The builders only build: the paper's training ("100 epochs using
+learning rate = 0.001 and adam optimizer", binary cross-entropy) is a
+:class:`mer_utils.training.Recipe` in :mod:`mer_utils.papers.javadi.pipeline`, and scores
+come from :meth:`mer_utils.training.Trainer.predict`. Use :func:`to_model_input` to turn
+(n, frames, rows) arrays into (n, rows, frames).
 
-* :func:`build_javadi_cnn`, after Sec. 3.3: "four convolutional blocks", "by applying
+* :func:`build_javadi_cnn`, after Javadi et al., Sec. 3.3: "four convolutional blocks", "by applying
   strides and kernels we reduce the width and height of the features", then the maps are
   "pooled and flattened to a shape of (16, 128)" and fed to "the Linear layer" and a
   sigmoid. So: four blocks of Conv2D (3 x 3, **stride 2**, same padding) -> BatchNorm ->
@@ -28,8 +32,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["to_model_input", "build_javadi_cnn", "build_javadi_transformer",
-           "PatchPositionEmbedding", "compile_multilabel", "train_multilabel", "predict_scores"]
+__all__ = ["to_model_input", "build_javadi_cnn", "build_javadi_transformer", "PatchPositionEmbedding"]
 
 
 def to_model_input(X: np.ndarray, *, max_frames: int | None = None) -> np.ndarray:
@@ -48,21 +51,10 @@ def to_model_input(X: np.ndarray, *, max_frames: int | None = None) -> np.ndarra
     return np.ascontiguousarray(np.transpose(X, (0, 2, 1)))
 
 
-def compile_multilabel(model, *, learning_rate: float = 1e-3):
-    """Adam(lr) + binary cross-entropy + a multi-label ROC-AUC metric (the paper's setup)."""
-    import keras
-
-    model.compile(optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-                  loss="binary_crossentropy",
-                  metrics=[keras.metrics.AUC(multi_label=True, name="auc")])
-    return model
-
-
 def build_javadi_cnn(input_shape: Sequence[int], n_labels: int, *,
                      filters: Sequence[int] = (16, 32, 64, 128), kernel_size: int = 3,
-                     strides: int = 2, dropout: float = 0.0, learning_rate: float = 1e-3,
-                     compile: bool = True):
-    """The paper's CNN: four strided conv blocks -> global average pool (128) -> linear -> sigmoid.
+                     strides: int = 2, dropout: float = 0.0):
+    """Javadi et al.'s CNN (Sec. 3.3): four strided conv blocks -> global average pool (128) -> linear -> sigmoid.
 
     ``input_shape`` is (rows, frames), e.g. (128, 1407); ``frames`` may be ``None``
     (variable length: the global pooling makes the head length-independent).
@@ -92,8 +84,7 @@ def build_javadi_cnn(input_shape: Sequence[int], n_labels: int, *,
         x = layers.Dropout(dropout)(x)
     logits = layers.Dense(n_labels, name="linear")(x)
     out = layers.Activation("sigmoid", name="sigmoid")(logits)
-    model = keras.Model(inp, out, name="javadi_cnn")
-    return compile_multilabel(model, learning_rate=learning_rate) if compile else model
+    return keras.Model(inp, out, name="javadi_cnn")
 
 
 def _position_embedding_layer():
@@ -114,15 +105,14 @@ def _position_embedding_layer():
     return PatchPositionEmbedding
 
 
-PatchPositionEmbedding = None  # bound lazily (keeps `import mer_utils.models.javadi` light)
+PatchPositionEmbedding = None  # bound lazily (keeps `import mer_utils.models.vggish_sequence` light)
 
 
 def build_javadi_transformer(input_shape: Sequence[int], n_labels: int, *,
                              patch_size: tuple[int, int] = (16, 16), d_model: int = 64,
                              num_heads: int = 4, num_layers: int = 2, mlp_dim: int = 128,
-                             dropout: float = 0.1, learning_rate: float = 1e-3,
-                             compile: bool = True):
-    """Transformer encoder over 2-D patches of the (bands, frames) input.
+                             dropout: float = 0.1):
+    """Javadi et al.'s Transformer (Sec. 3.4): an encoder over 2-D patches of the (bands, frames) input.
 
     Non-overlapping ``patch_size`` patches (a frame remainder is dropped) are linearly
     embedded to ``d_model``, get learned position embeddings, pass ``num_layers`` pre-norm
@@ -164,31 +154,4 @@ def build_javadi_transformer(input_shape: Sequence[int], n_labels: int, *,
     x = layers.GlobalAveragePooling1D(name="mean_over_patches")(x)
     logits = layers.Dense(n_labels, name="linear")(x)
     out = layers.Activation("sigmoid", name="sigmoid")(logits)
-    model = keras.Model(inp, out, name="javadi_transformer")
-    return compile_multilabel(model, learning_rate=learning_rate) if compile else model
-
-
-def train_multilabel(model, X_train, Y_train, X_val, Y_val, *, epochs: int, batch_size: int,
-                     patience: int, seed: int = 0) -> dict:
-    """Fit with early stopping on the **validation** loss (best weights restored), through
-    the project's shared :func:`mer_utils.training.fit` (which seeds before training)."""
-    from mer_utils.training import fit
-
-    return fit(model, (X_train, Y_train), (X_val, Y_val), epochs=epochs, batch_size=batch_size,
-               patience=patience, seed=seed)
-
-
-def predict_scores(model, X: np.ndarray, *, batch_size: int = 32) -> np.ndarray:
-    """Sigmoid scores (n, L) as float32: the model called in inference mode, batch by batch.
-
-    (A direct call instead of ``model.predict``: no ``tf.function`` is traced per model and
-    input size, which for the many small models of one notebook only costs time and warnings.)
-    """
-    import keras
-
-    X = np.asarray(X, dtype=np.float32)
-    if len(X) == 0:
-        return np.zeros((0, model.output_shape[-1]), np.float32)
-    out = [keras.ops.convert_to_numpy(model(X[i:i + batch_size], training=False))
-           for i in range(0, len(X), batch_size)]
-    return np.concatenate(out).astype(np.float32)
+    return keras.Model(inp, out, name="javadi_transformer")
