@@ -520,7 +520,7 @@ class SSSLStep:
         self.rng = np.random.default_rng(self.seed)
         self.onehot = np.eye(self.n_classes, dtype=np.float32)[y]
         self.prep = self.transform or (lambda a: np.asarray(a, dtype=np.float32))
-        self.warn = self.log or (lambda msg: warnings.warn(msg, RuntimeWarning, stacklevel=4))
+        self.warn = self.log or (lambda msg: warnings.warn(msg, RuntimeWarning, stacklevel=5))
         self.splits = (s.method == "sssl" and s.epochs > s.warmup_epochs) or s.log_split
         self.rows: list[dict[str, Any]] = []
         self.snapshots: dict[int, dict[str, np.ndarray]] = {}
