@@ -482,18 +482,21 @@ class SSSLStep:
             raise ValueError(f"n_classes must be >= 2, not {n_classes}")
         self.n_classes, self.settings, self.seed = int(n_classes), settings, int(seed)
         self.transform, self.log = transform, log
+        self.prep = transform or (lambda a: np.asarray(a, dtype=np.float32))
         self.noisy_truth = None if noisy_truth is None else np.asarray(noisy_truth, dtype=bool)
 
     # ------------------------------------------------------------------ compiled pieces
     @staticmethod
-    def _train_step(trainer, mix: bool, lam: float) -> Callable:
+    def train_step(trainer, mix: bool, lam: float) -> Callable:
+        """The compiled step of :func:`make_train_step` for (mix, lam), kept in ``trainer.compiled``."""
         key = ("sssl_step", bool(mix), float(lam))
         if key not in trainer.compiled:
             trainer.compiled[key] = make_train_step(trainer.model, trainer.optimizer, mix=mix, lam=lam)
         return trainer.compiled[key]
 
     @staticmethod
-    def _predict_fn(trainer) -> Callable:
+    def predict_fn(trainer) -> Callable:
+        """The compiled inference pass (:func:`make_predict`), kept in ``trainer.compiled``."""
         if "sssl_predict" not in trainer.compiled:
             trainer.compiled["sssl_predict"] = make_predict(trainer.model)
         return trainer.compiled["sssl_predict"]
@@ -519,7 +522,6 @@ class SSSLStep:
         self.X, self.y = X, y
         self.rng = np.random.default_rng(self.seed)
         self.onehot = np.eye(self.n_classes, dtype=np.float32)[y]
-        self.prep = self.transform or (lambda a: np.asarray(a, dtype=np.float32))
         self.warn = self.log or (lambda msg: warnings.warn(msg, RuntimeWarning, stacklevel=5))
         self.splits = (s.method == "sssl" and s.epochs > s.warmup_epochs) or s.log_split
         self.rows: list[dict[str, Any]] = []
@@ -529,7 +531,7 @@ class SSSLStep:
     def predict(self, trainer, X: np.ndarray) -> np.ndarray:
         """The model's probabilities on ``X`` (inference mode, ``transform`` per batch)."""
         return predict_batched(trainer.model, X, batch_size=self.settings.predict_batch_size,
-                               transform=self.prep, predict=self._predict_fn(trainer))
+                               transform=self.prep, predict=self.predict_fn(trainer))
 
     def run_epoch(self, trainer, epoch: int) -> dict[str, Any]:
         s, X, y, rng = self.settings, self.X, self.y, self.rng
@@ -591,9 +593,9 @@ class SSSLStep:
             if sssl_epoch:
                 d = float(rng.beta(s.alpha, s.alpha))
                 d, perm = max(d, 1.0 - d), rng.permutation(bs)
-                step = self._train_step(trainer, True, s.lam if u_mask.any() else 0.0)
+                step = self.train_step(trainer, True, s.lam if u_mask.any() else 0.0)
             else:
-                d, perm, step = 1.0, identity, self._train_step(trainer, False, 0.0)
+                d, perm, step = 1.0, identity, self.train_step(trainer, False, 0.0)
             sums += np.asarray(step(self.prep(X[b]), targets[b], u_mask, d, perm))
         row.update(loss_total=float(sums[0] / n_steps), loss_mix=float(sums[1] / n_steps),
                    loss_kl=float(sums[2] / n_steps))
