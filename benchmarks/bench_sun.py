@@ -4,10 +4,13 @@ size and at the paper's (VGG16, the 4Q training fold of 10-fold CV).
     python benchmarks/bench_sun.py                       # demo and full, 1-s segments
     python benchmarks/bench_sun.py --durations 1 3 --steps 5
     python benchmarks/bench_sun.py --sizes full --full-epoch   # a real epoch (GPU box)
+    python benchmarks/bench_sun.py --quick               # demo size, one timed step (a check)
 
 For each size, duration and method (inherited labels = plain cross-entropy; Proposed* =
 SSSL without L_KL; Proposed) it times the compiled train step (after one warm-up step that
-compiles it) and the per-epoch inference pass SSSL makes, then reports
+compiles it) and the per-epoch inference pass SSSL makes, both as the one engine runs them
+(``training.Trainer`` with the ``training.sssl.SSSLStep``: the engine builds the network and
+its optimizer in a one-batch fit, the step's compiled functions are timed), then reports
 
     epoch seconds = steps per epoch x seconds per step (+ the loss pass for SSSL)
 
@@ -20,6 +23,7 @@ profile's (16 training songs x 10 s) for ``demo``; ``--n-full`` / ``--n-demo`` c
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import time
 
@@ -38,14 +42,21 @@ def main(argv=None) -> None:
     ap.add_argument("--n-demo", type=int, default=16 * 10)
     ap.add_argument("--pass-samples", type=int, default=256, help="segments the loss pass is timed on")
     ap.add_argument("--full-epoch", action="store_true", help="run whole epochs instead of extrapolating")
+    ap.add_argument("--quick", action="store_true", help="demo size, one timed step: a check that it runs")
     args = ap.parse_args(argv)
+    if args.quick:
+        args.sizes, args.steps, args.pass_samples = ["demo"], 1, 64
 
     import keras
 
     from mer_utils.features import get_front_end
+    from functools import partial
+
     from mer_utils.models.vgg import build_vgg16, vgg16_parameter_count
-    from mer_utils.papers.sun import Config, METHODS
-    from mer_utils.training.sssl import SSSLTrainer, make_train_step
+    from mer_utils.papers.sun.config import METHODS, Config
+    from mer_utils.papers.sun.pipeline import sssl_settings
+    from mer_utils.training import Trainer
+    from mer_utils.training.sssl import SSSLStep, sssl_recipe
 
     fe = get_front_end("sun_segment")
     rng = np.random.default_rng(0)
@@ -57,23 +68,25 @@ def main(argv=None) -> None:
         B = cfg.batch_size
         for dur in args.durations:
             shape = (fe.frames_for(dur), fe.n_mels)
-            keras.utils.set_random_seed(0)
-            model = build_vgg16(shape, 2, width=cfg.vgg_width, fc_units=cfg.fc_units)
-            trainer = SSSLTrainer(model, optimizer=cfg.optimizer, learning_rate=cfg.learning_rate)
+            one = dataclasses.replace(sssl_settings(cfg, "simple"), epochs=1)
+            trainer = Trainer(partial(build_vgg16, shape, 2, width=cfg.vgg_width, fc_units=cfg.fc_units),
+                              sssl_recipe(one))
             x = rng.normal(size=(B,) + shape).astype(np.float32)
+            trainer.fit(x, rng.integers(0, 2, B), seed=0, step=SSSLStep(2, one))   # builds model + optimizer
+            sssl = SSSLStep(2, one)
             t = np.eye(2, dtype=np.float32)[rng.integers(0, 2, B)]
             u = (rng.random(B) < 0.3).astype(np.float32)
             perm = rng.permutation(B)
             # the loss pass: inference over the epoch's segments (timed on a few batches)
             Xp = rng.normal(size=(min(n, args.pass_samples),) + shape).astype(np.float32)
-            trainer.predict(Xp[:32])                           # compiles
+            sssl.predict(trainer, Xp[:32])                     # compiles
             t0 = time.perf_counter()
-            trainer.predict(Xp if not args.full_epoch else np.resize(Xp, (n,) + shape))
+            sssl.predict(trainer, Xp if not args.full_epoch else np.resize(Xp, (n,) + shape))
             per_sample_pass = (time.perf_counter() - t0) / (len(Xp) if not args.full_epoch else n)
             steps = -(-n // B)
             for method in args.methods:
                 mix, lam = (False, 0.0) if method == "simple" else (True, cfg.lam if method == "proposed" else 0.0)
-                step = make_train_step(trainer.model, trainer.optimizer, mix=mix, lam=lam)
+                step = SSSLStep.train_step(trainer, mix, lam)
                 t0 = time.perf_counter()
                 step(x, t, u, 0.7, perm)                       # compiles
                 compile_s = time.perf_counter() - t0
@@ -88,7 +101,7 @@ def main(argv=None) -> None:
                 print(f"{size:>4} {dur} s {METHODS[method]:<17} {n:>6} segments, batch {B}: "
                       f"{per_step * 1000:8.1f} ms/step, compile {compile_s:5.1f} s -> "
                       f"{epoch:9.1f} s/epoch{'' if args.full_epoch else ' (extrapolated)'}", flush=True)
-            del model, trainer
+            del trainer
     print("\nsize  dur  method             segments  s/epoch   parameters")
     for size, dur, m, n, B, ps, cs, ep, params in rows:
         print(f"{size:<5} {dur:>2} s  {m:<17} {n:>8}  {ep:8.1f}  {params:>11,}")

@@ -18,7 +18,7 @@ we only modify the input channel and output number of classification."
 
 The convolutional part has exactly the layers and shapes of
 ``keras.applications.VGG16(include_top=False, weights=None, input_shape=(f, b, 1))``
-(``tests/test_sun_models.py`` compares them layer by layer). Weights are randomly
+(``tests/test_models_vgg.py`` compares them layer by layer). Weights are randomly
 initialised (Keras defaults: Glorot-uniform kernels, zero biases): the paper does not say
 that its VGG16 was pretrained, and ImageNet weights could not serve a one-channel
 spectrogram input unchanged (nor can they be fetched offline here).
@@ -63,7 +63,9 @@ def _filters(n: int, width: float) -> int:
 def build_vgg16(input_shape: Sequence[int], n_classes: int, *, width: float = 1.0,
                 fc_units: int = 4096, dropout: float = 0.5, batch_norm: bool = False,
                 name: str = "vgg16") -> keras.Model:
-    """VGG16 with one input channel and ``n_classes`` softmax outputs (uncompiled).
+    """VGG16 with one input channel and ``n_classes`` softmax outputs (uncompiled): Sun et
+    al.'s segment classifier, "VGG16, we only modify the input channel and output number of
+    classification" (Simonyan & Zisserman's configuration "D" with its two dropout layers).
 
     ``input_shape`` is ``(frames, bands)`` or ``(frames, bands, 1)``. ``width`` and
     ``fc_units`` scale the network down (``width=1, fc_units=4096`` is VGG16);
@@ -109,8 +111,10 @@ def build_vgg16(input_shape: Sequence[int], n_classes: int, *, width: float = 1.
 
 def vgg16_parameter_count(input_shape: Sequence[int], n_classes: int, *, width: float = 1.0,
                           fc_units: int = 4096) -> int:
-    """Trainable parameters of :func:`build_vgg16` (no batch norm), counted without building:
-    3 x 3 kernels + biases per convolution, then the three dense layers."""
+    """Trainable parameters of :func:`build_vgg16` (no batch norm), counted without building
+    (for the paper-size network on a CPU box): 3 x 3 kernels + biases per convolution, then
+    the three dense layers. A built model's count is
+    :func:`mer_utils.evaluation.parameter_count`."""
     total, c_in = 0, 1
     for item in VGG16_CONFIG:
         if item == "M":
@@ -122,14 +126,3 @@ def vgg16_parameter_count(input_shape: Sequence[int], n_classes: int, *, width: 
     flat = t * f * c
     return total + (flat * fc_units + fc_units) + (fc_units * fc_units + fc_units) + (fc_units * n_classes + n_classes)
 
-
-def parameter_counts(model: keras.Model) -> dict[str, int]:
-    """Total, trainable and non-trainable parameter counts of a built model."""
-    def size(w):
-        n = 1
-        for s in w.shape:
-            n *= int(s)
-        return n
-    trainable = int(sum(size(w) for w in model.trainable_weights))
-    non_trainable = int(sum(size(w) for w in model.non_trainable_weights))
-    return {"total": trainable + non_trainable, "trainable": trainable, "non_trainable": non_trainable}

@@ -2,11 +2,13 @@
 into clean and noisy sets, sharpened pseudo-labels, mixup and R-Drop (Sun et al., Eqs. 3-9).
 
 Nothing here knows about music or a particular network: any Keras 3 classifier whose last
-layer is a softmax and whose inputs are array rows can be trained with :func:`train_sssl`.
-The losses are written with ``keras.ops`` only; the one place that differs per backend is
-the gradient step (:func:`make_train_step`: ``tf.GradientTape`` under TensorFlow,
-``torch.autograd`` under torch, ``jax.value_and_grad`` under JAX), so the same loop runs on
-TensorFlow here and on torch / JAX on a GPU box.
+layer is a softmax and whose inputs are array rows can be trained with :class:`SSSLStep`, a
+custom epoch step of the one engine (:class:`mer_utils.training.Trainer`: it builds, resets,
+seeds, times and records; the step runs one epoch of the updates below). The losses are
+written with ``keras.ops`` only; the one place that differs per backend is the gradient
+step (:func:`make_train_step`: ``tf.GradientTape`` under TensorFlow, ``torch.autograd``
+under torch, ``jax.value_and_grad`` under JAX), so the same loop runs on TensorFlow here
+and on torch / JAX on a GPU box.
 
 One SSSL epoch (``method="sssl"``)
 ----------------------------------
@@ -48,26 +50,26 @@ single GMM over all losses also separates classes the network is unequally sure 
 erasing a whole class's labels would let sharpened pseudo-labels teach the network to
 drop that class.
 
-Every epoch is logged (:attr:`SSSLResult.history`): phase, clean share, the GMM's means,
-weights and convergence, the loss terms, seconds; given the truth of which labels were
-corrupted (``noisy_truth``), also the share of corrupted labels put in U and the share of
-X whose label is right.
+Every epoch is logged (the engine's history, one list per key): phase, clean share, the
+GMM's means, weights and convergence, the loss terms, the epoch's seconds; given the truth
+of which labels were corrupted (``noisy_truth``), also the share of corrupted labels put in
+U and the share of X whose label is right.
 
 Use::
 
-    trainer = SSSLTrainer(build_model(), learning_rate=1e-4)   # compiles its steps once
-    for split in splits:                                        # reset to the same init each time
-        res = trainer.fit(X[tr], y[tr], K, SSSLSettings(method="sssl", epochs=30, warmup_epochs=5),
-                          transform=scaler)                     # scaling applied per batch
-        P = trainer.predict(X[te], transform=scaler)
+    trainer = Trainer(build_model, sssl_recipe(settings))        # compiled once
+    for split in splits:                                          # reset to one init per unit
+        hist = trainer.fit(X[tr], y[tr], seed=0, init_seed=0,
+                           step=SSSLStep(K, settings, seed=0, transform=scaler))
+        P = trainer.predict(scaler(X[te]))
+        rows = epoch_rows(hist)                                   # one dict per epoch
 
-:func:`train_sssl` does one fit of a given model; :func:`inject_label_noise` corrupts a
-known share of labels for experiments that check whether the split finds them.
+:func:`inject_label_noise` corrupts a known share of labels for experiments that check
+whether the split finds them.
 """
 from __future__ import annotations
 
 import dataclasses
-import time
 import warnings
 from typing import Any, Callable, Sequence
 
@@ -75,10 +77,9 @@ import keras
 import numpy as np
 from keras import ops
 
-__all__ = ["SSSLSettings", "SSSLResult", "SSSLTrainer", "GMMSplit", "METHODS", "sharpen",
-           "symmetric_kl", "soft_cross_entropy", "mixup", "sssl_loss", "make_train_step",
-           "make_predict", "predict_batched", "per_sample_loss", "gmm_split", "inject_label_noise",
-           "train_sssl"]
+__all__ = ["SSSLSettings", "SSSLStep", "sssl_recipe", "sssl_warnings", "epoch_rows", "GMMSplit", "METHODS",
+           "sharpen", "symmetric_kl", "soft_cross_entropy", "mixup", "sssl_loss", "make_train_step",
+           "make_predict", "predict_batched", "per_sample_loss", "gmm_split", "inject_label_noise"]
 
 METHODS = ("simple", "sssl")
 EPS = 1e-7
@@ -86,7 +87,8 @@ EPS = 1e-7
 
 @dataclasses.dataclass(frozen=True)
 class SSSLSettings:
-    """Settings of :func:`train_sssl` (the paper gives none of the numbers; see the module doc)."""
+    """Settings of :class:`SSSLStep` (the paper gives none of the numbers; see the module doc);
+    epochs, batch size, optimizer and learning rate make its :func:`sssl_recipe`."""
 
     method: str = "sssl"          # "sssl" | "simple" (inherited labels, plain cross-entropy)
     epochs: int = 10
@@ -413,184 +415,210 @@ def inject_label_noise(y: np.ndarray, n_classes: int, rate: float, seed: int = 0
     return np.where(flipped, (y + shift) % n_classes, y), flipped
 
 
-# =========================================================================== training
-@dataclasses.dataclass
-class SSSLResult:
-    """What :func:`train_sssl` returns: one history row per epoch, and the per-sample
-    losses / posteriors of the first and the last split (for figures)."""
+# =========================================================================== the epoch step
+def sssl_recipe(settings: SSSLSettings):
+    """The engine's :class:`~mer_utils.training.engine.Recipe` for ``settings``: epochs,
+    batch size, optimizer and learning rate; no stop rule (every epoch runs, as before);
+    predictions in batches of ``settings.predict_batch_size``."""
+    from mer_utils.training.engine import Recipe
 
-    history: list[dict[str, Any]]
-    snapshots: dict[int, dict[str, np.ndarray]]
-    seconds: float
-
-    def warnings(self) -> list[str]:
-        """One line per SSSL epoch whose split was not (fully) used."""
-        out = []
-        for h in self.history:
-            if not h["phase"].startswith("SSSL"):
-                continue
-            if h.get("fallback"):
-                out.append(f"epoch {h['epoch']}: {h['fallback']} (all labelled)")
-            elif h.get("kept_classes"):
-                out.append(f"epoch {h['epoch']}: class(es) {h['kept_classes']} without a clean sample (kept labelled)")
-        return out
+    return Recipe(epochs=settings.epochs, batch_size=settings.batch_size, optimizer=settings.optimizer,
+                  learning_rate=settings.learning_rate, stop=None,
+                  predict_batch_size=settings.predict_batch_size)
 
 
-class SSSLTrainer:
-    """A model, its optimizer and its compiled steps, reusable across units.
+def sssl_warnings(rows: Sequence[dict[str, Any]]) -> list[str]:
+    """One line per SSSL epoch (of per-epoch ``rows``) whose split was not (fully) used."""
+    out = []
+    for h in rows:
+        if not str(h.get("phase", "")).startswith("SSSL"):
+            continue
+        if h.get("fallback"):
+            out.append(f"epoch {h['epoch']}: {h['fallback']} (all labelled)")
+        elif h.get("kept_classes"):
+            out.append(f"epoch {h['epoch']}: class(es) {h['kept_classes']} without a clean sample (kept labelled)")
+    return out
 
-    Compiling a step costs seconds on a CPU; a protocol trains the same architecture once
-    per fold and method, so the trainer keeps one model and, before each :meth:`fit`,
-    restores its initial state (weights, dropout seed state, optimizer slots): every
-    unit starts from the same initialisation, whatever ran before.
+
+#: Per-epoch logs of a split (written in every epoch of a fit that makes one; NaN / ""
+#: in the epochs without one, so the engine's history keeps one value per epoch).
+_SPLIT_KEYS = {"pass_loss": np.nan, "pass_accuracy": np.nan, "clean_share": np.nan, "gmm_mean_clean": np.nan,
+               "gmm_mean_noisy": np.nan, "gmm_std_clean": np.nan, "gmm_std_noisy": np.nan,
+               "gmm_weight_clean": np.nan, "gmm_converged": False, "fallback": "", "kept_classes": ""}
+_TRUTH_KEYS = {"flipped_flagged_noisy": np.nan, "clean_set_label_precision": np.nan}
+
+
+class SSSLStep:
+    """One epoch of SSSL (or of the inherit-label baseline) as an
+    :class:`~mer_utils.training.engine.EpochStep` of the one engine::
+
+        trainer = Trainer(build_model, sssl_recipe(settings))      # compiled once
+        for split in splits:                                        # reset to one init per unit
+            step = SSSLStep(K, settings, seed=seed, transform=scaler)
+            hist = trainer.fit(X[tr], y[tr], seed=seed, init_seed=seed, step=step)
+
+    The engine builds and resets the model and its optimizer (``trainer.optimizer``),
+    seeds, times every epoch and keeps the history (one list per logged key: ``phase``,
+    ``n``, ``n_unlabelled``, ``loss_total``, ``loss_mix``, ``loss_kl`` and, in a fit that
+    splits, the GMM's ``clean_share``, means, weights, ``fallback``...). The step's
+    compiled train steps and inference pass live in ``trainer.compiled`` (traced once for
+    all units). ``seed`` draws the batch order, the mixup weights and partners and seeds
+    the GMM (``seed + epoch``); pass the fit's seed. ``transform`` is applied per batch
+    (standardisation fitted on the training rows: no scaled copy of ``X``).
+    ``noisy_truth`` (bool per sample: label corrupted) only feeds the log; ``log``
+    receives fallback warnings (default :func:`warnings.warn`). Epochs are
+    ``ceil(n / batch_size)`` steps of ``batch_size`` samples (the last batch completed from
+    the start of the shuffled order, so that every step has one shape).
+
+    ``end`` adds to the history ``snapshots`` (per-sample losses and posteriors of the
+    first SSSL split and of the last one, by 1-based epoch) and ``warnings`` (one line per
+    SSSL epoch whose split was not fully used).
     """
 
-    def __init__(self, model, *, optimizer: str = "adam", learning_rate: float = 1e-4,
-                 predict_batch_size: int = 256):
-        self.model = model
-        self.optimizer = keras.optimizers.get({"class_name": optimizer,
-                                               "config": {"learning_rate": learning_rate}})
-        self.optimizer.build(model.trainable_variables)
-        self.optimizer_name, self.learning_rate = optimizer, float(learning_rate)
-        self.predict_batch_size = int(predict_batch_size)
-        self._model_state = [np.array(v.numpy()) for v in model.variables]
-        self._opt_state = [np.array(v.numpy()) for v in self.optimizer.variables]
-        self._steps: dict[tuple[bool, float], Callable] = {}
-        self._predict = make_predict(model)
+    def __init__(self, n_classes: int, settings: SSSLSettings, *, seed: int = 0,
+                 transform: Callable[[np.ndarray], np.ndarray] | None = None,
+                 noisy_truth: np.ndarray | None = None, log: Callable[[str], None] | None = None):
+        if int(n_classes) < 2:
+            raise ValueError(f"n_classes must be >= 2, not {n_classes}")
+        self.n_classes, self.settings, self.seed = int(n_classes), settings, int(seed)
+        self.transform, self.log = transform, log
+        self.prep = transform or (lambda a: np.asarray(a, dtype=np.float32))
+        self.noisy_truth = None if noisy_truth is None else np.asarray(noisy_truth, dtype=bool)
 
-    def reset(self) -> None:
-        """Back to the initial weights, dropout seed state and optimizer state."""
-        for v, val in zip(self.model.variables, self._model_state):
-            v.assign(val)
-        for v, val in zip(self.optimizer.variables, self._opt_state):
-            v.assign(val)
+    # ------------------------------------------------------------------ compiled pieces
+    @staticmethod
+    def train_step(trainer, mix: bool, lam: float) -> Callable:
+        """The compiled step of :func:`make_train_step` for (mix, lam), kept in ``trainer.compiled``."""
+        key = ("sssl_step", bool(mix), float(lam))
+        if key not in trainer.compiled:
+            trainer.compiled[key] = make_train_step(trainer.model, trainer.optimizer, mix=mix, lam=lam)
+        return trainer.compiled[key]
 
-    def predict(self, X: np.ndarray, *, transform: Callable | None = None) -> np.ndarray:
-        return predict_batched(self.model, X, batch_size=self.predict_batch_size,
-                               transform=transform, predict=self._predict)
+    @staticmethod
+    def predict_fn(trainer) -> Callable:
+        """The compiled inference pass (:func:`make_predict`), kept in ``trainer.compiled``."""
+        if "sssl_predict" not in trainer.compiled:
+            trainer.compiled["sssl_predict"] = make_predict(trainer.model)
+        return trainer.compiled["sssl_predict"]
 
-    def _step(self, mix: bool, lam: float) -> Callable:
-        key = (bool(mix), float(lam))
-        if key not in self._steps:
-            self._steps[key] = make_train_step(self.model, self.optimizer, mix=mix, lam=lam)
-        return self._steps[key]
-
-    def fit(self, X: np.ndarray, y: np.ndarray, n_classes: int, settings: SSSLSettings, *,
-            seed: int = 0, transform: Callable[[np.ndarray], np.ndarray] | None = None,
-            noisy_truth: np.ndarray | None = None, log: Callable[[str], None] | None = None,
-            reset: bool = True) -> SSSLResult:
-        """Train on ``X`` with integer labels ``y`` (see :func:`train_sssl`)."""
-        s = settings
-        if (s.optimizer, float(s.learning_rate)) != (self.optimizer_name, self.learning_rate):
-            raise ValueError(f"this trainer's optimizer is {self.optimizer_name} at "
-                             f"{self.learning_rate}; the settings ask for {s.optimizer} at "
-                             f"{s.learning_rate} (make another trainer)")
-        X = np.asarray(X)
+    # ------------------------------------------------------------------ EpochStep
+    def begin(self, trainer, x, y) -> None:
+        s, r = self.settings, trainer.recipe
+        asked = (int(s.epochs), int(s.batch_size), s.optimizer, float(s.learning_rate))
+        has = (int(r.epochs), int(r.batch_size), r.optimizer, float(r.learning_rate))
+        if asked != has:
+            raise ValueError(f"the trainer's recipe is (epochs, batch, optimizer, lr) = {has}; the SSSL "
+                             f"settings ask for {asked} (make another trainer: sssl_recipe(settings))")
+        X = np.asarray(x)
         y = np.asarray(y, dtype=int)
         if len(X) != len(y):
             raise ValueError(f"X ({len(X)}) and y ({len(y)}) differ in length")
         if len(y) == 0:
             raise ValueError("no training samples")
-        if y.min() < 0 or y.max() >= n_classes:
-            raise ValueError(f"labels must be in [0, {n_classes}); got {y.min()}..{y.max()}")
-        if reset:
-            self.reset()
-        warn = log or (lambda msg: warnings.warn(msg, RuntimeWarning, stacklevel=3))
-        rng = np.random.default_rng(seed)
-        onehot = np.eye(n_classes, dtype=np.float32)[y]
-        truth = None if noisy_truth is None else np.asarray(noisy_truth, dtype=bool)
-        prep = transform or (lambda a: np.asarray(a, dtype=np.float32))
-        history: list[dict[str, Any]] = []
-        snapshots: dict[int, dict[str, np.ndarray]] = {}
+        if y.min() < 0 or y.max() >= self.n_classes:
+            raise ValueError(f"labels must be in [0, {self.n_classes}); got {y.min()}..{y.max()}")
+        if self.noisy_truth is not None and len(self.noisy_truth) != len(y):
+            raise ValueError("noisy_truth must have one value per training sample")
+        self.X, self.y = X, y
+        self.rng = np.random.default_rng(self.seed)
+        self.onehot = np.eye(self.n_classes, dtype=np.float32)[y]
+        self.warn = self.log or (lambda msg: warnings.warn(msg, RuntimeWarning, stacklevel=5))
+        self.splits = (s.method == "sssl" and s.epochs > s.warmup_epochs) or s.log_split
+        self.rows: list[dict[str, Any]] = []
+        self.snapshots: dict[int, dict[str, np.ndarray]] = {}
+        self.bs = min(int(s.batch_size), len(y))
+
+    def predict(self, trainer, X: np.ndarray) -> np.ndarray:
+        """The model's probabilities on ``X`` (inference mode, ``transform`` per batch)."""
+        return predict_batched(trainer.model, X, batch_size=self.settings.predict_batch_size,
+                               transform=self.prep, predict=self.predict_fn(trainer))
+
+    def run_epoch(self, trainer, epoch: int) -> dict[str, Any]:
+        s, X, y, rng = self.settings, self.X, self.y, self.rng
+        epoch = int(epoch) + 1                                       # 1-based, as the log reads
         n = len(y)
-        bs = min(int(s.batch_size), n)
-        identity = np.arange(bs)
-        t_all = time.perf_counter()
-        for epoch in range(1, s.epochs + 1):
-            t0 = time.perf_counter()
-            sssl_epoch = s.method == "sssl" and epoch > s.warmup_epochs
-            row: dict[str, Any] = {"epoch": epoch, "n": n}
-            targets, in_u = onehot, np.zeros(n, dtype=bool)
-            split = None
-            if sssl_epoch or s.log_split:
-                P = self.predict(X, transform=prep)
-                losses = per_sample_loss(P, y)
-                split = gmm_split(losses, s.tau, y=y, max_iter=s.gmm_max_iter, tol=s.gmm_tol,
-                                  reg_covar=s.gmm_reg_covar, min_weight=s.min_weight,
-                                  min_gap=s.min_gap, seed=seed + epoch)
-                row.update(pass_loss=float(losses.mean()),
-                           pass_accuracy=float(np.mean(P.argmax(1) == y)),
-                           clean_share=float(np.mean(split.w > s.tau)),
-                           gmm_mean_clean=split.means[0], gmm_mean_noisy=split.means[1],
-                           gmm_std_clean=split.stds[0], gmm_std_noisy=split.stds[1],
-                           gmm_weight_clean=split.weights[0], gmm_converged=split.converged,
-                           fallback=split.fallback,
-                           kept_classes=" ".join(map(str, split.kept_classes)))
-                if truth is not None:
-                    flagged = split.w <= s.tau
-                    row["flipped_flagged_noisy"] = float(flagged[truth].mean()) if truth.any() else float("nan")
-                    row["clean_set_label_precision"] = (float((~truth[~flagged]).mean())
-                                                        if (~flagged).any() else float("nan"))
-                snapshots[epoch] = {"loss": losses.astype(np.float32), "w": split.w.astype(np.float32),
-                                    "sssl": np.asarray(sssl_epoch)}
-                if sssl_epoch and split.fallback:
-                    warn(f"SSSL epoch {epoch}: {split.fallback}; every sample kept labelled this epoch")
-                elif sssl_epoch and split.kept_classes:
-                    warn(f"SSSL epoch {epoch}: class(es) {list(split.kept_classes)} without a clean sample; "
-                         "their samples kept labelled this epoch")
-                if sssl_epoch:
-                    in_u = ~split.clean
-                    if in_u.any():
-                        targets = onehot.copy()
-                        targets[in_u] = np.asarray(ops.convert_to_numpy(sharpen(P[in_u], s.temperature)))
+        sssl_epoch = s.method == "sssl" and epoch > s.warmup_epochs
+        row: dict[str, Any] = {"n": n}
+        if self.splits:
+            row.update(_SPLIT_KEYS)
+        if self.splits and self.noisy_truth is not None:
+            row.update(_TRUTH_KEYS)
+        targets, in_u = self.onehot, np.zeros(n, dtype=bool)
+        split = None
+        if sssl_epoch or s.log_split:
+            P = self.predict(trainer, X)
+            losses = per_sample_loss(P, y)
+            split = gmm_split(losses, s.tau, y=y, max_iter=s.gmm_max_iter, tol=s.gmm_tol,
+                              reg_covar=s.gmm_reg_covar, min_weight=s.min_weight,
+                              min_gap=s.min_gap, seed=self.seed + epoch)
+            row.update(pass_loss=float(losses.mean()), pass_accuracy=float(np.mean(P.argmax(1) == y)),
+                       clean_share=float(np.mean(split.w > s.tau)),
+                       gmm_mean_clean=split.means[0], gmm_mean_noisy=split.means[1],
+                       gmm_std_clean=split.stds[0], gmm_std_noisy=split.stds[1],
+                       gmm_weight_clean=split.weights[0], gmm_converged=split.converged,
+                       fallback=split.fallback, kept_classes=" ".join(map(str, split.kept_classes)))
+            truth = self.noisy_truth
+            if truth is not None:
+                flagged = split.w <= s.tau
+                row["flipped_flagged_noisy"] = float(flagged[truth].mean()) if truth.any() else float("nan")
+                row["clean_set_label_precision"] = (float((~truth[~flagged]).mean())
+                                                    if (~flagged).any() else float("nan"))
+            self.snapshots[epoch] = {"loss": losses.astype(np.float32), "w": split.w.astype(np.float32),
+                                     "sssl": np.asarray(sssl_epoch)}
+            if sssl_epoch and split.fallback:
+                self.warn(f"SSSL epoch {epoch}: {split.fallback}; every sample kept labelled this epoch")
+            elif sssl_epoch and split.kept_classes:
+                self.warn(f"SSSL epoch {epoch}: class(es) {list(split.kept_classes)} without a clean sample; "
+                          "their samples kept labelled this epoch")
             if sssl_epoch:
-                row["phase"] = "SSSL" + (" (fallback: all labelled)" if split.fallback else
-                                         " (some classes kept labelled)" if split.kept_classes else "")
+                in_u = ~split.clean
+                if in_u.any():
+                    targets = self.onehot.copy()
+                    targets[in_u] = np.asarray(ops.convert_to_numpy(sharpen(P[in_u], s.temperature)))
+        if sssl_epoch:
+            row["phase"] = "SSSL" + (" (fallback: all labelled)" if split.fallback else
+                                     " (some classes kept labelled)" if split.kept_classes else "")
+        else:
+            row["phase"] = "warm-up (plain CE)" if s.method == "sssl" else "plain CE"
+        row["n_unlabelled"] = int(in_u.sum())
+        bs = self.bs
+        identity = np.arange(bs)
+        sums = np.zeros(3)
+        order = rng.permutation(n)
+        n_steps = -(-n // bs)
+        order = np.concatenate([order, order[: n_steps * bs - n]])   # complete the last batch
+        for i in range(n_steps):
+            b = order[i * bs:(i + 1) * bs]
+            u_mask = in_u[b].astype(np.float32)
+            if sssl_epoch:
+                d = float(rng.beta(s.alpha, s.alpha))
+                d, perm = max(d, 1.0 - d), rng.permutation(bs)
+                step = self.train_step(trainer, True, s.lam if u_mask.any() else 0.0)
             else:
-                row["phase"] = "warm-up (plain CE)" if s.method == "sssl" else "plain CE"
-            row["n_unlabelled"] = int(in_u.sum())
-            sums = np.zeros(3)
-            order = rng.permutation(n)
-            n_steps = -(-n // bs)
-            order = np.concatenate([order, order[: n_steps * bs - n]])   # complete the last batch
-            for i in range(n_steps):
-                b = order[i * bs:(i + 1) * bs]
-                u_mask = in_u[b].astype(np.float32)
-                if sssl_epoch:
-                    d = float(rng.beta(s.alpha, s.alpha))
-                    d, perm = max(d, 1.0 - d), rng.permutation(bs)
-                    step = self._step(True, s.lam if u_mask.any() else 0.0)
-                else:
-                    d, perm, step = 1.0, identity, self._step(False, 0.0)
-                sums += np.asarray(step(prep(X[b]), targets[b], u_mask, d, perm))
-            row.update(loss_total=float(sums[0] / n_steps), loss_mix=float(sums[1] / n_steps),
-                       loss_kl=float(sums[2] / n_steps), seconds=round(time.perf_counter() - t0, 3))
-            history.append(row)
-        if snapshots:   # keep the first split of SSSL (else the first pass) and the last pass
-            first = min((e for e, v in snapshots.items() if v["sssl"]), default=min(snapshots))
-            snapshots = {e: snapshots[e] for e in sorted({first, max(snapshots)})}
-        return SSSLResult(history=history, snapshots=snapshots,
-                          seconds=round(time.perf_counter() - t_all, 3))
+                d, perm, step = 1.0, identity, self.train_step(trainer, False, 0.0)
+            sums += np.asarray(step(self.prep(X[b]), targets[b], u_mask, d, perm))
+        row.update(loss_total=float(sums[0] / n_steps), loss_mix=float(sums[1] / n_steps),
+                   loss_kl=float(sums[2] / n_steps))
+        self.rows.append(dict(row, epoch=epoch))
+        return row
+
+    def end(self, trainer) -> dict[str, Any]:
+        snaps = self.snapshots
+        if snaps:   # keep the first split of SSSL (else the first pass) and the last pass
+            first = min((e for e, v in snaps.items() if v["sssl"]), default=min(snaps))
+            snaps = {e: snaps[e] for e in sorted({first, max(snaps)})}
+        out = {"snapshots": snaps, "warnings": sssl_warnings(self.rows)}
+        self.X = self.y = self.onehot = None                         # no reference to the data kept
+        return out
 
 
-def train_sssl(model, X: np.ndarray, y: np.ndarray, n_classes: int, settings: SSSLSettings, *,
-               seed: int = 0, transform: Callable[[np.ndarray], np.ndarray] | None = None,
-               noisy_truth: np.ndarray | None = None, log: Callable[[str], None] | None = None,
-               ) -> SSSLResult:
-    """Train ``model`` (uncompiled; softmax output) on ``X`` with integer labels ``y``.
-
-    ``settings.method`` = ``"sssl"`` (the GMM split, pseudo-labels, mixup, R-Drop; Proposed
-    with ``lam > 0``, Proposed* with ``lam = 0``) or ``"simple"`` (plain cross-entropy on
-    the given labels). ``transform`` is applied per batch (standardisation fitted on the
-    training rows). ``noisy_truth`` (bool per sample: label was corrupted) only feeds the
-    log. ``log`` receives fallback warnings (default: ``warnings.warn``). Epochs are
-    ``ceil(n / batch_size)`` steps of ``batch_size`` samples (the last batch completed
-    from the start of the shuffled order, so that every step has one shape).
-
-    The model is trained from its current weights; to train one architecture many times
-    use :class:`SSSLTrainer` (compiled once, reset between units).
-    """
-    trainer = SSSLTrainer(model, optimizer=settings.optimizer, learning_rate=settings.learning_rate,
-                          predict_batch_size=settings.predict_batch_size)
-    return trainer.fit(X, y, n_classes, settings, seed=seed, transform=transform,
-                       noisy_truth=noisy_truth, log=log, reset=False)
+def epoch_rows(history: dict[str, Any]) -> list[dict[str, Any]]:
+    """The engine's history of an SSSL fit as one dict per epoch (the shape the paper's
+    tables and figures read): every per-epoch list, ``seconds`` = the epoch's seconds."""
+    n = len(history.get("epoch", []))
+    keys = [k for k, v in history.items() if isinstance(v, list) and len(v) == n
+            and k not in ("epoch_seconds", "warnings", "phases")]
+    rows = [{k: history[k][i] for k in keys} for i in range(n)]
+    for i, r in enumerate(rows):
+        r["seconds"] = history["epoch_seconds"][i]
+    return rows

@@ -1,5 +1,7 @@
-"""Sun et al. (notebook 30): segment counts, labels, folds by song, Eq. 10 -> SVM, the
-paper's values, the configuration per profile, and VGG16."""
+"""Sun et al. (notebook 30, mer_utils.papers.sun): segment counts, labels, folds by song,
+Eq. 10 -> SVM, the paper's values, the configuration per profile, the fidelity points, the
+scores (song-level F1 as before, diagnostics through mer_utils.evaluation) and one unit of
+the pipeline through the engine."""
 import json
 import math
 from pathlib import Path
@@ -12,8 +14,9 @@ import soundfile as sf
 from conftest import FOURQ_DEV, require
 from mer_utils.evaluation import kfold, load_or_make_splits, segment_statistics
 from mer_utils.papers import sun
+from mer_utils.papers.sun import pipeline as SP, tables as ST
 
-SR = sun.SR
+SR = sun.config.SR
 
 
 # --------------------------------------------------------------------------- segments
@@ -28,7 +31,7 @@ SR = sun.SR
 ])
 def test_segment_counts_on_constructed_lengths(seconds, expected):
     n = int(round(seconds * SR))
-    assert [sun.segment_count(n, d) for d in (1, 2, 3, 4, 5)] == expected
+    assert [SP.segment_count(n, d) for d in (1, 2, 3, 4, 5)] == expected
     # the closed form 1 + floor((T - L) / hop), 0 when T < L
     for d, e in zip((1, 2, 3, 4, 5), expected):
         L = d * SR
@@ -39,7 +42,7 @@ def test_resampled_length_matches_soxr():
     import soxr
 
     for sr, n in ((16000, 480_001), (32000, 12_345), (44100, 1_323_000), (48000, 480_001), (22050, 777)):
-        assert sun.resampled_length(n, sr) == len(soxr.resample(np.zeros(n, np.float32), sr, SR, quality="HQ"))
+        assert SP.resampled_length(n, sr) == len(soxr.resample(np.zeros(n, np.float32), sr, SR, quality="HQ"))
 
 
 def _tones(folder: Path, seconds, sr=16000):
@@ -57,7 +60,7 @@ def test_rule_counts_equal_extracted_segments_and_short_songs_yield_none(tmp_pat
     from mer_utils.features import extract_segments
 
     df = _tones(tmp_path / "a", [0.7, 1.0, 2.5, 3.3, 4.2])
-    counts = sun.segment_counts(df, [1, 2, 3])
+    counts = SP.segment_counts(df, [1, 2, 3])
     assert counts.loc["t0"].tolist() == [0, 0, 0]          # shorter than every segment
     assert counts.loc["t3"].tolist() == [3, 2, 1]
     for d in (1, 2, 3):
@@ -67,23 +70,23 @@ def test_rule_counts_equal_extracted_segments_and_short_songs_yield_none(tmp_pat
         assert "t0" not in set(kept["track_id"])               # skipped, not padded
         assert X.shape[1:] == (1 + (d * SR) // 512, 128)
     # with a crop to the first N s (demo), the rule counts only segments inside it
-    assert sun.segment_counts(df, [1], max_seconds=2.0)[1].tolist() == [0, 1, 2, 2, 2]
-    lengths = sun.song_lengths(df)
-    assert sun.has_segment(lengths, 3).tolist() == [False, False, False, True, True]
+    assert SP.segment_counts(df, [1], max_seconds=2.0)[1].tolist() == [0, 1, 2, 2, 2]
+    lengths = SP.song_lengths(df)
+    assert SP.has_segment(lengths, 3).tolist() == [False, False, False, True, True]
 
 
 # --------------------------------------------------------------------------- labels
 def test_task_labels_from_quadrants_and_static_va():
     df = pd.DataFrame({"quadrant": ["Q1", "Q2", "Q3", "Q4"], "valence": [0.9, 0.2, 0.5, 0.51],
                        "arousal": [0.8, 0.7, 0.1, 0.5]})
-    assert sun.task_labels(df, "4Q", "valence").tolist() == ["V+", "V-", "V-", "V+"]
-    assert sun.task_labels(df, "4Q", "arousal").tolist() == ["A+", "A+", "A-", "A-"]
-    assert sun.task_labels(df, "EiM", "quadrant").tolist() == ["Q1", "Q2", "Q3", "Q4"]
+    assert SP.task_labels(df, "4Q", "valence").tolist() == ["V+", "V-", "V-", "V+"]
+    assert SP.task_labels(df, "4Q", "arousal").tolist() == ["A+", "A+", "A-", "A-"]
+    assert SP.task_labels(df, "EiM", "quadrant").tolist() == ["Q1", "Q2", "Q3", "Q4"]
     # PMEmo: its static V/A in [0, 1], 0.5 itself is low
-    assert sun.task_labels(df, "PMEmo", "valence").tolist() == ["V+", "V-", "V-", "V+"]
-    assert sun.task_labels(df, "PMEmo", "arousal").tolist() == ["A+", "A+", "A-", "A-"]
+    assert SP.task_labels(df, "PMEmo", "valence").tolist() == ["V+", "V-", "V-", "V+"]
+    assert SP.task_labels(df, "PMEmo", "arousal").tolist() == ["A+", "A+", "A-", "A-"]
     with pytest.raises(ValueError):
-        sun.task_labels(df, "4Q", "dominance")
+        SP.task_labels(df, "4Q", "dominance")
 
 
 # --------------------------------------------------------------------------- folds
@@ -121,16 +124,16 @@ def test_song_svm_trains_on_training_songs_only():
     rng = np.random.default_rng(0)
     y = np.repeat([0, 1], 10)
     F = rng.normal(0, 0.1, (20, 14)) + y[:, None]
-    pred, score = sun.song_svm(F[::2], y[::2], F[1::2], ["A-", "A+"])
+    pred, score = SP.song_svm(F[::2], y[::2], F[1::2], ["A-", "A+"])
     assert (pred == y[1::2]).all()
     assert score.shape == (10, 2) and np.allclose(score.sum(1), 1) and (score.argmax(1) == pred).all()
     # four classes, one absent from training: its score column is 0
     y4 = np.repeat([0, 1, 2], 6)
     F4 = rng.normal(0, 0.1, (18, 28)) + y4[:, None]
-    pred, score = sun.song_svm(F4, y4, F4[:3], ["Q1", "Q2", "Q3", "Q4"])
+    pred, score = SP.song_svm(F4, y4, F4[:3], ["Q1", "Q2", "Q3", "Q4"])
     assert score.shape == (3, 4) and np.allclose(score[:, 3], 0)
     # a training set with one class predicts it
-    pred, score = sun.song_svm(F[:5], np.zeros(5, int), F[5:8], ["A-", "A+"])
+    pred, score = SP.song_svm(F[:5], np.zeros(5, int), F[5:8], ["A-", "A+"])
     assert pred.tolist() == [0, 0, 0] and score[:, 0].tolist() == [1, 1, 1]
 
 
@@ -154,7 +157,7 @@ def test_paper_values_transcribed_as_fractions():
 
 
 def test_the_papers_table1_against_its_own_rule():
-    chk = sun.paper_table1_check()
+    chk = ST.paper_table1_check()
     assert len(chk) == 12
     bad = chk[~chk["possible under the rule"]]
     assert len(bad) == 11 and chk.iloc[0]["possible under the rule"]       # only PMEmo 1 -> 2 fits
@@ -179,78 +182,112 @@ def test_config_full_is_the_paper_and_scaled_profiles_say_so():
     assert "empirical" in t[t.setting == "theta"].iloc[0]["paper"]
     demo = sun.Config.for_profile("demo", injected_noise=0.4, durations=[1, 3])
     assert demo.injected_noise == 0.4 and demo.durations == (1, 3) and "injected_noise" in demo.overrides
-    c = sun.config_for("demo", sun.NOISE_STUDY, epochs=3, folds=None)
+    c = sun.Config.for_profile("demo", **sun.config.notebook_overrides(sun.config.NOISE_STUDY, epochs=3, folds=None))
     assert c.epochs == 3 and c.max_songs == 60 and c.datasets == ("4Q",) and c.folds == 3
-    st = sun.sssl_settings(full, "proposed_star")
+    st = SP.sssl_settings(full, "proposed_star")
     assert st.method == "sssl" and st.lam == 0.0
-    assert sun.sssl_settings(full, "simple").method == "simple"
-    assert sun.sssl_settings(full, "proposed").lam == full.lam > 0
+    assert SP.sssl_settings(full, "simple").method == "simple"
+    assert SP.sssl_settings(full, "proposed").lam == full.lam > 0
     with pytest.raises(ValueError):
-        sun.sssl_settings(full, "dividemix")
+        SP.sssl_settings(full, "dividemix")
 
 
 def test_plans_cover_the_papers_tables():
     full = sun.Config.for_profile("full")
-    corpus = sun.Corpus("real", {}, {d: pd.DataFrame() for d in sun.DATASETS}, {}, "")
-    t2 = sun.plan_table2(full, corpus)
+    corpus = SP.Corpus("real", {}, {d: pd.DataFrame() for d in sun.config.DATASETS}, {}, "")
+    t2 = SP.plan_table2(full, corpus)
     assert len(t2) == 2 * 2 * 5 and {e.dataset for e in t2} == {"PMEmo", "4Q"}
-    t3 = sun.plan_table3(full, corpus)
+    t3 = SP.plan_table3(full, corpus)
     assert len(t3) == (2 + 3 + 1) * 3
     assert {(e.task, e.duration) for e in t3} == {("valence", 3), ("arousal", 1), ("quadrant", 3)}
     # Table 3's Proposed valence / arousal are Table 2 runs (same experiment, run once)
     assert {e.name for e in t3 if e.method == "proposed" and e.task != "quadrant"} <= {e.name for e in t2}
-    noise = sun.plan_noise(full, corpus)
+    noise = SP.plan_noise(full, corpus)
     assert [e.method for e in noise] == list(full.noise_methods) and all(e.noise == 0.3 for e in noise)
     assert noise[0].name == "sun_4q_arousal_1s_simple_noise30"
-    assert sun.longest_duration(full, ["EiM"]) == 5
+    assert SP.longest_duration(full, ["EiM"]) == 5
 
 
 def test_fidelity_table_is_complete():
-    fid = sun.fidelity(sun.Config.for_profile("full"))
+    fid = sun.fidelity.fidelity(sun.Config.for_profile("full"))
     assert {"segment classifier", "R-Drop (Eq. 8)", "song-level decision (Eq. 10)", "bad input"} <= set(fid["point"])
     assert fid.loc[fid.point == "segment classifier", "status"].item() == "same"
     assert set(fid["status"]) <= {"same", "departure", "paper silent"}
-    demo = sun.fidelity(sun.Config.for_profile("demo"))
+    demo = sun.fidelity.fidelity(sun.Config.for_profile("demo"))
     assert demo.loc[demo.point == "segment classifier", "status"].item() == "departure"
     assert "11 of 12" in fid.loc[fid.point == "Table 1 counts", "ours"].item()
 
 
-# --------------------------------------------------------------------------- VGG16
-def test_vgg16_matches_keras_applications_layer_by_layer():
-    keras = pytest.importorskip("keras")
-    from mer_utils.models.vgg import build_vgg16, parameter_counts, vgg16_parameter_count, vgg_output_shape
-
-    ours = build_vgg16((44, 128), 4)
-    ref = keras.applications.VGG16(include_top=False, weights=None, input_shape=(44, 128, 1))
-    conv = [l for l in ours.layers if l.name.startswith("block")]
-    assert [l.name for l in conv] == [l.name for l in ref.layers if l.name.startswith("block")]
-    for a in conv:
-        b = ref.get_layer(a.name)
-        assert a.output.shape[1:] == b.output.shape[1:], a.name
-        assert [tuple(w.shape) for w in a.weights] == [tuple(w.shape) for w in b.weights], a.name
-    assert vgg_output_shape((44, 128)) == (1, 4, 512)
-    # conv part 14,712,384 (VGG16's 14,714,688 less 2 x 576 for one input channel instead of three)
-    conv_params = 14_714_688 - 9 * 2 * 64
-    fc = (2048 * 4096 + 4096) + (4096 * 4096 + 4096) + (4096 * 4 + 4)
-    assert parameter_counts(ours)["trainable"] == conv_params + fc == vgg16_parameter_count((44, 128), 4)
-    assert [l.rate for l in ours.layers if "drop" in l.name] == [0.5, 0.5]
+def test_fidelity_points_include_the_papers_silences():
+    fid = {p.point: p for p in sun.FIDELITY}
+    assert fid["PMEmo labels"].status == "paper silent" and "> 0.5" in fid["PMEmo labels"].ours
+    assert fid["input standardisation"].status == "paper silent"
+    assert fid["segment classifier"].status == "same" and fid["protocol"].status == "same"
+    assert [p.point for p in sun.FIDELITY] == [p.point for p in sun.fidelity.points(sun.Config.for_profile("full"))]
+    assert "data" not in fid                                       # the data used depends on the run
+    t = sun.fidelity.fidelity(sun.Config.for_profile("smoke"))
+    assert t["point"].iloc[-1] == "data" and t["status"].iloc[-1] == "departure"
 
 
-def test_narrowed_vgg_and_input_checks():
-    pytest.importorskip("keras")
-    from mer_utils.models.vgg import build_vgg16, parameter_counts, vgg16_parameter_count
+# --------------------------------------------------------------------------- scores
+def _fold(labels, y_true, y_pred, info=None):
+    from mer_utils.results import FoldPredictions
 
-    m = build_vgg16((87, 128), 2, width=1 / 16, fc_units=64)
-    convs = [l.filters for l in m.layers if l.name.startswith("block") and "conv" in l.name]
-    assert convs == [4, 4, 8, 8, 16, 16, 16, 32, 32, 32, 32, 32, 32]
-    assert parameter_counts(m)["trainable"] == vgg16_parameter_count((87, 128), 2, width=1 / 16, fc_units=64)
-    assert m.output.shape[-1] == 2
-    with pytest.raises(ValueError, match="32"):
-        build_vgg16((31, 128), 2)
-    with pytest.raises(ValueError):
-        build_vgg16((44, 128, 3), 2)
-    with pytest.raises(ValueError):
-        build_vgg16((44, 128), 2, width=1.5)
+    y_true = np.asarray(y_true, dtype=object)
+    return FoldPredictions("e", 0, np.arange(len(y_true)), y_true, np.zeros((len(y_true), len(labels))),
+                           list(labels), y_pred=np.asarray(y_pred, dtype=object), info=info or {})
+
+
+def test_song_f1_is_the_high_class_for_binary_tasks_and_macro_for_quadrants():
+    # binary: F1 of A+ (the second label): TP 2, FP 1, FN 1 -> 2/3 (the macro F1 would differ)
+    fp = _fold(["A-", "A+"], ["A+", "A+", "A+", "A-", "A-", "A-"], ["A+", "A+", "A-", "A+", "A-", "A-"])
+    m = ST.song_metrics(fp.labels)
+    assert m["f1"](fp) == pytest.approx(2 / 3) and m["accuracy"](fp) == pytest.approx(4 / 6)
+    # four classes: macro F1 over all four labels (Q4 never present: 0), as the old _f1 did
+    fp4 = _fold(["Q1", "Q2", "Q3", "Q4"], ["Q1", "Q1", "Q2", "Q3"], ["Q1", "Q2", "Q2", "Q3"])
+    f1s = [2 / 3, 2 / 3, 1.0, 0.0]                                  # Q1: P 1 R .5; Q2: P .5 R 1; Q3; Q4
+    assert ST.song_metrics(fp4.labels)["f1"](fp4) == pytest.approx(np.mean(f1s))
+    assert ST.f1_metric(("V-", "V+")) == "binary_f1" and ST.f1_metric(sun.config.LABELS["quadrant"]) == "f1"
+
+
+def test_diagnostics_from_the_stored_segment_probabilities():
+    # two test songs, A+ and A-; segment argmaxes: song 0 A+, A+, A-; song 1 A+, A+, A-
+    P = [[0.2, 0.8], [0.4, 0.6], [0.8, 0.2], [0.45, 0.55], [0.45, 0.55], [0.9, 0.1]]
+    info = {"segments": {"song": [0, 0, 0, 1, 1, 1], "start_s": [0, 1, 2, 0, 1, 2], "P": P}}
+    fp = _fold(["A-", "A+"], ["A+", "A-"], ["A+", "A-"], info)
+    d = ST.DIAGNOSTICS
+    assert d["segment_accuracy"](fp) == pytest.approx(3 / 6)          # against the song's label
+    assert d["mean_probability_accuracy"](fp) == pytest.approx(1.0)   # A+ means 0.533 and 0.4
+    assert d["majority_vote_accuracy"](fp) == pytest.approx(0.5)      # song 1's majority is A+: wrong
+    assert np.isnan(d["segment_accuracy"](_fold(["A-", "A+"], ["A+"], ["A+"])))
+
+
+# --------------------------------------------------------------------------- the segment classifier
+@pytest.mark.backend
+def test_one_unit_of_the_segment_classifier_through_the_engine():
+    """The pipeline's fit path: one Trainer per shape, the SSSL step, per-epoch rows, a
+    reused trainer equal to a fresh one (every unit starts from the init under ctx.seed)."""
+    from mer_utils.evaluation import parameter_count
+    from mer_utils.models.vgg import vgg16_parameter_count
+    from mer_utils.training.sssl import epoch_rows
+
+    cfg = sun.Config.for_profile("smoke", epochs=2, warmup_epochs=1, fc_units=8)
+    rng = np.random.default_rng(0)
+    y = np.repeat([0, 1], 12)
+    X = (rng.normal(0, 1, (24, 44, 128)) + 2 * y[:, None, None]).astype(np.float32)
+    tr = SP.segment_trainer(cfg, X.shape[1:], 2)
+    st = SP.sssl_settings(cfg, "proposed")
+    scaler, h = SP.fit_segment_classifier(tr, X, y, 2, st, seed=0)
+    P = SP.predict_segments(tr, X, scaler, chunk=10)
+    rows = epoch_rows(h)
+    assert [r["phase"].split(" (")[0] for r in rows] == ["warm-up", "SSSL"]
+    assert all(np.isfinite(r["loss_total"]) and r["seconds"] >= 0 for r in rows)
+    assert P.shape == (24, 2) and np.allclose(P.sum(1), 1, atol=1e-5)
+    assert parameter_count(tr.model)["trainable"] == vgg16_parameter_count((44, 128), 2, width=cfg.vgg_width,
+                                                                            fc_units=8)
+    _, h2 = SP.fit_segment_classifier(tr, X, y, 2, st, seed=0)     # the same unit again: same numbers
+    np.testing.assert_allclose(h["loss_total"], h2["loss_total"], rtol=1e-5)
+    np.testing.assert_allclose(SP.predict_segments(tr, X, scaler), P, atol=1e-5)
 
 
 # --------------------------------------------------------------------------- notebook on real data

@@ -1,6 +1,7 @@
 """Semi-supervised self-learning (mer_utils.training.sssl): the equations on hand-computed
 values, the GMM split and its fallbacks, label noise, one SSSL epoch on a tiny separable
-set, reproducible resets, and one epoch under a second Keras backend when one is installed."""
+set through the one engine (SSSLStep), one trainer reused for two units equal to two fresh ones,
+and one epoch under a second Keras backend when one is installed."""
 import os
 import subprocess
 import sys
@@ -13,6 +14,7 @@ import pytest
 keras = pytest.importorskip("keras")
 from keras import ops  # noqa: E402
 
+from mer_utils.training import Trainer  # noqa: E402
 from mer_utils.training import sssl as S  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -146,7 +148,7 @@ def test_inject_label_noise():
         S.inject_label_noise(y, 4, 1.0)
 
 
-# --------------------------------------------------------------------------- training
+# --------------------------------------------------------------------------- training (the engine's step)
 def separable(n=240, noise=0.25, seed=0):
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 2, n)
@@ -155,64 +157,111 @@ def separable(n=240, noise=0.25, seed=0):
     return X, y, yn, flipped
 
 
-def mlp(seed=0):
-    keras.utils.set_random_seed(seed)
+def mlp():
     inp = keras.Input((8,))
     h = keras.layers.Dense(16, activation="relu")(inp)
     h = keras.layers.Dropout(0.3)(h)
     return keras.Model(inp, keras.layers.Dense(2, activation="softmax")(h))
 
 
+def trainer_for(settings):
+    return Trainer(mlp, S.sssl_recipe(settings))
+
+
+def fit(trainer, X, y, settings, *, seed=0, **kw):
+    return trainer.fit(X, y, seed=seed, init_seed=seed, step=S.SSSLStep(2, settings, seed=seed, **kw))
+
+
 def clean_ce(trainer, X, y):
     return float(S.per_sample_loss(trainer.predict(X), y).mean())
 
 
-def test_one_sssl_epoch_lowers_the_loss_and_finds_the_flipped_labels():
+@pytest.mark.backend
+def test_the_sssl_step_on_an_easy_task_learns_and_logs_every_epoch():
     X, y, yn, flipped = separable()
-    tr = S.SSSLTrainer(mlp(), learning_rate=1e-2)
-    warm = S.SSSLSettings(method="simple", epochs=3, batch_size=16, learning_rate=1e-2)
-    tr.fit(X, yn, 2, warm, seed=0)
-    before = clean_ce(tr, X, y)
-    one = S.SSSLSettings(method="sssl", epochs=1, warmup_epochs=0, batch_size=16, learning_rate=1e-2)
-    res = tr.fit(X, yn, 2, one, seed=0, noisy_truth=flipped, reset=False)
-    h = res.history[0]
-    assert h["phase"] == "SSSL" and not h["fallback"]
-    assert h["flipped_flagged_noisy"] > 0.8                 # most flipped labels went to U
-    assert h["clean_set_label_precision"] > 0.95            # and X is nearly clean
-    assert h["n_unlabelled"] == pytest.approx(flipped.sum(), rel=0.35)
-    assert h["loss_kl"] > 0 and h["loss_total"] == pytest.approx(h["loss_mix"] + 1.0 * h["loss_kl"], rel=1e-6)
-    assert clean_ce(tr, X, y) < before                      # the epoch lowered the loss on the true labels
-    assert set(res.snapshots) == {1} and len(res.snapshots[1]["loss"]) == len(y)
+    st = S.SSSLSettings(method="sssl", epochs=4, warmup_epochs=2, batch_size=16, learning_rate=1e-2)
+    tr = trainer_for(st)
+    h = fit(tr, X, yn, st, noisy_truth=flipped)
+    # the engine's history: one value per epoch of every logged key, warm-up then SSSL
+    assert h["epoch"] == [1, 2, 3, 4] and len(h["epoch_seconds"]) == 4 and h["stopped_at"] is None
+    assert h["phase"][:2] == ["warm-up (plain CE)"] * 2 and all(p.startswith("SSSL") for p in h["phase"][2:])
+    for k in ("loss_total", "loss_mix", "loss_kl", "n_unlabelled", "clean_share", "flipped_flagged_noisy", "fallback"):
+        assert len(h[k]) == 4, k
+    assert np.isnan(h["clean_share"][0]) and np.isfinite(h["clean_share"][2])   # no split in the warm-up
+    assert h["loss_kl"][:2] == [0.0, 0.0] and h["n_unlabelled"][:2] == [0, 0]
+    assert h["loss_total"][-1] < h["loss_total"][0]
+    acc = float(np.mean(tr.predict(X).argmax(1) == y))          # learned the clean pattern
+    assert acc > 0.9
+    assert set(h["snapshots"]) == {3, 4} and len(h["snapshots"][3]["loss"]) == len(y)
+    rows = S.epoch_rows(h)
+    assert [r["epoch"] for r in rows] == [1, 2, 3, 4] and rows[0]["seconds"] == h["epoch_seconds"][0]
+    assert "snapshots" not in rows[0] and "warnings" not in rows[0]
 
 
-def test_simple_method_is_plain_cross_entropy_and_reset_is_reproducible():
+@pytest.mark.backend
+def test_one_sssl_epoch_after_the_warm_up_finds_the_flipped_labels():
+    X, y, yn, flipped = separable()
+    st = S.SSSLSettings(method="sssl", epochs=4, warmup_epochs=3, batch_size=16, learning_rate=1e-2)
+    tr = trainer_for(st)
+    warm = fit(tr, X, yn, S.SSSLSettings(method="simple", epochs=4, batch_size=16, learning_rate=1e-2))
+    assert warm["phase"] == ["plain CE"] * 4
+    h = fit(tr, X, yn, st, noisy_truth=flipped)
+    assert h["phase"][-1] == "SSSL" and not h["fallback"][-1]
+    assert h["flipped_flagged_noisy"][-1] > 0.8                  # most flipped labels went to U
+    assert h["clean_set_label_precision"][-1] > 0.95             # and X is nearly clean
+    assert h["n_unlabelled"][-1] == pytest.approx(flipped.sum(), rel=0.35)
+    assert h["loss_kl"][-1] > 0
+    assert h["loss_total"][-1] == pytest.approx(h["loss_mix"][-1] + 1.0 * h["loss_kl"][-1], rel=1e-6)
+    assert set(h["snapshots"]) == {4} and h["warnings"] == []
+
+
+@pytest.mark.backend
+def test_two_units_through_one_trainer_equal_two_fresh_trainers():
     X, y, yn, flipped = separable(n=96)
-    tr = S.SSSLTrainer(mlp(), learning_rate=1e-2)
     st = S.SSSLSettings(method="sssl", epochs=3, warmup_epochs=1, batch_size=16, learning_rate=1e-2)
-    a = tr.fit(X, yn, 2, st, seed=5)
-    b = tr.fit(X, yn, 2, st, seed=5)              # reset to the same initial state
-    assert [round(r["loss_total"], 6) for r in a.history] == [round(r["loss_total"], 6) for r in b.history]
-    assert [r["phase"] for r in a.history][0] == "warm-up (plain CE)"
-    simple = tr.fit(X, yn, 2, S.SSSLSettings(method="simple", epochs=2, batch_size=16, learning_rate=1e-2), seed=5)
-    assert all(r["phase"] == "plain CE" and r["loss_kl"] == 0 and r["n_unlabelled"] == 0 for r in simple.history)
-    assert "clean_share" not in simple.history[0]            # no split unless asked (log_split)
-    with pytest.raises(ValueError, match="optimizer"):
-        tr.fit(X, yn, 2, S.SSSLSettings(learning_rate=0.5), seed=0)
+    shared = trainer_for(st)
+    a1 = fit(shared, X, yn, st, seed=5)
+    P1 = shared.predict(X)
+    a2 = fit(shared, X[::-1], yn[::-1], st, seed=6)
+    P2 = shared.predict(X)
+    f1, f2 = trainer_for(st), trainer_for(st)
+    b1 = fit(f1, X, yn, st, seed=5)
+    b2 = fit(f2, X[::-1], yn[::-1], st, seed=6)
+    np.testing.assert_allclose(a1["loss_total"], b1["loss_total"], rtol=1e-5)
+    np.testing.assert_allclose(a2["loss_total"], b2["loss_total"], rtol=1e-5)
+    np.testing.assert_allclose(P1, f1.predict(X), atol=1e-5)
+    np.testing.assert_allclose(P2, f2.predict(X), atol=1e-5)
+    assert any(k[0] == "sssl_step" for k in shared.compiled)     # the step's compiled functions, kept
+    assert shared.fits == 2
+
+
+@pytest.mark.backend
+def test_simple_method_is_plain_cross_entropy_and_bad_input_is_refused():
+    X, y, yn, flipped = separable(n=96)
+    st = S.SSSLSettings(method="simple", epochs=2, batch_size=16, learning_rate=1e-2)
+    tr = trainer_for(st)
+    h = fit(tr, X, yn, st)
+    assert h["phase"] == ["plain CE"] * 2 and h["loss_kl"] == [0.0, 0.0] and h["n_unlabelled"] == [0, 0]
+    assert "clean_share" not in h                                 # no split unless asked (log_split)
+    with pytest.raises(ValueError, match="recipe"):
+        fit(tr, X, yn, S.SSSLSettings(method="simple", epochs=2, batch_size=16, learning_rate=0.5))
     with pytest.raises(ValueError, match="labels"):
-        tr.fit(X, np.full(len(X), 2), 2, st)
+        fit(tr, X, np.full(len(X), 2), st)
 
 
+@pytest.mark.backend
 def test_a_failing_split_keeps_every_sample_labelled_with_a_warning():
     X, y, yn, _ = separable(n=96)
     msgs = []
     st = S.SSSLSettings(method="sssl", epochs=2, warmup_epochs=0, batch_size=16, learning_rate=1e-2,
                         gmm_max_iter=1, gmm_tol=1e-12)                     # EM cannot converge
-    res = S.train_sssl(mlp(), X, yn, 2, st, log=msgs.append)
+    tr = trainer_for(st)
+    h = fit(tr, X, yn, st, log=msgs.append)
     assert len(msgs) == 2 and all("converge" in m and "labelled" in m for m in msgs)
-    assert all(r["phase"].startswith("SSSL (fallback") and r["n_unlabelled"] == 0 for r in res.history)
-    assert res.warnings() and res.warnings()[0].startswith("epoch 1:") and "all labelled" in res.warnings()[0]
+    assert all(p.startswith("SSSL (fallback") for p in h["phase"]) and h["n_unlabelled"] == [0, 0]
+    assert h["warnings"] and h["warnings"][0].startswith("epoch 1:") and "all labelled" in h["warnings"][0]
     with pytest.warns(RuntimeWarning, match="converge"):
-        S.train_sssl(mlp(), X, yn, 2, st)
+        fit(tr, X, yn, st)
 
 
 def test_settings_are_checked():
@@ -222,6 +271,8 @@ def test_settings_are_checked():
         S.SSSLSettings(tau=1.5)
     with pytest.raises(ValueError):
         S.SSSLSettings(temperature=0)
+    r = S.sssl_recipe(S.SSSLSettings(epochs=7, batch_size=8, learning_rate=3e-4, optimizer="sgd"))
+    assert (r.epochs, r.batch_size, r.optimizer, r.learning_rate, r.stop) == (7, 8, "sgd", 3e-4, None)
 
 
 # --------------------------------------------------------------------------- second backend
@@ -238,17 +289,17 @@ _BACKEND_SCRIPT = textwrap.dedent("""
     rng = np.random.default_rng(0)
     y = rng.integers(0, 2, 24)
     X = (rng.normal(0, 1, (24, 44, 128)) + y[:, None, None]).astype("float32")
-    keras.utils.set_random_seed(0)
-    model = build_vgg16((44, 128), 2, width=1 / 16, fc_units=16)
+    from mer_utils.training import Trainer
     st = S.SSSLSettings(method="sssl", epochs=2, warmup_epochs=1, batch_size=8, learning_rate=1e-3,
                         log_split=True, gmm_max_iter=200)
-    before = [np.array(ops.convert_to_numpy(v)) for v in model.trainable_variables]
-    res = S.train_sssl(model, X, y, 2, st, seed=0, log=print)
-    after = [np.array(ops.convert_to_numpy(v)) for v in model.trainable_variables]
-    assert any(not np.allclose(a, b) for a, b in zip(before, after)), "weights did not change"
-    h = res.history[-1]
-    assert h["phase"].startswith("SSSL") and np.isfinite(h["loss_total"]), h
-    print("OK", BACKEND, [round(r["loss_total"], 4) for r in res.history])
+    tr = Trainer(lambda: build_vgg16((44, 128), 2, width=1 / 16, fc_units=16), S.sssl_recipe(st))
+    h = tr.fit(X, y, seed=0, step=S.SSSLStep(2, st, seed=0, log=print))
+    P0 = tr.predict(X)
+    h2 = tr.fit(X, y, seed=1, step=S.SSSLStep(2, st, seed=1, log=print))   # a second unit, same trainer
+    assert h["phase"][-1].startswith("SSSL") and np.isfinite(h["loss_total"][-1]), h
+    assert np.isfinite(h2["loss_total"]).all() and tr.fits == 2
+    assert np.isfinite(P0).all() and P0.shape == (24, 2)
+    print("OK", BACKEND, [round(v, 4) for v in h["loss_total"]])
 """)
 
 
