@@ -113,8 +113,7 @@ def table3(ctx, exp: str) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def models_table(ctx, experiments: dict[str, str]) -> pd.DataFrame:
     """Accuracy and macro F1 (mean ± std over folds) of several experiments on the same folds,
-    and the seconds a fold took (the engine's history for the network; fit + predict for
-    the control)."""
+    and the seconds a fold took (images, fit and prediction, as the results store timed it)."""
     sc = unit_scores(ctx.results_dir, experiments, metrics=("accuracy", "f1"), key="model")
     rows = []
     for name, g in sc.groupby("model", sort=False):
