@@ -125,7 +125,13 @@ def friedman_nemenyi(scores, methods=None, *, alpha: float = 0.05,
     G = -S if higher_is_better else S                    # smaller is better: rank 1 = best
     k, N = S.shape[1], S.shape[0]
     avg = stats.rankdata(G, axis=1).mean(axis=0)
-    chi2, p_chi2 = stats.friedmanchisquare(*G.T)
+    if k >= 3:
+        chi2, p_chi2 = stats.friedmanchisquare(*G.T)
+    else:   # scipy's test wants three methods: Demšar's form with scipy's tie correction
+        ties = float(np.sum(G[:, 0] == G[:, 1]))           # a tied pair adds t^3 - t = 6
+        correction = 1 - 6 * ties / (N * k * (k * k - 1))
+        chi2 = friedman_from_ranks(avg, N)["chi2"] / correction if correction > 0 else np.nan
+        p_chi2 = float(stats.chi2.sf(chi2, k - 1)) if np.isfinite(chi2) else np.nan
     F, p_F = iman_davenport(float(chi2), k, N)
     nem = sp.posthoc_nemenyi_friedman(pd.DataFrame(G, columns=methods))
     return {"k": k, "N": N, "chi2": float(chi2), "p_chi2": float(p_chi2), "F": F, "p_F": p_F,
