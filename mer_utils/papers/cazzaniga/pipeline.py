@@ -461,11 +461,11 @@ def run_control(ctx, cfg: Config, X: np.ndarray, kept: pd.DataFrame, splits: Seq
 
     def fit_predict(split: Split) -> UnitResult:
         F = control_features(images(split))
-        model = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
+        logreg = make_pipeline(StandardScaler(), LogisticRegression(C=0.1, max_iter=2000))
         with threadpool_limits(1):        # a small problem: threads only contend on a busy machine
-            model.fit(F[split.train], y[split.train])
+            logreg.fit(F[split.train], y[split.train])   # scikit-learn, not a Keras network
         score = np.zeros((len(split.test), len(CLASSES)), np.float32)
-        score[:, model.classes_] = model.predict_proba(F[split.test])
+        score[:, logreg.classes_] = logreg.predict_proba(F[split.test])
         return UnitResult(ids=ids[split.test], y_true=y[split.test], y_score=score, labels=list(CLASSES))
 
     exp = f"cazzaniga_control_{cfg.db_reference}"
