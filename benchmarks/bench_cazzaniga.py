@@ -8,11 +8,14 @@ epoch, at the demo and full (paper) sizes. A script, not a test.
 
 For each setting it builds the model (random initialisation: no download), then times
 
-* build: constructing the Keras model;
-* first step: the first ``train_on_batch`` (graph tracing + one step), what every newly
-  built model pays once — the reason the paper module reuses one model across folds;
-* train step: the median of ``--steps`` further training steps (forward + backward);
-* predict step: the median of ``--steps`` inference batches;
+* build + first step: the engine's first ``Trainer.fit`` on one batch for one epoch
+  (building, compiling, tracing the training step, one step), what every new trainer pays
+  once — the reason the paper module keeps one :class:`mer_utils.training.Trainer` for all
+  folds;
+* train step: a second fit on ``--steps`` batches for one epoch, reset as for a new fold
+  (no new trace), its epoch seconds (the engine's history) over ``--steps``;
+* predict step: ``Trainer.predict`` on ``--steps`` batches, timed with
+  ``time.perf_counter``, over ``--steps``;
 * per epoch: train steps x batches of one fold's training part + predict steps x batches
   of its validation part, for the data size given (``--train``/``--val``; the defaults
   are the paper's: 1637 songs, 90 % train, 4/5 of it per fold, i.e. 1178 / 295; for demo
@@ -30,7 +33,6 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -46,40 +48,35 @@ def _cpu() -> float:
 
 def bench(backbone: str, size: int, batch: int, steps: int, n_train: int, n_val: int,
           pooling: str | None) -> dict:
+    from functools import partial
+
     import numpy as np
 
-    from mer_utils.models.cazzaniga import build_classifier, parameter_counts
-    from mer_utils.training import compile_classifier
+    from mer_utils.evaluation import parameter_count
+    from mer_utils.models.efficientnet import build_classifier, head_summary
+    from mer_utils.training import Recipe, Trainer
 
     rng = np.random.default_rng(0)
-    X = rng.integers(0, 256, (batch, size, size, 3)).astype("float32")
-    y = rng.integers(0, 4, batch)
+    X = rng.integers(0, 256, (batch * steps, size, size, 3)).astype("float32")
+    y = rng.integers(0, 4, batch * steps)
+    trainer = Trainer(partial(build_classifier, (size, size, 3), 4, backbone=backbone, weights=None, pooling=pooling),
+                      Recipe(epochs=1, batch_size=batch, learning_rate=1e-5, predict_batch_size=batch))
     t0, c0 = time.perf_counter(), _cpu()
-    model = build_classifier((size, size, 3), 4, backbone=backbone, weights=None, pooling=pooling)
-    compile_classifier(model, learning_rate=1e-5)
-    build = (time.perf_counter() - t0, _cpu() - c0)
-    t0, c0 = time.perf_counter(), _cpu()
-    model.train_on_batch(X, y)
+    trainer.fit(X[:batch], y[:batch], seed=0)
     first = (time.perf_counter() - t0, _cpu() - c0)
-    tr, trc = [], []
-    for _ in range(steps):
-        t0, c0 = time.perf_counter(), _cpu()
-        model.train_on_batch(X, y)
-        tr.append(time.perf_counter() - t0)
-        trc.append(_cpu() - c0)
-    model.predict_on_batch(X)  # trace the inference step once
-    pr, prc = [], []
-    for _ in range(steps):
-        t0, c0 = time.perf_counter(), _cpu()
-        model.predict_on_batch(X)
-        pr.append(time.perf_counter() - t0)
-        prc.append(_cpu() - c0)
-    step, step_cpu = statistics.median(tr), statistics.median(trc)
-    pstep, pstep_cpu = statistics.median(pr), statistics.median(prc)
+    c0 = _cpu()
+    hist = trainer.fit(X, y, seed=1, init_seed=0)   # a new fold: reset to the same initial weights
+    step, step_cpu = hist["epoch_seconds"][0] / steps, (_cpu() - c0) / steps
+    trainer.predict(X[:batch])  # trace the inference step once
+    t0, c0 = time.perf_counter(), _cpu()
+    trainer.predict(X)
+    pstep, pstep_cpu = (time.perf_counter() - t0) / steps, (_cpu() - c0) / steps
     nb_tr, nb_va = -(-n_train // batch), -(-n_val // batch)
+    total = parameter_count(trainer.model)["parameters"]
+    head = sum(r["parameters"] for r in head_summary(trainer.model))
     return {"backbone": backbone, "size": size, "batch": batch, "pooling": pooling or "none (flatten)",
-            **parameter_counts(model),
-            "build_s": build[0], "first_step_s": first[0], "first_step_cpu_s": first[1],
+            "parameters": total, "backbone_parameters": total - head, "head_parameters": head,
+            "first_step_s": first[0], "first_step_cpu_s": first[1],
             "train_step_s": step, "train_step_cpu_s": step_cpu,
             "predict_step_s": pstep, "predict_step_cpu_s": pstep_cpu,
             "epoch_s": nb_tr * step + nb_va * pstep, "epoch_cpu_s": nb_tr * step_cpu + nb_va * pstep_cpu,
@@ -94,7 +91,7 @@ def main(argv=None) -> int:
     ap.add_argument("--size", type=int)
     ap.add_argument("--batch", type=int)
     ap.add_argument("--pooling", default=None, choices=[None, "avg", "max"])
-    ap.add_argument("--steps", type=int, default=5, help="timed steps (median reported)")
+    ap.add_argument("--steps", type=int, default=5, help="timed steps (their mean reported)")
     ap.add_argument("--train", type=int, help="training images per fold (default: the profile's)")
     ap.add_argument("--val", type=int, help="validation images per fold (default: the profile's)")
     a = ap.parse_args(argv)
@@ -120,8 +117,8 @@ def main(argv=None) -> int:
     for label, bb, size, batch, pooling, n_tr, n_va in settings:
         r = bench(bb, size, batch, a.steps, n_tr, n_va, pooling)
         print(f"\n[{label}] {bb} {size}x{size}x3, batch {batch}, pooling {r['pooling']}: "
-              f"{r['parameters']:,} parameters (backbone {r['backbone']:,}, head {r['head']:,})")
-        print(f"  build {r['build_s']:.1f} s | first step (trace) {r['first_step_s']:.1f} s wall, "
+              f"{r['parameters']:,} parameters (backbone {r['backbone_parameters']:,}, head {r['head_parameters']:,})")
+        print(f"  build + compile + first step (trace) {r['first_step_s']:.1f} s wall, "
               f"{r['first_step_cpu_s']:.1f} s CPU")
         print(f"  train step {r['train_step_s']:.3f} s wall / {r['train_step_cpu_s']:.3f} s CPU per batch of {batch}"
               f" | predict step {r['predict_step_s']:.3f} s / {r['predict_step_cpu_s']:.3f} s CPU")

@@ -34,9 +34,11 @@ from typing import Any, Callable, Mapping, Protocol, Sequence
 import numpy as np
 import pandas as pd
 
+from mer_utils.evaluation.metrics import metric_fns, paired_comparisons
+from mer_utils.evaluation.metrics import unit_scores as evaluation_unit_scores
 from mer_utils.evaluation.protocols import Split
 from mer_utils.experiment import UnitResult, run_protocol
-from mer_utils.results import list_experiments, load_meta, load_predictions, score_experiment
+from mer_utils.results import list_experiments, load_meta, load_predictions
 
 LABELS = ("Q1", "Q2", "Q3", "Q4")
 METRICS_SHOWN = ("precision", "recall", "f1", "accuracy")
@@ -104,46 +106,36 @@ class ForestMethod:
 
 class KerasMethod:
     """A Keras classifier (``build()`` -> uncompiled model with 4 softmax outputs), inputs
-    standardised with the training rows' statistics, trained with
-    :func:`mer_utils.training.fit` (early stopping on the validation rows only). Built and
-    compiled once: before every later unit its initial weights and a zeroed optimizer state
-    are restored, so the training step is traced once, not once per unit.
-    ``run_eagerly`` skips tracing the training step: cheaper for the one-epoch smoke runs
-    (not under JAX, where the step is compiled all the same: :func:`~mer_utils.training.execution_kwargs`)."""
+    standardised with the training rows' statistics, trained through the one engine
+    (:class:`mer_utils.training.Trainer`): Adam at ``learning_rate``, early stopping on the
+    validation rows only (best weights kept). Built and compiled once; every unit starts from
+    the same initial weights (drawn under ``seed``) with a zeroed optimizer state, so the
+    training step is traced once, not once per unit. ``run_eagerly`` skips tracing the
+    training step: cheaper for the one-epoch smoke runs (not under JAX:
+    :func:`~mer_utils.training.execution_kwargs`)."""
 
     def __init__(self, X: np.ndarray, build: Callable[[], Any], *, epochs: int, batch_size: int,
                  patience: int | None, learning_rate: float, seed: int = 0, run_eagerly: bool = False):
-        self.X, self.build, self.seed, self.run_eagerly = X, build, seed, run_eagerly
-        self.kw = dict(epochs=epochs, batch_size=batch_size, patience=patience)
-        self.learning_rate = learning_rate
+        from mer_utils.training import Recipe, Trainer, ValidationStop
+
+        self.X, self.seed = X, seed
+        self.recipe = Recipe(epochs=int(epochs), batch_size=int(batch_size), learning_rate=float(learning_rate),
+                             stop=ValidationStop(patience=patience), execution="eager" if run_eagerly else "xla",
+                             predict_batch_size=int(batch_size))
+        self.trainer = Trainer(build, self.recipe)
         self.n_params: int | None = None
-        self.model = None
 
     def fit(self, train, y_train, validation, y_validation) -> None:
-        from mer_utils.config import seed_everything
-        from mer_utils.models.cazzaniga import reset_optimizer
-        from mer_utils.training import Standardizer, compile_classifier, execution_kwargs, fit
+        from mer_utils.training import Standardizer
 
-        import keras
-
-        if self.model is None:
-            keras.backend.clear_session()
-            seed_everything(self.seed)
-            self.model = compile_classifier(self.build(), learning_rate=self.learning_rate,
-                                            **execution_kwargs("eager" if self.run_eagerly else "xla"))
-            self.initial = self.model.get_weights()
-            self.n_params = int(self.model.count_params())
-        else:
-            self.model.set_weights(self.initial)
-            reset_optimizer(self.model)
         self.scaler = Standardizer().fit(self.X[train])
-        self.history = fit(self.model, (self.scaler(self.X[train]), y_train),
-                           (self.scaler(self.X[validation]), y_validation), seed=self.seed, **self.kw)
+        self.history = self.trainer.fit(self.scaler(self.X[train]), y_train,
+                                        validation=(self.scaler(self.X[validation]), y_validation),
+                                        seed=self.seed, init_seed=self.seed)
+        self.n_params = self.trainer.n_params
 
     def predict(self, rows) -> np.ndarray:
-        from mer_utils.training import predict_proba
-
-        return predict_proba(self.model, self.scaler(self.X[rows]), batch_size=self.kw["batch_size"])
+        return self.trainer.predict(self.scaler(self.X[rows]))
 
 
 class Method(Protocol):
@@ -313,39 +305,22 @@ def run_entries(ctx, entries: Sequence[Entry], clips: Clips, y: Sequence, splits
 
 
 # =========================================================================== scoring
-def _macro(fn: str):
-    def metric(fp) -> float:
-        from sklearn import metrics as M
-
-        from mer_utils.evaluation.metrics import fold_labels
-
-        yt, yp = fold_labels(fp)
-        if fn == "accuracy":
-            return float(np.mean(yt == yp))
-        f = {"precision": M.precision_score, "recall": M.recall_score, "f1": M.f1_score}[fn]
-        return float(f(yt, yp, labels=list(fp.labels), average="macro", zero_division=0))
-    return metric
-
-
-METRICS = {m: _macro(m) for m in METRICS_SHOWN}
-"""Macro precision / recall / F1 and accuracy of one unit, from its stored predictions."""
+METRICS = metric_fns(METRICS_SHOWN)
+"""Macro precision / recall / F1 and accuracy of one unit (:data:`mer_utils.evaluation.METRICS`)."""
 
 
 def unit_scores(ctx, entries: Sequence[Entry]) -> pd.DataFrame:
-    """One row per (entry, unit): macro P / R / F1, accuracy, seconds, from the stored
-    predictions only."""
+    """One row per (entry, unit): macro P / R / F1, accuracy, seconds and parameters, from the
+    stored predictions only (:func:`mer_utils.evaluation.unit_scores`); an entry whose units
+    recorded no parameter count gets its ``n_params``."""
     frames = []
     for e in entries:
-        s = score_experiment(ctx.results_dir, e.experiment, METRICS)
-        info = {(fp.repeat, fp.fold): fp.info for fp in load_predictions(ctx.results_dir, e.experiment)}
-        s["train_seconds"] = [info[(r, f)].get("train_seconds", np.nan) for r, f in zip(s["repeat"], s["fold"])]
-        s["predict_seconds"] = [info[(r, f)].get("predict_seconds", np.nan) for r, f in zip(s["repeat"], s["fold"])]
-        s["seconds"] = [info[(r, f)].get("seconds", np.nan) for r, f in zip(s["repeat"], s["fold"])]
-        params = [info[(r, f)].get("parameters") for r, f in zip(s["repeat"], s["fold"])]
-        s["parameters"] = [e.n_params if p is None else p for p in params]
-        s.insert(0, "entry", e.name)
+        s = evaluation_unit_scores(ctx.results_dir, {e.name: e.experiment}, metrics=METRICS_SHOWN, key="entry")
+        if not len(s):
+            continue
         s.insert(1, "paper", e.paper)
-        frames.append(s.drop(columns=["experiment"]))
+        s["parameters"] = [e.n_params if pd.isna(p) else p for p in s["parameters"]]
+        frames.append(s)
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
@@ -376,31 +351,11 @@ def paired_tests(scores: pd.DataFrame, splits: Sequence[Split], reference: str, 
                  metric: str = "f1") -> pd.DataFrame:
     """Every entry against ``reference`` on the units both have: mean difference of the
     per-unit ``metric`` and the corrected resampled t-test (Nadeau & Bengio 2003; training
-    sets of the units overlap, so the variance is inflated by n_test / n_train)."""
-    from mer_utils.evaluation.stats import corrected_resampled_ttest
-
-    n_train = int(round(np.mean([len(s.train) for s in splits])))
-    n_test = int(round(np.mean([len(s.test) for s in splits])))
-    ref = scores[scores["entry"] == reference].set_index(["repeat", "fold"])[metric]
-    if ref.empty:
+    sets of the units overlap, so the variance is inflated by n_test / n_train):
+    :func:`mer_utils.evaluation.paired_comparisons`."""
+    if scores[scores["entry"] == reference].empty:
         raise KeyError(f"reference {reference!r} has no scores")
-    recs = []
-    for name, g in scores[scores["entry"] != reference].groupby("entry", sort=False):
-        a = g.set_index(["repeat", "fold"])[metric]
-        common = a.index.intersection(ref.index)
-        d = (a[common] - ref[common]).to_numpy()
-        rec = {"entry": name, "vs": reference, "units": len(common),
-               f"mean {metric} difference": float(d.mean()) if len(d) else np.nan}
-        if len(d) < 2:
-            rec.update(t=np.nan, p=np.nan, note="fewer than 2 shared units: no test")
-        elif np.ptp(d) < 1e-12:
-            rec.update(t=np.nan, p=np.nan, note="the same difference on every unit: the test is undefined")
-        else:
-            t, p = corrected_resampled_ttest(a[common].to_numpy(), ref[common].to_numpy(),
-                                             n_train=n_train, n_test=n_test)
-            rec.update(t=t, p=p, note="—" if len(d) >= 10 else f"{len(d)} units: little power")
-        recs.append(rec)
-    return pd.DataFrame(recs)
+    return paired_comparisons(scores, splits, reference, key="entry", metric=metric)
 
 
 def critical_difference(scores: pd.DataFrame, *, metric: str = "f1", alpha: float = 0.05

@@ -96,14 +96,21 @@ class RunContext:
         d.mkdir(parents=True, exist_ok=True)
         return d
 
-    def save_table(self, df, name: str, *, index: bool = False, floatfmt: str = ".3f") -> Path:
+    def save_table(self, df, name: str, *, index: bool = False, floatfmt: str = ".3f",
+                   caption: str = "") -> Path:
         """Write a table as CSV and Markdown under results/<label>/ and refresh the manifest.
 
-        Under the runner both go to the staging folder first (the returned path is there)
-        and replace the previous run's only when the notebook completes."""
+        ``caption``: a line written above the Markdown table (what it shows, on which data,
+        how it departs from the paper); the CSV holds the data only. Under the runner both
+        go to the staging folder first (the returned path is there) and replace the
+        previous run's only when the notebook completes."""
+        from mer_utils.config import atomic_write_text
         from mer_utils.results import write_table
 
         path = write_table(df, self.output_dir() / name, index=index, floatfmt=floatfmt)
+        if caption:
+            md = path.with_suffix(".md")
+            atomic_write_text(md, f"{caption}\n\n{md.read_text()}")
         self.write_manifest()
         return path
 

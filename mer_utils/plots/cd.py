@@ -1,55 +1,30 @@
-"""Critical-difference diagram (Demšar 2006, Fig. 1-2): methods placed on an axis of
-average rank (1 = best, on the left), a bar of length CD, and thick lines joining the
-methods whose average ranks differ by less than CD (Nemenyi, not significantly different).
-Input: the dict :func:`mer_utils.evaluation.stats.friedman_nemenyi` returns.
+"""Critical-difference diagram (Demšar 2006, Fig. 1-2), drawn by scikit-posthocs's
+``critical_difference_diagram``: methods on an axis of average rank (1 = best), a bar of
+length CD, and thick lines joining the methods the Nemenyi test does not tell apart.
+Input: the dict :func:`mer_utils.evaluation.stats.friedman_nemenyi` returns; this wrapper
+only sizes the figure and writes the Friedman statistics into its title.
 """
 from __future__ import annotations
 
 from typing import Mapping
 
 import matplotlib.pyplot as plt
-import numpy as np
 
 
 def cd_diagram(result: Mapping, *, title: str = "", width: float = 8.0):
     """The CD diagram of a :func:`~mer_utils.evaluation.stats.friedman_nemenyi` result;
     returns the Figure (save it with ``ctx.savefig``)."""
-    ranks = dict(sorted(result["avg_ranks"].items(), key=lambda kv: kv[1]))
-    names, R = list(ranks), np.asarray(list(ranks.values()))
-    k, cd = len(names), float(result["cd"])
-    half = (k + 1) // 2
-    groups = list(result.get("groups", []))
-    rows = max(half, k - half)
-    g_space = 0.14 * len(groups)
-    # y in "line" units: the rank axis at 0, labels below at -(0.3 + g_space + 0.45 i), CD bar above
-    bottom = -(0.5 + g_space + 0.45 * rows)
-    fig, ax = plt.subplots(figsize=(width, 0.55 * (1.9 - bottom)))
-    lo, hi = 1, max(k, 2)
-    ax.set_xlim(lo - 0.6, hi + 0.6)
-    ax.set_ylim(bottom, 1.1)
-    ax.axis("off")
-    ax.hlines(0, lo, hi, color="k", lw=1)
-    for t in range(lo, hi + 1):
-        ax.vlines(t, 0, 0.1, color="k", lw=1)
-        ax.text(t, 0.14, str(t), ha="center", va="bottom", fontsize=9)
-    ax.hlines(0.72, lo, lo + cd, color="k", lw=2)
-    ax.vlines([lo, lo + cd], 0.66, 0.78, color="k", lw=1)
-    ax.text(lo + cd / 2, 0.8, f"CD = {cd:.2f}", ha="center", va="bottom", fontsize=9)
-    for i, (n, r) in enumerate(zip(names, R)):
-        left = i < half
-        level = -(0.3 + g_space + 0.45 * (i if left else k - 1 - i))
-        x_text = lo - 0.5 if left else hi + 0.5
-        ax.vlines(r, level, 0, color="0.3", lw=0.8)
-        ax.hlines(level, min(r, x_text), max(r, x_text), color="0.3", lw=0.8)
-        ax.text(x_text + (-0.02 if left else 0.02), level, f"{n} ({r:.2f})", ha="right" if left else "left",
-                va="center", fontsize=8, clip_on=False)
-    for g, members in enumerate(groups):
-        rs = [ranks[m] for m in members]
-        y = -0.12 - 0.14 * g
-        ax.hlines(y, min(rs) - 0.03, max(rs) + 0.03, color="k", lw=3)
+    import scikit_posthocs as sp
+
+    k = len(result["avg_ranks"])
+    fig, ax = plt.subplots(figsize=(width, 1.4 + 0.32 * k))
+    sp.critical_difference_diagram(result["avg_ranks"], result["nemenyi"], cd=float(result["cd"]),
+                                   alpha=float(result["alpha"]), ax=ax,
+                                   label_fmt_left="{label} ({rank:.2f})", label_fmt_right="({rank:.2f}) {label}",
+                                   label_props={"fontsize": 8})
     sub = (f"Friedman chi2 = {result['chi2']:.2f} (p = {result['p_chi2']:.3g}), "
            f"{result['N']} splits, {k} methods, Nemenyi alpha = {result['alpha']}")
-    ax.set_title((title + "\n" if title else "") + sub, fontsize=9)
+    ax.set_title((title + "\n" if title else "") + sub, fontsize=9, pad=24)
     fig.tight_layout()
     return fig
 

@@ -1,7 +1,9 @@
-"""The multi-source paper's pieces (Cazzaniga et al., notebook 20): balancing by extreme
-corners, the 24-s crop/drop rule, resampling, the per-source dB reference, images, the
-balanced 90/10 split with k folds, the configuration per profile, tables built from stored
-predictions, and the notebook on real 4Q data."""
+"""The multi-source paper's pieces (Cazzaniga et al., mer_utils.papers.cazzaniga, notebook 20):
+balancing by extreme corners, the 24-s crop/drop rule, resampling, the per-source dB
+reference, images, the balanced 90/10 split with k folds stored through the protocol layer,
+the configuration per profile, the folds trained through the one engine, tables built from
+stored predictions with evaluation's metrics, the leaderboard entry, and the notebook on
+real 4Q data."""
 import json
 from types import SimpleNamespace
 
@@ -17,6 +19,8 @@ from mer_utils.datasets.base import DatasetError
 from mer_utils.features import spectrogram
 from mer_utils.features.images import source_references
 from mer_utils.papers import cazzaniga as C
+from mer_utils.papers.cazzaniga import figures as FIG, pipeline as P, tables as T
+from mer_utils.results import load_predictions
 
 
 def _ctx(tmp_path, seed=0):
@@ -110,8 +114,8 @@ def test_real_sources_present_are_merged_missing_ones_said_or_refused(tmp_path, 
     root.mkdir()
     shutil.copytree(pmemo_root, root / "pmemo")
     shutil.copytree(deam_root, root / "eim")
-    ctx = setup_run(C.NOTEBOOK, profile="demo", data_root=str(root))
-    table, desc = C.load_corpus(ctx, C.Config.for_profile("demo"))
+    ctx = setup_run(C.config.NOTEBOOK, profile="demo", data_root=str(root))
+    table, desc = P.load_corpus(ctx, C.Config.for_profile("demo"))
     assert sorted(table["track_id"])[:2] == ["deam:2", "deam:3"] and "pmemo:1" in set(table["track_id"])
     assert table["track_id"].is_unique                       # PMEmo's and EiM's ids collide unprefixed
     assert "absent: 4Q, Bi-Modal" in desc and str(root / "pmemo") in desc
@@ -120,9 +124,9 @@ def test_real_sources_present_are_merged_missing_ones_said_or_refused(tmp_path, 
     assert (pm1["valence_norm"], pm1["arousal_norm"]) == pytest.approx((0.8, 0.6))
     assert table.set_index("track_id").loc["deam:2", "valence_norm"] == pytest.approx(0.5)
     with pytest.raises(DatasetError, match="require_all_sources.*4Q.*Bi-Modal"):
-        C.load_corpus(ctx, C.Config.for_profile("demo", require_all_sources=True))
+        P.load_corpus(ctx, C.Config.for_profile("demo", require_all_sources=True))
     with pytest.raises(DatasetError, match="PMEmo: none of its 4 songs lasts 24 s"):   # 1-s fixtures
-        C.select_songs(ctx, C.Config.for_profile("demo"), table)
+        P.select_songs(ctx, C.Config.for_profile("demo"), table)
 
 
 # --------------------------------------------------------------------------- crop / drop and balancing of a corpus
@@ -146,7 +150,7 @@ def test_crop_rule_drops_songs_under_24_s_and_lists_them(tmp_path):
     df.loc[df["track_id"] == "4q:0", "duration"] = 23.99
     df.loc[df["track_id"] == "4q:1", "duration"] = 24.0            # exactly 24 s: kept
     df.loc[df["track_id"] == "pmemo:2", "duration"] = 10.0
-    out = C.select_songs(ctx, cfg, df)
+    out = P.select_songs(ctx, cfg, df)
     status = out.set_index("track_id")["status"]
     assert status["4q:0"] == "too_short" and status["4q:1"] == "selected"
     assert status["pmemo:2"] == "too_short"
@@ -165,7 +169,7 @@ def test_paper_totals_and_their_fallback(tmp_path):
     ctx = _ctx(tmp_path)
     df = _corpus()
     cfg = C.Config.for_profile("full", sources=("pmemo", "deam"), balance_totals=(("pmemo", 10), ("deam", 40)))
-    out = C.select_songs(ctx, cfg, df[df["source"] != "4q"])
+    out = P.select_songs(ctx, cfg, df[df["source"] != "4q"])
     assert (out.loc[out["source"] == "pmemo", "status"] == "selected").sum() == 10
     # 40 asked from 12 Emotion in Music songs: smallest-quadrant rule instead, noted
     assert (out.loc[out["source"] == "deam", "status"] == "selected").sum() == 12
@@ -177,10 +181,10 @@ def test_source_without_long_songs_or_with_an_empty_quadrant_raises(tmp_path):
     df = _corpus()
     short = df.assign(duration=np.where(df["source"] == "deam", 20.0, 30.0))
     with pytest.raises(DatasetError, match="Emotion in Music: none of its 12 songs lasts 24 s"):
-        C.select_songs(_ctx(tmp_path), cfg, short)
+        P.select_songs(_ctx(tmp_path), cfg, short)
     q4 = df.assign(duration=np.where((df["source"] == "pmemo") & (df["quadrant"] == "Q4"), 5.0, 30.0))
     with pytest.raises(BalanceError, match=r"PMEmo: quadrant\(s\) \['Q4'\] have no songs"):
-        C.select_songs(_ctx(tmp_path), cfg, q4)
+        P.select_songs(_ctx(tmp_path), cfg, q4)
 
 
 def test_central_crop_resampling_and_no_volume_normalisation():
@@ -188,7 +192,7 @@ def test_central_crop_resampling_and_no_volume_normalisation():
     t = np.arange(int(24 * sr)) / sr
     tone = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
     padded = np.concatenate([np.zeros(3 * sr, np.float32), tone, np.zeros(3 * sr, np.float32)])
-    fe = C.front_end(C.Config())
+    fe = P.front_end(C.Config())
     S_mid = spectrogram(padded, sr, fe)
     S_tone = spectrogram(tone, sr, fe)
     assert S_mid.shape == (1034, 128)
@@ -224,11 +228,11 @@ def test_per_source_reference_paper_and_training_only_variants():
     with pytest.raises(ValueError, match="source 'b' has no row"):
         source_references(X, sources, rows=[0, 1])
     kept = pd.DataFrame({"source": sources})
-    split = C.Split(C.Unit(0, 0), train=np.array([0, 1, 3]), test=np.array([5]), validation=np.array([2, 4]))
+    split = P.Split(P.Unit(0, 0), train=np.array([0, 1, 3]), test=np.array([5]), validation=np.array([2, 4]))
     paper = C.Config.for_profile("demo")
     ours = C.Config.for_profile("demo", db_reference="train_only")
-    assert C.db_references(paper, X, kept, split)["b"] == 30.0
-    assert C.db_references(ours, X, kept, split)["b"] == pytest.approx(float(X[3].max()))
+    assert P.db_references(paper, X, kept, split)["b"] == 30.0
+    assert P.db_references(ours, X, kept, split)["b"] == pytest.approx(float(X[3].max()))
 
 
 def test_images_shape_range_and_per_source_reference():
@@ -238,14 +242,14 @@ def test_images_shape_range_and_per_source_reference():
     kept = pd.DataFrame({"source": ["a", "a", "b", "b"]})
     cfg = C.Config.for_profile("demo")
     refs = source_references(X, kept["source"])
-    imgs = C.render_images(cfg, X, kept, refs)
+    imgs = P.render_images(cfg, X, kept, refs)
     assert imgs.shape == (4, 64, 64, 3) and imgs.dtype == np.uint8
     assert imgs.min() >= 0 and imgs.max() <= 255 and imgs.max() > 200
     # the same song at another absolute level in another source looks the same ...
     assert np.abs(imgs[0].astype(int) - imgs[2].astype(int)).max() <= 1
     # ... while a song 10 dB below its source's loudest one is darker
     assert imgs[1].astype(int).sum() < imgs[0].astype(int).sum()
-    full = C.render_images(C.Config(), X[:1], kept[:1], refs)
+    full = P.render_images(C.Config(), X[:1], kept[:1], refs)
     assert full.shape == (1, 300, 300, 3)
 
 
@@ -262,15 +266,15 @@ def _split_table(n_per=20, genres=False):
 
 def test_test_part_is_balanced_by_class_source_and_genre():
     df = _split_table(20, genres=True)
-    test = C.balanced_test_rows(df["quadrant"], df["source"], C._genres(C.Config(), df), test_size=0.1, seed=3)
+    test = P.balanced_test_rows(df["quadrant"], df["source"], P._genres(C.Config(), df), test_size=0.1, seed=3)
     assert len(test) == 24
     cell = df.iloc[test].groupby(["quadrant", "source"]).size()
     assert (cell == 2).all() and len(cell) == 12
     eim = df.iloc[test].query("source == 'deam'")
     assert (eim.groupby(["quadrant", "genre"]).size() == 1).all()
-    again = C.balanced_test_rows(df["quadrant"], df["source"], C._genres(C.Config(), df), test_size=0.1, seed=3)
+    again = P.balanced_test_rows(df["quadrant"], df["source"], P._genres(C.Config(), df), test_size=0.1, seed=3)
     assert np.array_equal(test, again)
-    odd = C.balanced_test_rows(df["quadrant"].iloc[:-7], df["source"].iloc[:-7], test_size=0.1, seed=0)
+    odd = P.balanced_test_rows(df["quadrant"].iloc[:-7], df["source"].iloc[:-7], test_size=0.1, seed=0)
     assert len(odd) == round(0.1 * (len(df) - 7))
     # classes of 50 songs each, sources of unequal size inside them: 5 test songs per class,
     # and within a class 1 or 2 per source (never a class favoured by its name)
@@ -278,55 +282,64 @@ def test_test_part_is_balanced_by_class_source_and_genre():
     cls = [q for q, n in sizes.items() for k, m in enumerate(n) for _ in range(m)]
     src = [f"s{k}" for q, n in sizes.items() for k, m in enumerate(n) for _ in range(m)]
     for seed in range(3):
-        t = C.balanced_test_rows(cls, src, test_size=0.1, seed=seed)
+        t = P.balanced_test_rows(cls, src, test_size=0.1, seed=seed)
         assert pd.Series(np.asarray(cls)[t]).value_counts().tolist() == [5, 5, 5, 5]
         per_cell = pd.crosstab(np.asarray(cls)[t], np.asarray(src)[t])
         assert per_cell.to_numpy().min() >= 1 and per_cell.to_numpy().max() <= 2
 
 
-def test_make_splits_fixed_test_k_folds_saved_and_reused(tmp_path, monkeypatch):
+def test_make_splits_fixed_test_k_folds_saved_and_reused(tmp_path):
     df = _split_table(20)
     cfg = C.Config.for_profile("demo")
     ctx = _ctx(tmp_path)
-    splits, folder = C.make_splits(ctx, cfg, df)
-    assert len(splits) == 5 and len(list(folder.glob("r00-f0*.csv"))) == 5
+    splits, folder = P.make_splits(ctx, cfg, df)
+    # one predefined split per fold, stored by the protocol layer (evaluation.protocols)
+    files = sorted(folder.glob("cazzaniga-r00-f0*-predefined-*/r00-f00.csv"))
+    assert len(splits) == 5 and len(files) == 5
+    assert [sp.unit.key for sp in splits] == [f"r00-f0{f}" for f in range(5)]
     test = splits[0].test
     vals = []
-    for sp in splits:
+    for sp, f in zip(splits, files):
         assert np.array_equal(sp.test, test)
         assert len(np.intersect1d(sp.train, sp.validation)) == 0
         assert len(np.union1d(np.union1d(sp.train, sp.validation), sp.test)) == len(df)
         assert set(df["quadrant"].iloc[sp.validation]) == {"Q1", "Q2", "Q3", "Q4"}
+        stored = pd.read_csv(f)
+        assert sorted(stored.loc[stored["split"] == "validation", "track_id"]) == sorted(df["track_id"].iloc[sp.validation])
         vals.append(sp.validation)
     assert len(np.unique(np.concatenate(vals))) == len(df) - len(test)   # each dev song validates once
-    # rerun: read from the files, nothing recomputed
-    monkeypatch.setattr(C, "balanced_test_rows", lambda *a, **k: (_ for _ in ()).throw(AssertionError("recomputed")))
-    again, folder2 = C.make_splits(ctx, cfg, df)
-    assert folder2 == folder
+    # rerun: the same files are found and not rewritten
+    mtimes = [f.stat().st_mtime_ns for f in files]
+    again, folder2 = P.make_splits(ctx, cfg, df)
+    assert folder2 == folder and [f.stat().st_mtime_ns for f in files] == mtimes
     assert all(np.array_equal(a.validation, b.validation) for a, b in zip(splits, again))
+    assert len(list(folder.glob("cazzaniga-*"))) == 5
+    other, _ = P.make_splits(ctx, cfg, df, seed=1)                      # another seed: new folders
+    assert len(list(folder.glob("cazzaniga-*"))) == 10
+    assert not np.array_equal(other[0].test, test)
 
 
 def test_make_splits_refuses_one_class_and_too_small_classes(tmp_path):
     df = _split_table(20)
     cfg = C.Config.for_profile("demo")
     with pytest.raises(ValueError, match="one class only"):
-        C.make_splits(_ctx(tmp_path), cfg, df[df["quadrant"] == "Q1"])
+        P.make_splits(_ctx(tmp_path), cfg, df[df["quadrant"] == "Q1"])
     small = pd.concat([df[df["quadrant"] != "Q4"], df[df["quadrant"] == "Q4"].head(4)])
     with pytest.raises(ValueError, match="class 'Q4' has 4 training song"):
-        C.make_splits(_ctx(tmp_path), cfg, small)
+        P.make_splits(_ctx(tmp_path), cfg, small)
 
 
 # --------------------------------------------------------------------------- config, tables
 def test_profiles_scale_and_full_is_the_paper():
-    assert C.scalings(C.Config.for_profile("full")).empty
-    demo = C.scalings(C.Config.for_profile("demo")).set_index("setting")
+    assert C.config.scalings(C.Config.for_profile("full")).empty
+    demo = C.config.scalings(C.Config.for_profile("demo")).set_index("setting")
     assert {"image_size", "backbone", "epochs"} <= set(demo.index)
     assert demo.loc["image_size", "paper"] == 300
     full = C.Config.for_profile("full")
     assert (full.backbone, full.image_size, full.epochs, full.learning_rate, full.folds) == \
         ("EfficientNetB3", 300, 50, 1e-5, 5)
-    w = C.Weights("random", None, "offline", 1e-3)
-    cap = C.caption(C.Config.for_profile("demo"), w, "Table 3.")
+    w = P.Weights("random", None, "offline", 1e-3)
+    cap = T.caption(C.Config.for_profile("demo"), w, "Table 3.")
     assert "NOT ImageNet" in cap and "image_size 64 (paper 300)" in cap and "source_all" in cap
     with pytest.raises(ValueError, match="db_reference"):
         C.Config.for_profile("demo", db_reference="global")
@@ -339,8 +352,8 @@ def test_paper_values_transcribed():
     assert t3[("All Folds", "accuracy")] == 0.64 and t3[("Fold 4", "f1")] == 0.63
     t4 = pv[pv["table"] == "4"].set_index(["row", "metric"])["value"]
     assert t4[("A+V-", "recall")] == 0.78 and t4[("A-V+", "f1")] == 0.53
-    assert set(pv[pv["table"] == "5"]["row"]) == set(C.TABLE5_DATASETS)
-    assert C.table2()["same"].all()
+    assert set(pv[pv["table"] == "5"]["row"]) == set(T.TABLE5_DATASETS)
+    assert T.table2()["same"].all()
 
 
 def test_tables_are_built_from_stored_predictions(tmp_path):
@@ -349,30 +362,30 @@ def test_tables_are_built_from_stored_predictions(tmp_path):
     df = _split_table(10)
     cfg = C.Config.for_profile("demo")
     ctx = _ctx(tmp_path)
-    splits, _ = C.make_splits(ctx, cfg, df)
-    y = df["quadrant"].map({q: i for i, q in enumerate(C.CLASSES)}).to_numpy()
+    splits, _ = P.make_splits(ctx, cfg, df)
+    y = df["quadrant"].map({q: i for i, q in enumerate(C.config.CLASSES)}).to_numpy()
     ids = df["track_id"].to_numpy()
 
     def fake(split):           # right on the first (fold + 1) * 2 test songs, wrong elsewhere
         te = split.test
         pred = (y[te] + 1) % 4
         pred[: (split.unit.fold + 1) * 2] = y[te][: (split.unit.fold + 1) * 2]
-        return UnitResult(ids=ids[te], y_true=y[te], y_score=np.eye(4)[pred], labels=list(C.CLASSES),
+        return UnitResult(ids=ids[te], y_true=y[te], y_score=np.eye(4)[pred], labels=list(C.config.CLASSES),
                           info={"history": {"loss": [1.0, 0.5], "val_loss": [1.1, 0.9], "epoch": [1, 2],
                                             "best_epoch": 2}})
 
     run_protocol(tmp_path, "cazzaniga_source_all", splits, config={"t": 1}, fit_predict=fake, progress=False)
-    long3, wide3 = C.table3(ctx, "cazzaniga_source_all")
+    long3, wide3 = T.table3(ctx, "cazzaniga_source_all")
     n = len(splits[0].test)
     accs = [(f + 1) * 2 / n for f in range(5)]
     got = long3[long3["metric"] == "accuracy"].set_index("row")["reproduced"]
     assert got["Fold 3"] == pytest.approx(accs[2]) and got["All Folds"] == pytest.approx(np.mean(accs))
     assert long3.set_index(["row", "metric"]).loc[("All Folds", "accuracy"), "paper"] == 0.64
     assert "(paper 0.64)" in wide3.loc["Accuracy", "All Folds"]
-    long4, wide4 = C.table4(ctx, "cazzaniga_source_all")
+    long4, wide4 = T.table4(ctx, "cazzaniga_source_all")
     assert list(wide4.index) == ["A+V+", "A+V-", "A-V-", "A-V+"]
     assert wide4.loc["A+V-", ("recall", "paper")] == 0.78
-    fig = C.fig5_losses(ctx, "cazzaniga_source_all")
+    fig = FIG.fig5_losses(ctx, "cazzaniga_source_all")
     assert "fold 3" in fig.axes[0].figure._suptitle.get_text()
 
 
@@ -388,7 +401,7 @@ def test_notebook_runs_on_real_4q_alone(out_dir):
     from mer_utils.config import RESULTS_DIR
     from mer_utils.run import output_label
     label = output_label("smoke", root)
-    manifest = json.loads((RESULTS_DIR / label / "manifests" / C.NOTEBOOK / "manifest.json").read_text())
+    manifest = json.loads((RESULTS_DIR / label / "manifests" / C.config.NOTEBOOK / "manifest.json").read_text())
     assert any("4q-dev" in v for v in manifest["data_sources"].values())
     assert any("4Q alone" in n for n in manifest["notes"])
     t3 = pd.read_csv(RESULTS_DIR / label / "cazzaniga_table3.csv")
@@ -399,20 +412,140 @@ def test_train_only_variant_renders_per_fold_and_runs_end_to_end(tmp_path):
     rng = np.random.default_rng(2)
     df = _split_table(5)                                            # 60 songs, 3 sources
     X = rng.uniform(-70, 0, (len(df), 40, 16)).astype(np.float32)
-    y = df["quadrant"].map({q: i for i, q in enumerate(C.CLASSES)}).to_numpy()
+    y = df["quadrant"].map({q: i for i, q in enumerate(C.config.CLASSES)}).to_numpy()
     X[:, :4, :] += (y[:, None, None] * 5.0)                         # something learnable
     ctx = _ctx(tmp_path)
     paper = C.Config.for_profile("smoke")
     ours = C.Config.for_profile("smoke", db_reference="train_only")
-    splits, _ = C.make_splits(ctx, paper, df)
+    splits, _ = P.make_splits(ctx, paper, df)
     loudest = int(splits[0].test[0])
     X[loudest] += 40.0                                              # a test song sets its source's max
-    a = C._Images(paper, X, df)(splits[0])
-    b = C._Images(ours, X, df)(splits[0])
+    a = P._Images(paper, X, df)(splits[0])
+    b = P._Images(ours, X, df)(splits[0])
     same_source = (df["source"] == df["source"].iloc[loudest]).to_numpy()
     other = np.flatnonzero(same_source)[np.flatnonzero(same_source) != loudest][0]
     assert b[other].astype(int).sum() > a[other].astype(int).sum()   # not darkened by the test song
-    exp = C.run_control(ctx, ours, X, df, splits)
+    exp = P.run_control(ctx, ours, X, df, splits)
     assert exp == "cazzaniga_control_train_only"
-    scores = C.fold_scores(ctx, exp)
+    scores = T.fold_scores(ctx, exp)
     assert len(scores) == 2 and scores["accuracy"].between(0, 1).all()
+
+
+# --------------------------------------------------------------------------- training through the engine
+def _tiny_classifier(input_shape, n_classes, **kw):
+    """Stands in for EfficientNet + head (same call signature): a pooled linear softmax."""
+    import keras
+
+    inp = keras.Input(shape=tuple(input_shape))
+    x = keras.layers.Rescaling(1 / 255.0)(inp)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    x = keras.layers.Dense(8, activation="relu")(x)
+    return keras.Model(inp, keras.layers.Dense(n_classes, activation="softmax")(x))
+
+
+@pytest.mark.backend
+def test_folds_train_through_one_trainer_from_one_initialisation(tmp_path, monkeypatch):
+    pytest.importorskip("keras")
+    from mer_utils.models import efficientnet
+    from mer_utils.training import Trainer, ValidationStop
+
+    monkeypatch.setattr(efficientnet, "build_classifier", _tiny_classifier)
+    fits = []
+    real_fit = Trainer.fit
+
+    def spy(self, *a, **k):
+        fits.append((id(self), k["seed"], k["init_seed"]))
+        return real_fit(self, *a, **k)
+
+    monkeypatch.setattr(Trainer, "fit", spy)
+    rng = np.random.default_rng(0)
+    df = _split_table(5)
+    X = rng.uniform(-70, 0, (len(df), 40, 16)).astype(np.float32)
+    ctx = _ctx(tmp_path, seed=3)
+    cfg = C.Config.for_profile("smoke", epochs=2)
+    w = P.Weights("random", None, "test", 1e-3)
+    rec = P.recipe(cfg, w)
+    assert (rec.epochs, rec.batch_size, rec.learning_rate, rec.execution) == (2, 16, 1e-3, "eager")
+    assert rec.stop == ValidationStop(patience=cfg.patience)
+    splits, _ = P.make_splits(ctx, cfg, df)
+    exp = P.run_experiment(ctx, cfg, X, df, splits, w)
+    # one trainer for both folds; every fold starts from the weights drawn under ctx.seed,
+    # its batches and dropout seeded ctx.seed * 100 + fold (as before the engine)
+    assert len({t for t, _, _ in fits}) == 1
+    assert [(s, i) for _, s, i in fits] == [(300, 3), (301, 3)]
+    folds = load_predictions(tmp_path, exp)
+    assert len(folds) == 2
+    for fp in folds:
+        h = fp.info["history"]
+        assert len(h["epoch_seconds"]) == len(h["epoch"]) and h["best_epoch"] >= 1
+        assert fp.info["seconds"] >= h["seconds"] > 0 and fp.info["parameters"] > 0
+    scores = T.fold_scores(ctx, exp)
+    assert list(scores["fold"]) == [0, 1] and (scores["seconds"] > 0).all()
+    fits.clear()
+    P.run_experiment(ctx, cfg, X, df, splits, w)                     # resumable: nothing trained
+    assert fits == []
+
+
+def test_ensemble_and_models_table_use_evaluation_metrics(tmp_path):
+    from mer_utils.evaluation import label_scores
+    from mer_utils.experiment import UnitResult, run_protocol
+
+    df = _split_table(10)
+    ctx = _ctx(tmp_path)
+    splits, _ = P.make_splits(ctx, C.Config.for_profile("demo"), df)
+    y = df["quadrant"].map({q: i for i, q in enumerate(C.config.CLASSES)}).to_numpy()
+    ids = df["track_id"].to_numpy()
+    rng = np.random.default_rng(0)
+
+    def noisy(split):
+        te = split.test
+        P_ = rng.dirichlet(np.ones(4), len(te)) + 0.6 * np.eye(4)[y[te]] * (split.unit.fold % 2)
+        return UnitResult(ids=ids[te], y_true=y[te], y_score=P_ / P_.sum(1, keepdims=True),
+                          labels=list(C.config.CLASSES))
+
+    run_protocol(tmp_path, "net", splits, config={}, fit_predict=noisy, progress=False)
+    run_protocol(tmp_path, "ctl", splits, config={"c": 1}, fit_predict=noisy, progress=False)
+    folds = load_predictions(tmp_path, "net")
+    mean = np.mean([fp.y_score for fp in folds], axis=0)
+    ens = T._ensemble(ctx, "net")
+    expected = label_scores(folds[0].y_true, mean.argmax(1), list(C.config.CLASSES))
+    assert (ens["accuracy"], ens["f1"]) == (expected["accuracy"], expected["f1"])
+    tab = T.models_table(ctx, {"net": "net", "control": "ctl"}).set_index("model")
+    sc = T.fold_scores(ctx, "net")
+    assert tab.loc["net", "f1"] == pytest.approx(sc["f1"].mean()) and tab.loc["net", "folds"] == 5
+    assert tab.loc["net", "seconds per fold"] == pytest.approx(sc["seconds"].mean())   # run_protocol's timing
+
+
+def test_board_entry_trains_through_the_engine(tmp_path, monkeypatch):
+    pytest.importorskip("keras")
+    from mer_utils import leaderboard as lb
+    from mer_utils.models import efficientnet
+    from mer_utils.papers.cazzaniga import board as B
+
+    monkeypatch.setattr(efficientnet, "build_classifier", _tiny_classifier)
+    (entry,) = C.quadrant_entries("smoke")
+    assert entry.paper == "cazzaniga" and entry.units == 1 and entry.validation == 0.15
+    cfg = C.Config.for_profile("smoke", **{k: v for k, v in C.BOARD["smoke"].items() if k != "units"})
+    ctx = _ctx(tmp_path)
+    images = np.random.default_rng(0).integers(0, 255, (24, 32, 32, 3)).astype(np.uint8)
+    m = B._BoardEffNet(ctx, cfg, images)
+    y = np.arange(24) % 4
+    m.fit(np.arange(16), y[:16], np.arange(16, 20), y[16:20])
+    assert m.n_params == m.trainer.n_params > 0 and m.trainer.fits == 1
+    assert "best_epoch" in m.history
+    P_ = m.predict(np.arange(20, 24))
+    assert P_.shape == (4, len(lb.LABELS)) and np.allclose(P_.sum(1), 1, atol=1e-5)
+
+
+def test_run_context_writes_a_caption_above_the_markdown_table(tmp_path):
+    from mer_utils.run import RunContext
+
+    ctx = RunContext(notebook="t", p=SimpleNamespace(name="smoke"), seed=0, data_root=None,
+                     results_dir=tmp_path, figures_dir=tmp_path,
+                     manifest=Manifest(notebook="t", profile={}, seed=0, data_root=None))
+    path = ctx.save_table(pd.DataFrame({"a": [1.0]}), "t", caption="Table 3: what it shows.")
+    md = path.with_suffix(".md").read_text()
+    assert md.startswith("Table 3: what it shows.\n\n|")
+    assert "Table 3" not in path.read_text()                       # the CSV holds the data only
+    plain = ctx.save_table(pd.DataFrame({"a": [1.0]}), "u")
+    assert plain.with_suffix(".md").read_text().startswith("|")

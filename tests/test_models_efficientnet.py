@@ -1,6 +1,7 @@
-"""The multi-source paper's network (mer_utils.models.cazzaniga): the head's layers and
-parameter count, loading backbone weights from a file through the same code path as the
-ImageNet weights, the offline fallback (recorded, never called ImageNet), optimizer reset."""
+"""EfficientNet + Cazzaniga et al.'s head (mer_utils.models.efficientnet): the head's layers
+and parameter count (the total through evaluation.parameter_count), loading backbone weights
+from a file through the same code path as the ImageNet weights, the offline fallback
+(recorded, never called ImageNet)."""
 from types import SimpleNamespace
 
 import numpy as np
@@ -9,9 +10,11 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from mer_utils.config import Manifest  # noqa: E402
-from mer_utils.models import cazzaniga as M  # noqa: E402
+from mer_utils.evaluation import parameter_count  # noqa: E402
+from mer_utils.models import efficientnet as M  # noqa: E402
 
 
+@pytest.mark.backend
 def test_head_layers_and_parameter_count_on_a_small_input():
     model = M.build_classifier((32, 32, 3), 4, backbone="EfficientNetB3", weights=None)
     head = M.head_summary(model)
@@ -25,23 +28,24 @@ def test_head_layers_and_parameter_count_on_a_small_input():
     # 32 x 32 input -> EfficientNetB3 feature map 1 x 1 x 1536 -> 1536 flattened values:
     # 1536*512+512 + 512*128+128 + 128*64+64 + 64*4+4 = 861,124
     assert M.head_parameter_count(1536) == 861_124
-    counts = M.parameter_counts(model)
-    assert counts["head"] == 861_124
-    assert counts["backbone"] == 10_783_535          # Keras's EfficientNetB3 without top
-    assert counts["parameters"] == counts["backbone"] + counts["head"]
+    head = sum(r["parameters"] for r in head)
+    assert head == 861_124
+    assert parameter_count(model)["parameters"] == 10_783_535 + head   # Keras's EfficientNetB3 without top
     out = model.predict(np.full((2, 32, 32, 3), 128.0, np.float32), verbose=0)
     assert out.shape == (2, 4) and np.allclose(out.sum(axis=1), 1.0, atol=1e-5)
 
 
+@pytest.mark.backend
 def test_flatten_of_the_unpooled_map_vs_pooled_head():
     flat = M.build_classifier((64, 64, 3), 4, backbone="EfficientNetB0", weights=None)
     pooled = M.build_classifier((64, 64, 3), 4, backbone="EfficientNetB0", weights=None, pooling="avg")
     # 64 px -> a 2 x 2 x 1280 map: 5120 values flattened, 1280 after average pooling
-    assert M.parameter_counts(flat)["head"] == M.head_parameter_count(5120)
-    assert M.parameter_counts(pooled)["head"] == M.head_parameter_count(1280)
+    head = {name: sum(r["parameters"] for r in M.head_summary(m)) for name, m in (("flat", flat), ("pooled", pooled))}
+    assert head["flat"] == M.head_parameter_count(5120)
+    assert head["pooled"] == M.head_parameter_count(1280)
     from mer_utils.papers import cazzaniga as C
-    by_hand = C.head_table(C.Config.for_profile("demo"))             # EfficientNetB0, 64 px
-    assert by_hand["parameters"].fillna(0).sum() == M.parameter_counts(flat)["head"]
+    by_hand = C.tables.head_table(C.Config.for_profile("demo"))      # EfficientNetB0, 64 px
+    assert by_hand["parameters"].fillna(0).sum() == head["flat"]
     with pytest.raises(ValueError, match="unknown backbone"):
         M.build_classifier((64, 64, 3), backbone="ResNet50")
 
@@ -55,6 +59,7 @@ def _write_legacy_h5(model, path):
         legacy_h5_format.save_weights_to_hdf5_group(f, model)
 
 
+@pytest.mark.backend
 @pytest.mark.filterwarnings("ignore::DeprecationWarning")  # Keras's legacy HDF5 writer
 def test_weights_file_loads_through_the_imagenet_code_path(tmp_path):
     """A small file named like Keras's ImageNet file is found and loaded the way an online
@@ -103,7 +108,7 @@ def test_offline_imagenet_falls_back_to_random_init_and_says_so(tmp_path, monkey
     ctx = SimpleNamespace(manifest=Manifest(notebook="t", profile={}, seed=0, data_root=None),
                           cache_dir=tmp_path)
     cfg = C.Config.for_profile("demo")
-    w = C.resolve_weights(ctx, cfg)
+    w = C.pipeline.resolve_weights(ctx, cfg)
     assert w.kind == "random" and w.path is None and "NOT ImageNet" in w.caption
     assert w.learning_rate == cfg.random_init_learning_rate
     sub = ctx.manifest.substitutions[0]
@@ -111,18 +116,6 @@ def test_offline_imagenet_falls_back_to_random_init_and_says_so(tmp_path, monkey
     # with Keras's file in the cache's weights folder, it is used and the paper's rate kept
     (tmp_path / "weights").mkdir()
     (tmp_path / "weights" / "efficientnetb0_notop.h5").write_bytes(b"placeholder")
-    w2 = C.resolve_weights(ctx, cfg)
+    w2 = C.pipeline.resolve_weights(ctx, cfg)
     assert w2.kind == "imagenet" and w2.learning_rate == cfg.learning_rate
     assert "NOT ImageNet" not in w2.caption
-
-
-def test_reset_optimizer_keeps_the_learning_rate():
-    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2, activation="softmax")])
-    model.compile(optimizer=keras.optimizers.Adam(1e-5), loss="sparse_categorical_crossentropy")
-    model.fit(np.ones((4, 3), np.float32), np.array([0, 1, 0, 1]), epochs=2, verbose=0)
-    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 2
-    M.reset_optimizer(model)
-    assert int(keras.ops.convert_to_numpy(model.optimizer.iterations)) == 0
-    assert float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) == pytest.approx(1e-5)
-    assert all(float(np.abs(keras.ops.convert_to_numpy(v)).sum()) == 0 for v in model.optimizer.variables
-               if "momentum" in v.path or "velocity" in v.path)

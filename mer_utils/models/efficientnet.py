@@ -1,4 +1,5 @@
-"""EfficientNet backbone + the multi-source paper's dense head (Cazzaniga, Gasparini & Saibene).
+"""EfficientNet backbone + a dense head: the image classifier of Cazzaniga, Gasparini &
+Saibene, *A multi-source deep learning model for music emotion recognition* (AIxHMI 2024).
 
 The paper's model (Sec. 4.2): EfficientNetB3 "pre-trained using ImageNet", then
 
@@ -18,8 +19,13 @@ trained with sparse categorical cross-entropy and Adam (learning rate 1e-5).
   path; offline it returns ``None`` and the reason, so the caller can fall back to random
   initialisation *and record that it did* (never presenting it as ImageNet). The file is
   then loaded by ``keras.applications.<Backbone>(weights=<path>)`` — the code path Keras
-  itself uses after downloading, so a local weights file (``tests/test_cazzaniga_model.py``
+  itself uses after downloading, so a local weights file (``tests/test_models_efficientnet.py``
   makes one) exercises exactly what an online user runs.
+* :func:`head_summary` — the head's layers and their parameters (the backbone / head split
+  of a model's size; the total is :func:`mer_utils.evaluation.parameter_count`).
+
+Training (Adam, early stopping, the reset between folds) is the engine's
+(:class:`mer_utils.training.Trainer`); this file only says what the network is.
 
 Only ``keras.layers`` / ``keras.applications`` / ``keras.ops`` are used (no ``tf.*``), so
 the builder runs under ``KERAS_BACKEND=tensorflow``, ``torch`` or ``jax``.
@@ -33,8 +39,7 @@ from typing import Any, Sequence
 import keras
 
 __all__ = ["BACKBONES", "HEAD_UNITS", "HEAD_DROPOUTS", "IMAGENET_FILES", "imagenet_weights",
-           "build_backbone", "build_classifier", "head_summary", "head_parameter_count",
-           "parameter_counts", "reset_optimizer"]
+           "build_backbone", "build_classifier", "head_summary", "head_parameter_count"]
 
 # Backbones by name (narrower ones are offered for CPU-sized runs; the paper uses B3).
 BACKBONES = {
@@ -111,7 +116,9 @@ def build_classifier(input_shape: Sequence[int] = (300, 300, 3), n_classes: int 
                      pooling: str | None = None, units: Sequence[int] = HEAD_UNITS,
                      dropouts: Sequence[float] = HEAD_DROPOUTS, trainable_backbone: bool = True,
                      name: str = "cazzaniga_efficientnet") -> keras.Model:
-    """Backbone + Flatten + (Dense ReLU, Dropout) x len(units) + Dense softmax.
+    """Backbone + Flatten + (Dense ReLU, Dropout) x len(units) + Dense softmax: Cazzaniga et
+    al.'s classifier (Sec. 4.2: EfficientNetB3, Dense 512/128/64 ReLU with Dropout 0.5/0.3/0.1,
+    Dense 4 softmax) with the paper's values as defaults.
 
     Input: (height, width, 3) images with values in [0, 255] (float or uint8-valued).
     """
@@ -132,7 +139,9 @@ def build_classifier(input_shape: Sequence[int] = (300, 300, 3), n_classes: int 
 
 
 def head_summary(model: keras.Model) -> list[dict[str, Any]]:
-    """The layers after the backbone: name, class, units / rate / activation, parameters."""
+    """The layers after the backbone of a :func:`build_classifier` model (Cazzaniga et al.'s
+    head): name, class, units / rate / activation, parameters. Their sum is the head's size;
+    the backbone's is :func:`mer_utils.evaluation.parameter_count` minus it."""
     rows = []
     for layer in model.layers:
         if not layer.name.startswith("head_"):
@@ -148,27 +157,3 @@ def head_parameter_count(features: int, units: Sequence[int] = HEAD_UNITS, n_cla
     """Parameters of the head on ``features`` flattened backbone outputs (by hand)."""
     sizes = [int(features), *map(int, units), int(n_classes)]
     return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
-
-
-def parameter_counts(model: keras.Model) -> dict[str, int]:
-    """Total, trainable, backbone and head parameters of a :func:`build_classifier` model."""
-    head = sum(r["parameters"] for r in head_summary(model))
-    total = int(model.count_params())
-    trainable = int(sum(int(keras.ops.size(w)) for w in model.trainable_weights))
-    return {"parameters": total, "trainable": trainable, "backbone": total - head, "head": head}
-
-
-def reset_optimizer(model: keras.Model) -> None:
-    """Zero a compiled model's optimizer state (moments, step counter).
-
-    With :meth:`keras.Model.set_weights` this lets one model (and its traced train step)
-    be reused for the next fold instead of building and tracing a new one, which for
-    EfficientNet costs far more than an epoch on a small CPU run.
-    """
-    opt = model.optimizer
-    if opt is None:
-        raise ValueError("the model is not compiled")
-    for v in opt.variables:
-        if v.path.rsplit("/", 1)[-1] == "learning_rate":   # a variable too: keep it
-            continue
-        v.assign(keras.ops.zeros(v.shape, dtype=v.dtype))
