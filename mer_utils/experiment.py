@@ -25,6 +25,7 @@ where it stopped; the committed results are replaced only when every unit is sto
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import re
 import time
 from typing import Any, Callable, ClassVar, Mapping, Sequence
@@ -35,7 +36,7 @@ import pandas as pd
 from mer_utils.evaluation.protocols import Split, split_signature
 from mer_utils.results import ExperimentRun, Unit
 
-__all__ = ["PaperConfig", "setting", "check_setting", "UnitResult", "run_protocol", "Fidelity", "fidelity_table"]
+__all__ = ["PaperConfig", "setting", "check_setting", "row_fingerprints", "unit_fingerprint", "UnitResult", "run_protocol", "Fidelity", "fidelity_table"]
 
 
 def setting(default: Any, *, paper: str = "", note: str = "", minimum: float | None = None,
@@ -185,28 +186,79 @@ class UnitResult:
     info: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
+def row_fingerprints(*inputs: Any, owner: np.ndarray | None = None, n_rows: int | None = None) -> np.ndarray:
+    """One short hash per row of what a unit trains and is tested on: the bytes of each
+    input's row (arrays, or DataFrames by their values), combined over ``inputs``.
+
+    Inputs at a finer grain than the protocol's rows (segments, chunks) pass ``owner`` (the
+    row each of their items belongs to) and ``n_rows``: a row's hash then covers all its
+    items. A replaced audio file changes its features (the feature cache is keyed by file
+    size and time), a changed value of a feature table changes its row: either changes the
+    fingerprint of exactly the rows that hold it. Cost: one BLAKE2 pass over the inputs
+    (about 0.1 s for the 120 dev clips' mel spectrograms).
+    """
+    hashers: list[Any] | None = None
+    for x in inputs:
+        arr = x.to_numpy() if isinstance(x, pd.DataFrame) else np.asarray(x)
+        if arr.dtype == object:
+            arr = arr.astype(str)
+        n = len(arr) if owner is None else int(n_rows)
+        if hashers is None:
+            hashers = [hashlib.blake2b(digest_size=12) for _ in range(n)]
+        elif len(hashers) != n:
+            raise ValueError(f"inputs have {len(hashers)} and {n} rows: give inputs of the same rows")
+        rows = np.arange(len(arr)) if owner is None else np.asarray(owner, dtype=int)
+        if owner is not None and len(rows) != len(arr):
+            raise ValueError(f"owner has {len(rows)} entries for {len(arr)} items")
+        for i, r in enumerate(rows):
+            hashers[r].update(np.ascontiguousarray(arr[i]).tobytes())
+    if hashers is None:
+        raise ValueError("row_fingerprints needs at least one input")
+    return np.asarray([h.hexdigest() for h in hashers])
+
+
+def unit_fingerprint(split: Split, rows: np.ndarray) -> str:
+    """The fingerprint of one unit: its rows' fingerprints, part by part (train, validation, test)."""
+    h = hashlib.blake2b(digest_size=12)
+    for part in ("train", "validation", "test"):
+        idx = np.asarray(getattr(split, part), dtype=int)
+        h.update(part.encode())
+        h.update("".join(rows[idx]).encode())
+    return h.hexdigest()
+
+
 def run_protocol(results_dir, experiment: str, splits: Sequence[Split], *,
                  config: Mapping[str, Any], fit_predict: Callable[[Split], UnitResult],
                  meta: Mapping[str, Any] | None = None, seeds: Sequence[int] | None = None,
-                 progress: bool = True) -> ExperimentRun:
+                 rows: np.ndarray | None = None, progress: bool = True) -> ExperimentRun:
     """Run every unit of ``splits`` not yet stored under ``config`` and commit the set.
 
     ``config`` must hold everything that changes the numbers (the paper configuration,
     features, corpus); the splits' own signature is added to it. With ``seeds``, every
     split is trained once per seed (units ``r-f-s``) and ``fit_predict(split, seed)`` is
-    called instead. Returns the committed :class:`~mer_utils.results.ExperimentRun`.
+    called instead. ``rows`` (:func:`row_fingerprints` of the inputs, one per row of the
+    protocol) makes each unit's identity include what it was trained and tested on: a unit
+    whose rows changed since it was stored is trained again, the others are not. Returns
+    the committed :class:`~mer_utils.results.ExperimentRun`.
     """
     by_unit: dict[Unit, tuple[Split, int | None]] = {}
     for sp in splits:
         for s in (seeds if seeds is not None else [None]):
             by_unit[Unit(sp.unit.repeat, sp.unit.fold, s if s is not None else sp.unit.seed)] = (sp, s)
     full_config = dict(config, splits=split_signature(splits), seeds=list(seeds) if seeds else None)
-    run = ExperimentRun(results_dir, experiment, full_config, by_unit, meta=meta)
+    fps = None
+    if rows is not None:
+        rows = np.asarray(rows)
+        fps = {u: unit_fingerprint(sp, rows) for u, (sp, _) in by_unit.items()}
+        full_config["input_fingerprints"] = True
+    run = ExperimentRun(results_dir, experiment, full_config, by_unit, meta=meta, fingerprints=fps)
     todo = run.pending()
     if progress:
         done = len(by_unit) - len(todo)
+        stale = len(run.stale())
         print(f"{experiment}: {len(by_unit)} unit(s)" + (f", {done} stored earlier" if done else "")
-              + (f", {len(todo)} to run" if todo else ", nothing to run"))
+              + (f", {len(todo)} to run" if todo else ", nothing to run")
+              + (f" ({stale} of them saw inputs that changed since)" if stale else ""))
     t_all = time.perf_counter()
     for i, unit in enumerate(todo, 1):
         sp, s = by_unit[unit]

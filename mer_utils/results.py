@@ -175,8 +175,17 @@ def _check_arrays(experiment: str, unit: Unit, ids, y_true, y_score, labels):
     return ids, y_true, y_score
 
 
+def stored_fingerprint(path: Path) -> str | None:
+    """The input fingerprint a unit file was stored with (None for files without one)."""
+    try:
+        with np.load(path, allow_pickle=False) as z:
+            return str(z["input_fingerprint"]) if "input_fingerprint" in z.files else None
+    except Exception:  # noqa: BLE001 - an unreadable unit is not reused either
+        return None
+
+
 def _write_unit(directory: Path, experiment: str, unit: Unit, *, ids, y_true, y_score, labels,
-                y_pred=None, info: Mapping[str, Any] | None = None) -> Path:
+                y_pred=None, info: Mapping[str, Any] | None = None, fingerprint: str | None = None) -> Path:
     ids, y_true, y_score = _check_arrays(experiment, unit, ids, y_true, y_score, labels)
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / f"{unit.key}.npz"
@@ -187,6 +196,8 @@ def _write_unit(directory: Path, experiment: str, unit: Unit, *, ids, y_true, y_
                   info=np.asarray(json.dumps(dict(info or {}), default=str)))
     if y_pred is not None:
         arrays["y_pred"] = np.asarray(y_pred)
+    if fingerprint is not None:
+        arrays["input_fingerprint"] = np.asarray(fingerprint)
     if arrays["y_true"].dtype == object or arrays.get("y_pred", np.zeros(1)).dtype == object:
         raise ValueError(f"{experiment} {unit}: y_true / y_pred must be numbers or strings, not objects")
     np.savez_compressed(tmp, **arrays)
@@ -336,8 +347,10 @@ class ExperimentRun:
     """
 
     def __init__(self, results_dir: Path | str, experiment: str, config: Mapping[str, Any],
-                 units: Iterable[Unit], *, meta: Mapping[str, Any] | None = None):
+                 units: Iterable[Unit], *, meta: Mapping[str, Any] | None = None,
+                 fingerprints: Mapping[Unit, str] | None = None):
         self.results_dir = Path(results_dir)
+        self.fingerprints = {as_unit(u): str(f) for u, f in (fingerprints or {}).items()}
         self.experiment = str(experiment)
         self.config = dict(config)
         self.hash = config_hash(self.config)
@@ -354,13 +367,30 @@ class ExperimentRun:
         return _read_meta(self.final_dir, self.experiment).get("config_hash") == self.hash
 
     def stored(self) -> dict[Unit, Path]:
-        """Units stored under this configuration (committed or staged) -> file."""
+        """Units stored under this configuration (committed or staged) -> file. With input
+        fingerprints, a unit stored from other inputs (a replaced audio file, a changed
+        feature value) does not count: it is trained again."""
         out: dict[Unit, Path] = {}
         if self.final_dir.exists() and self._final_matches():
             out.update({Unit.from_key(p.stem): p for p in _unit_files(self.final_dir)})
         if self.staging_dir.exists():
             out.update({Unit.from_key(p.stem): p for p in _unit_files(self.staging_dir)})
+        if self.fingerprints:
+            out = {u: p for u, p in out.items() if u not in self.fingerprints
+                   or stored_fingerprint(p) == self.fingerprints[u]}
         return out
+
+    def stale(self) -> list[Unit]:
+        """Units stored under this configuration whose inputs have changed since."""
+        if not self.fingerprints:
+            return []
+        files = {}
+        for d in (self.final_dir if self.final_dir.exists() and self._final_matches() else None,
+                  self.staging_dir if self.staging_dir.exists() else None):
+            if d is not None:
+                files.update({Unit.from_key(p.stem): p for p in _unit_files(d)})
+        return sorted(u for u, p in files.items()
+                      if u in self.fingerprints and stored_fingerprint(p) != self.fingerprints[u])
 
     def pending(self) -> list[Unit]:
         have = self.stored()
@@ -387,7 +417,8 @@ class ExperimentRun:
         if unit not in self.units:
             raise ValueError(f"{self.experiment}: {unit} is not a unit of this run")
         return _write_unit(self.staging_dir, self.experiment, unit, ids=ids, y_true=y_true,
-                           y_score=y_score, labels=labels, y_pred=y_pred, info=info)
+                           y_score=y_score, labels=labels, y_pred=y_pred, info=info,
+                           fingerprint=self.fingerprints.get(unit))
 
     def commit(self) -> Path:
         """Swap the complete set of units in for the committed folder; return it."""
@@ -401,6 +432,9 @@ class ExperimentRun:
         if self.final_dir.exists() and self._final_matches():
             for p in _unit_files(self.final_dir):       # keep what the same config stored before
                 target = self.staging_dir / p.name
+                u = Unit.from_key(p.stem)
+                if u in self.fingerprints and stored_fingerprint(p) != self.fingerprints[u]:
+                    continue                              # stale: its retrained copy is staged
                 if not target.exists():
                     try:
                         os.link(p, target)

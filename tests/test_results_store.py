@@ -226,3 +226,61 @@ def test_a_notebook_killed_after_a_commit_leaves_predictions_as_they_were(tmp_pa
     commit_stage(stage)
     assert R.load_meta(tmp_path, "row")["config"]["v"] == 2
     assert not stage.exists()
+
+
+def test_changed_inputs_retrain_exactly_the_units_that_saw_them(tmp_path):
+    """A unit's identity includes a fingerprint of its rows: change one row's features and
+    rerun -> exactly the units whose train or test side holds that row are trained again;
+    change nothing -> nothing is trained."""
+    from mer_utils.experiment import row_fingerprints
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(30, 5))
+    y = np.repeat([0, 1], 15)
+    splits = P.kfold(3, seed=0).make(y)
+    calls = []
+
+    def step(split):
+        calls.append(split.unit)
+        return _unit_result(split, y)
+
+    run = lambda X: run_protocol(tmp_path, "e", splits, config={"v": 1}, fit_predict=step,  # noqa: E731
+                                 rows=row_fingerprints(X), progress=False)
+    run(X)
+    assert len(calls) == 3
+    run(X.copy())
+    assert len(calls) == 3                                           # nothing changed: nothing trained
+    X2 = X.copy()
+    X2[7, 2] += 1e-6                                                 # one feature value of one clip
+    calls.clear()
+    run(X2)
+    # with k-fold every unit trains or tests on row 7: all three retrain, once each
+    assert sorted(calls) == sorted(s.unit for s in splits)
+    calls.clear()
+    run(X2)
+    assert calls == []
+    # a holdout-like set of units where row 7 is in one unit only
+    units = [P.Split(R.Unit(0, f), np.setdiff1d(np.arange(30), np.arange(f * 10, f * 10 + 10))[:5],
+                     np.arange(f * 10, f * 10 + 10)) for f in range(3)]
+    run2 = lambda X: run_protocol(tmp_path, "h", units, config={"v": 1}, fit_predict=step,  # noqa: E731
+                                  rows=row_fingerprints(X), progress=False)
+    run2(X2)
+    calls.clear()
+    X3 = X2.copy()
+    X3[25, 0] = 0.0                                                  # only unit f2 tests row 25
+    run2(X3)
+    assert calls == [R.Unit(0, 2)]
+    assert len(R.load_predictions(tmp_path, "h")) == 3
+
+
+def test_row_fingerprints_of_items_per_row():
+    from mer_utils.experiment import row_fingerprints
+
+    chunks = np.arange(12.0).reshape(6, 2)
+    owner = np.array([0, 0, 1, 1, 2, 2])
+    a = row_fingerprints(chunks, owner=owner, n_rows=3)
+    chunks[3, 1] = -1
+    b = row_fingerprints(chunks, owner=owner, n_rows=3)
+    assert a[0] == b[0] and a[2] == b[2] and a[1] != b[1]
+    with pytest.raises(ValueError, match="same rows"):
+        row_fingerprints(np.zeros(3), np.zeros(4))
