@@ -37,7 +37,7 @@ from mer_utils.datasets.balance import select_extreme_corners
 from mer_utils.datasets.base import DatasetError
 from mer_utils.datasets.merge import merge_sources
 from mer_utils.evaluation.protocols import Split, load_or_make_splits, predefined
-from mer_utils.experiment import UnitResult, run_protocol
+from mer_utils.experiment import UnitResult, row_fingerprints, run_protocol
 from mer_utils.features import FRONT_ENDS, extract_spectrograms
 from mer_utils.features.images import source_references, spectrogram_image
 from mer_utils.results import Unit
@@ -433,7 +433,7 @@ def run_experiment(ctx, cfg: Config, X: np.ndarray, kept: pd.DataFrame, splits: 
                                              "file": Path(weights.path).name if weights.path else None},
                          recipe=recipe(cfg, weights).describe())
     exp = experiment_name(cfg)
-    run_protocol(ctx.results_dir, exp, splits, config=config, fit_predict=fit_predict,
+    run_protocol(ctx.results_dir, exp, splits, config=config, fit_predict=fit_predict, rows=row_fingerprints(X),
                  meta={"paper": PAPER, "backbone": cfg.backbone, "weights": weights.description,
                        "db_reference": cfg.db_reference, "image_size": cfg.image_size,
                        "labels": list(CLASSES)})
@@ -470,7 +470,7 @@ def run_control(ctx, cfg: Config, X: np.ndarray, kept: pd.DataFrame, splits: Seq
 
     exp = f"cazzaniga_control_{cfg.db_reference}"
     run_protocol(ctx.results_dir, exp, splits, config=_run_config(cfg, kept, model="logreg C=0.1"),
-                 fit_predict=fit_predict, meta={"paper": PAPER, "model": "control: logistic regression "
+                 fit_predict=fit_predict, rows=row_fingerprints(X), meta={"paper": PAPER, "model": "control: logistic regression "
                                                 "on per-band image mean/std"}, progress=False)
     return exp
 

@@ -44,7 +44,7 @@ import pandas as pd
 
 from mer_utils import audio
 from mer_utils.evaluation import kfold, load_or_make_splits, segment_statistics
-from mer_utils.experiment import UnitResult, run_protocol
+from mer_utils.experiment import UnitResult, row_fingerprints, run_protocol
 from mer_utils.labels import VA_THRESHOLDS
 from mer_utils.papers.sun.config import (FRONT_END, LABELS, METHODS, NOTEBOOK, PAPER, SOURCE, SR, TASKS_OF,
                                          Config)
@@ -443,8 +443,10 @@ class Experiments:
                     "duration": exp.duration, "noise": exp.noise, "corpus": self.corpus.description,
                     "network": "VGG16" if not self.cfg.narrowed else
                     f"narrowed VGG16 (width {self.cfg.vgg_width:g}, FC {self.cfg.fc_units}); not the paper's"}
+            seg = self.segments(exp.dataset, exp.duration)
+            rows_fp = row_fingerprints(seg.X, owner=seg.owner, n_rows=len(songs))   # a song's segments
             run_protocol(self.ctx.results_dir, exp.name, self.splits(exp.dataset, exp.task), config=config,
-                         fit_predict=lambda sp, e=exp: self.fit_predict(e, sp), meta=meta)
+                         fit_predict=lambda sp, e=exp: self.fit_predict(e, sp), meta=meta, rows=rows_fp)
             rows.append({"experiment": exp.name, "seconds": round(time.perf_counter() - t0, 1)})
         out = pd.DataFrame(rows)
         self.log += rows

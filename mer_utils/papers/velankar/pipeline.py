@@ -26,7 +26,7 @@ import pandas as pd
 from mer_utils.datasets import select_corpus
 from mer_utils.evaluation import parameter_count
 from mer_utils.evaluation.protocols import Split, load_or_make_splits
-from mer_utils.experiment import UnitResult, run_protocol
+from mer_utils.experiment import UnitResult, row_fingerprints, run_protocol
 from mer_utils.features import FRONT_ENDS, extract_spectrograms
 from mer_utils.results import Unit, load_predictions
 
@@ -185,6 +185,7 @@ def train(ctx, cfg: Config, data: Data, splits: Mapping[int, Split], *, progress
     histories, seconds = {}, {}
     units = seed_units(splits)
     rec = recipe(cfg)
+    rows = row_fingerprints(data.X)     # a unit whose clips' spectrograms changed is trained again
     for m in MODELS:
         build = builder(m, cfg, data)
         trainer = Trainer(build, rec, name=m.name)
@@ -197,7 +198,7 @@ def train(ctx, cfg: Config, data: Data, splits: Mapping[int, Split], *, progress
         meta = {"model": m.name, "paper": PAPER, "front_end": FRONT_END, "corpus": data.corpus,
                 "profile": cfg.profile, **parameter_count(build()), "labels": list(data.labels)}
         run_protocol(ctx.results_dir, m.experiment, units, config=settings, meta=meta, progress=progress,
-                     fit_predict=partial(fit_predict, trainer, data, experiment=m.experiment, progress=progress))
+                     rows=rows, fit_predict=partial(fit_predict, trainer, data, experiment=m.experiment, progress=progress))
         histories[m.experiment] = {int(fp.seed): fp.info.get("history", {})
                                    for fp in load_predictions(ctx.results_dir, m.experiment) if fp.seed is not None}
         seconds[m.experiment] = round(time.perf_counter() - t0, 1)
