@@ -317,6 +317,35 @@ def test_hybrid_augments_training_clips_only(monkeypatch):
     assert not np.intersect1d(seen["rows"], split.test).size
 
 
+@pytest.mark.backend
+def test_hybrid_head_takes_each_units_pretrained_branches(monkeypatch):
+    """Three trainers reused over units: on every unit the fused network's frozen branches hold
+    the CNN and DNN just pre-trained on that unit (the pipeline checks it after each fit)."""
+    data = _fake_data(n_per=(5, 5, 5, 5))
+    frames = data.mel_all.shape[1]
+
+    def copies(ctx, data_, rows, frames_, seed=0):             # one "synthesised" copy per clip
+        return data_.mel_all[rows, :frames_] + 0.1, np.asarray(rows)
+    monkeypatch.setattr(P, "augmented_mels", copies)
+    cfg = C.Config.for_profile("smoke", input_frames=frames, micro_batch=None)
+    fitted = P._hybrid_fit(types.SimpleNamespace(seed=0, manifest=None), cfg, data, R.ROWS["hybrid"], P.Workspace())
+    firsts = []
+    for f in range(2):
+        test = np.array([0, 5, 10, 15]) + f
+        res = fitted.fit_predict(Split(Unit(0, f), np.setdiff1d(np.arange(20), test), test))
+        assert res.y_score.shape == (4, 4) and res.info["n_augmented"] == 16
+        firsts.append(res.info["history_cnn"]["loss"][0])
+    assert firsts[0] != firsts[1]                                # each unit pre-trains its own CNN
+    # the check bites: with one seed for every unit the engine keeps the first unit's initial
+    # state for the head (same init_seed), so the second unit's branches would be stale
+    monkeypatch.setattr(P, "_unit_seed", lambda ctx, split: 5)
+    fitted = P._hybrid_fit(types.SimpleNamespace(seed=0, manifest=None), cfg, data, R.ROWS["hybrid"], P.Workspace())
+    test = np.array([0, 5, 10, 15])
+    fitted.fit_predict(Split(Unit(0, 0), np.setdiff1d(np.arange(20), test), test))
+    with pytest.raises(RuntimeError, match="pre-trained weights"):
+        fitted.fit_predict(Split(Unit(0, 1), np.setdiff1d(np.arange(20), test + 1), test + 1))
+
+
 # --------------------------------------------------------------------------- registry, values
 def test_registry_rows_and_table1_settings_match_the_paper():
     from mer_utils.results import paper_values
