@@ -43,14 +43,16 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-from mer_utils.papers import louro as L  # noqa: E402
+from mer_utils.papers.louro import config as C  # noqa: E402
+from mer_utils.papers.louro import pipeline as P  # noqa: E402
+from mer_utils.papers.louro import rows as R  # noqa: E402
 
 CLIPS, FOLDS, CHUNKS_PER_CLIP, COPIES = 900, 10, 8, 4
 
 
 def _inputs(key: str, n: int, frames: int, rng):
     if key == "samplecnn":
-        return rng.normal(size=(n, L.CHUNK_SAMPLES)).astype("float32") * 0.1
+        return rng.normal(size=(n, C.CHUNK_SAMPLES)).astype("float32") * 0.1
     if key == "shortchunk":
         return rng.normal(size=(n, 116, 128)).astype("float32")
     return rng.normal(size=(n, frames, 128)).astype("float32")
@@ -66,33 +68,35 @@ def _samples_per_epoch(key: str) -> int:
 
 
 def bench_row(key: str, n: int, frames: int, batch_cap: int, execution: str, rng) -> dict:
-    import keras
+    from functools import partial
 
-    from mer_utils.models.louro import build_baseline_cnn, parameter_counts
+    from mer_utils.evaluation import parameter_count
+    from mer_utils.models.mel_cnn import build_baseline_cnn
+    from mer_utils.training import Recipe, Trainer
 
-    row = L.ROWS[key]
-    cfg = L.Config.for_profile("full", execution=execution)
-    keras.backend.clear_session()
+    row = R.ROWS[key]
+    cfg = C.Config.for_profile("full", execution=execution)
     if key == "hybrid":                      # time the CNN branch's pre-training (baseline settings)
-        model, size = build_baseline_cnn((frames, 128), 4), frames
-        row_t = L.ROWS["dl_baseline"]
+        build, size = partial(build_baseline_cnn, (frames, 128), 4), frames
+        row_t = R.ROWS["dl_baseline"]
     else:
-        size = L.CHUNK_SAMPLES if key == "samplecnn" else (116 if key == "shortchunk" else frames)
-        model, row_t = row.build(cfg, None, size), row
-    params = parameter_counts(model)["total"]
-    L._compile(model, row_t, cfg)
+        size = C.CHUNK_SAMPLES if key == "samplecnn" else (116 if key == "shortchunk" else frames)
+        build, row_t = partial(row.build, cfg, None, size), row
     X, y = _inputs(key, n, frames, rng), rng.integers(0, 4, n)
     batch = min(row_t.batch_size, batch_cap, n)
-    model.fit(X, y, batch_size=batch, epochs=1, verbose=0)                  # trace / compile
-    c0, t0 = time.process_time(), time.perf_counter()
-    model.fit(X, y, batch_size=batch, epochs=1, verbose=0)
-    train_s, train_cpu = time.perf_counter() - t0, time.process_time() - c0
+    trainer = Trainer(build, Recipe(epochs=1, batch_size=batch, optimizer=row_t.optimizer,
+                                    learning_rate=row_t.learning_rate, execution=execution))
+    trainer.fit(X, y, seed=0)                                              # build, trace / compile
+    params = parameter_count(trainer.model)["parameters"]
+    c0 = time.process_time()
+    train_s = trainer.fit(X, y, seed=0)["epoch_seconds"][0]               # the epoch alone (no reset)
+    train_cpu = time.process_time() - c0
     t0 = time.perf_counter()
-    model.predict(X, batch_size=32, verbose=0)
+    trainer.predict(X)
     pred_s = time.perf_counter() - t0
     per_epoch = train_s / n * _samples_per_epoch(key)
     test_items = CLIPS // FOLDS * (CHUNKS_PER_CLIP if key in ("shortchunk", "samplecnn") else 1)
-    per_split = per_epoch * (L.ROWS["dl_baseline"].epochs if key == "hybrid" else row.epochs) \
+    per_split = per_epoch * (R.ROWS["dl_baseline"].epochs if key == "hybrid" else row.epochs) \
         + pred_s / n * test_items
     return {"row": row.name, "network parameters": params, "input": size, "batch timed": batch,
             "train s/sample": train_s / n, "train CPU s/sample": train_cpu / n, "predict s/sample": pred_s / n,
@@ -102,15 +106,15 @@ def bench_row(key: str, n: int, frames: int, batch_cap: int, execution: str, rng
 
 def bench_demo_unit(key: str, execution: str, rng) -> dict:
     """One demo-size unit as the notebook runs it: 128 frames, 54 training clips, 2 epochs."""
-    import keras
+    from mer_utils.training import Trainer
 
-    row = L.ROWS[key]
-    cfg = L.Config.for_profile("demo", execution=execution)
+    row = R.ROWS[key]
+    cfg = C.Config.for_profile("demo", execution=execution)
     X, y = _inputs(key, 60, cfg.input_frames, rng), rng.integers(0, 4, 60)
     t0 = time.perf_counter()
-    keras.backend.clear_session()
-    model, hist = L._fit_dl(None, cfg, row, lambda: row.build(cfg, None, cfg.input_frames), X[:54], y[:54], 0)
-    model.predict(X[54:], verbose=0)
+    trainer = Trainer(lambda: row.build(cfg, None, cfg.input_frames), P._recipe(cfg, row))   # the notebook's recipe
+    hist = trainer.fit(X[:54], y[:54], seed=0)
+    trainer.predict(X[54:])
     return {"row": row.name, "demo unit seconds": time.perf_counter() - t0, "epochs": len(hist["epoch"])}
 
 
@@ -118,15 +122,15 @@ def bench_augmentation(n_clips: int, rng) -> list[dict]:
     """Seconds per 30-s, 16-kHz clip of each audiomentations transform (the transform alone)."""
     from mer_utils import augment_audio
 
-    t = np.arange(30 * L.SR) / L.SR
+    t = np.arange(30 * C.SR) / C.SR
     clips = [(0.3 * np.sin(2 * np.pi * 220 * (1 + i) * t) + 0.05 * rng.normal(size=t.size)).astype("float32")
              for i in range(n_clips)]
     recs = []
     for key, (_, name) in augment_audio.AUDIO_TRANSFORMS.items():
-        augment_audio.augment_audio(clips[0], L.SR, "warm-up", key, seed=0)
+        augment_audio.augment_audio(clips[0], C.SR, "warm-up", key, seed=0)
         c0, t0 = time.process_time(), time.perf_counter()
         for i, y in enumerate(clips):
-            augment_audio.augment_audio(y, L.SR, f"clip{i}", key, seed=0)
+            augment_audio.augment_audio(y, C.SR, f"clip{i}", key, seed=0)
         recs.append({"transform": f"{key} ({name})", "clips": n_clips,
                      "s/clip": (time.perf_counter() - t0) / n_clips,
                      "CPU s/clip": (time.process_time() - c0) / n_clips})
@@ -136,28 +140,27 @@ def bench_augmentation(n_clips: int, rng) -> list[dict]:
 def bench_deepsmote(n: int, frames: int, rng) -> dict:
     """The autoencoder's epoch, encode and decode per sample, and Borderline-SMOTE 2 on ``n``
     latent codes (four classes, one twice the others' size, synthetic = 1 x each class)."""
-    import keras
-
-    from mer_utils.models.autoencoder import build_autoencoder, scale_11
+    from mer_utils.models.autoencoder import build_autoencoder, decode, encode, scale_11
+    from mer_utils.training import Recipe, Trainer
     from mer_utils.training.deepsmote import borderline_smote2
 
-    keras.backend.clear_session()
-    ae, enc, dec = build_autoencoder((frames, 128))
-    ae.compile(optimizer=keras.optimizers.Adam(2e-4), loss="mse")
+    trainer = Trainer(lambda: build_autoencoder((frames, 128))[0],
+                      Recipe(epochs=1, batch_size=16, optimizer="adam", learning_rate=2e-4, loss="mse", metrics=(),
+                             execution="graph"))
     X, _, _ = scale_11(rng.normal(size=(n, frames, 128)).astype("float32"))
-    ae.fit(X, X, epochs=1, batch_size=16, verbose=0)                       # trace
-    c0, t0 = time.process_time(), time.perf_counter()
-    ae.fit(X, X, epochs=1, batch_size=16, verbose=0)
-    fit_s, fit_cpu = time.perf_counter() - t0, time.process_time() - c0
+    trainer.fit(X, X, seed=0)                                              # build, trace
+    c0 = time.process_time()
+    fit_s = trainer.fit(X, X, seed=0)["epoch_seconds"][0]
+    fit_cpu = time.process_time() - c0
     t0 = time.perf_counter()
-    Z = np.asarray(enc.predict(X, batch_size=16, verbose=0))
+    Z = encode(trainer.model, X)
     enc_s = time.perf_counter() - t0
     y = np.repeat(np.arange(4), [n // 5 * 2, n // 5, n // 5, n - n // 5 * 4])
     t0 = time.perf_counter()
     Zn, yn = borderline_smote2(Z, y, 1.0, seed=0)
     smote_s = time.perf_counter() - t0
     t0 = time.perf_counter()
-    dec.predict(Zn, batch_size=16, verbose=0)
+    decode(trainer.model, Zn)
     dec_s = time.perf_counter() - t0
     return {"frames": frames, "latent values": Z.shape[1], "n": n,
             "AE epoch s/sample": fit_s / n, "AE epoch CPU s/sample": fit_cpu / n,
@@ -168,7 +171,7 @@ def bench_deepsmote(n: int, frames: int, rng) -> dict:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--rows", nargs="*", default=[k for k in L.PART1_ROWS if L.ROWS[k].kind == "dl"])
+    ap.add_argument("--rows", nargs="*", default=[k for k in R.PART1_ROWS if R.ROWS[k].kind == "dl"])
     ap.add_argument("--n", type=int, default=32, help="random inputs per timed epoch (default 32)")
     ap.add_argument("--frames", type=int, default=942, help="mel frames of the 30-s rows (default 942)")
     ap.add_argument("--batch-cap", type=int, default=16,

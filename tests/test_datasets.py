@@ -233,3 +233,21 @@ def test_select_corpus_records_what_the_loader_said(tmp_path, capsys):
         select_corpus(ctx, "quadrant")
     assert any("have no row" in n for n in ctx.manifest.notes)
     assert "have no row" in capsys.readouterr().out
+
+
+def test_4q_full_feature_release_is_found_beside_the_data(tmp_path):
+    from mer_utils.datasets.fourq import find_full_features
+
+    root = tmp_path / "4q"
+    (root / "MER_audio_taffc_dataset").mkdir(parents=True)
+    assert find_full_features(root) is None and find_full_features(None) is None
+    (tmp_path / "features").mkdir()
+    hit = tmp_path / "features" / "4QAED_1714_features.csv"
+    hit.write_text("SongID,f1,Quadrant\n")
+    assert find_full_features(root) == hit                       # parent, one folder below
+    mine = root / "all_features.csv"
+    mine.write_text("SongID,f1,Quadrant\n")
+    assert find_full_features(root) == mine                      # the data folder first
+    assert find_full_features(root, explicit=hit) == hit         # an explicit path wins
+    with pytest.raises(FileNotFoundError):
+        find_full_features(root, explicit=tmp_path / "absent.csv")

@@ -152,6 +152,32 @@ def top100_path(root: Path | str) -> Path | None:
     return None
 
 
+FULL_FEATURE_PATTERNS = ("*1714*.csv", "*all_features*.csv", "*full_features*.csv", "*features_all*.csv")
+"""File names the 4Q 1714-feature release may have (it is distributed apart from the audio)."""
+
+
+def find_full_features(root: Path | str | None, explicit: str | Path = "") -> Path | None:
+    """The 4Q full (1714-feature) release: ``explicit`` when given (an error if it does not
+    exist), else the first file matching :data:`FULL_FEATURE_PATTERNS` in ``root``, its
+    parent, or one folder below either; None when there is none (or no ``root``). The file has
+    the top-100 release's layout (SongID, features..., Quadrant): read it with
+    :func:`load_top100`."""
+    if explicit:
+        p = Path(explicit).expanduser()
+        if not p.exists():
+            raise FileNotFoundError(f"full feature file {p} does not exist")
+        return p
+    if root is None:
+        return None
+    root = Path(root)
+    for base in (root, root.parent):
+        for pattern in FULL_FEATURE_PATTERNS:
+            hits = sorted(base.glob(pattern)) + sorted(base.glob(f"*/{pattern}"))
+            if hits:
+                return hits[0]
+    return None
+
+
 def download(dest: Path | str, *, url: str = URL, sha256: str | None = SHA256) -> Path:
     """Fetch and unpack the 4Q archive into ``dest`` (resumable; kept in ``dest``).
 

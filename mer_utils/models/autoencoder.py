@@ -24,7 +24,7 @@ from typing import Sequence
 
 import numpy as np
 
-__all__ = ["build_autoencoder", "latent_shape", "scale_11", "unscale_11"]
+__all__ = ["build_autoencoder", "parts", "encode", "decode", "latent_shape", "scale_11", "unscale_11"]
 
 
 def latent_shape(input_shape: Sequence[int], filters: Sequence[int] = (16, 32, 64, 128)) -> tuple[int, int, int]:
@@ -74,6 +74,38 @@ def build_autoencoder(input_shape: Sequence[int] = (942, 128), *, filters: Seque
     z_in = keras.Input((lf * lb * lc,), name="latent")
     decoder = keras.Model(z_in, decode(z_in), name=f"{name}_decoder")
     return autoencoder, encoder, decoder
+
+
+def parts(autoencoder):
+    """(encoder, decoder) sharing the layers of an ``autoencoder`` from :func:`build_autoencoder`
+    (e.g. the model a :class:`~mer_utils.training.Trainer` trained): the encoder maps a mel
+    spectrogram to the flat ``enc_flat`` output, the decoder applies the ``dec_*`` layers."""
+    import keras
+
+    encoder = keras.Model(autoencoder.input, autoencoder.get_layer("enc_flat").output,
+                          name=f"{autoencoder.name}_encoder")
+    z_in = keras.Input(tuple(autoencoder.get_layer("enc_flat").output.shape[1:]), name="latent")
+    z = z_in
+    for lay in autoencoder.layers:
+        if lay.name.startswith("dec_"):
+            z = lay(z)
+    return encoder, keras.Model(z_in, z, name=f"{autoencoder.name}_decoder")
+
+
+def encode(autoencoder, X: np.ndarray, batch_size: int = 16) -> np.ndarray:
+    """Latent codes (n, latent values) of ``X`` (already scaled to [-1, 1]) by the encoder of a
+    trained ``autoencoder``, in inference mode."""
+    encoder, _ = parts(autoencoder)
+    return np.asarray(encoder.predict(X, batch_size=batch_size, verbose=0), dtype=np.float32)
+
+
+def decode(autoencoder, Z: np.ndarray, batch_size: int = 16) -> np.ndarray:
+    """Spectrograms in [-1, 1] decoded from latent codes ``Z`` by a trained ``autoencoder``'s
+    decoder (an empty ``Z`` gives an empty (0, frames, bands) array)."""
+    _, decoder = parts(autoencoder)
+    if len(Z) == 0:
+        return np.zeros((0, *decoder.output_shape[1:]), np.float32)
+    return np.asarray(decoder.predict(Z, batch_size=batch_size, verbose=0), dtype=np.float32)
 
 
 def scale_11(X: np.ndarray) -> tuple[np.ndarray, float, float]:

@@ -5,7 +5,7 @@ on Won's repository", trained on MagnaTagATune (``models/mtat/crnn/best_model.pt
 ~1.7 MB state dict; not redistributed here). Put it at
 ``<MER_CACHE>/weights/won_crnn_mtat/best_model.pth`` (:func:`default_path`);
 :func:`load_state_dict` reads it with ``torch`` (an optional dependency, imported only
-there) and :func:`convert_state_dict` copies it into :func:`mer_utils.models.tagging.build_crnn`.
+there) and :func:`convert_state_dict` copies it into :func:`mer_utils.models.won_tagging.build_won_crnn`.
 
 Key names (Won's ``training/model.py`` ``CRNN``, also the paper's copy of it): ``spec_bn``
 (BatchNorm2d(1)), ``layer1..4.conv`` / ``.bn`` (Conv_2d blocks 64, 128, 128, 128), ``layer5``
@@ -68,7 +68,7 @@ def gru_weights(w_ih: np.ndarray, w_hh: np.ndarray, b_ih: np.ndarray, b_hh: np.n
 
 
 def convert_state_dict(model, sd: Mapping[str, np.ndarray], *, head: bool = False) -> list[str]:
-    """Copy Won's CRNN state dict into a Keras CRNN from ``build_crnn``; returns keys used.
+    """Copy Won's CRNN state dict into a Keras CRNN from ``build_won_crnn``; returns keys used.
 
     Raises ``ValueError`` on a missing key, a shape mismatch, or an unused network key.
     ``head=True`` also copies ``dense`` into the model's ``softmax`` layer (class counts must

@@ -241,7 +241,7 @@ class _Batches(keras.utils.PyDataset):
 
     def __getitem__(self, i: int):
         rows = np.sort(self.order[i * self.batch_size:(i + 1) * self.batch_size])
-        xb = [a[rows] for a in self.x] if isinstance(self.x, list) else self.x[rows]
+        xb = tuple(a[rows] for a in self.x) if isinstance(self.x, list) else self.x[rows]   # a tuple: tf.data takes no list
         return xb, self.y[rows]
 
     def on_epoch_end(self):

@@ -1,5 +1,6 @@
 """Music-tagging architectures from Won et al.'s model collection ("Evaluation of CNN-based
-automatic music tagging models", SMC 2020, sota-music-tagging-models), rebuilt in Keras 3
+automatic music tagging models", SMC 2020, sota-music-tagging-models) as the methods-comparison
+paper (Louro et al., Sec. 3.3-3.4: "CRNN", "ShortChunk CNN", "Sample CNN") adapts them, rebuilt in Keras 3
 (``keras.layers`` only) with a softmax over classes instead of their sigmoid over tags.
 Read for their architecture only; no code is copied.
 
@@ -8,7 +9,7 @@ kernels, "same" padding), and a BatchNorm on the input spectrogram ("spec_bn"). 
 front end is outside the networks (``features.FRONT_ENDS["louro_mel"]``), so the models take
 ``(frames, bands)`` spectrograms — or raw samples for SampleCNN.
 
-CRNN (:func:`build_crnn`) — Choi et al. 2017 as in Won's collection: spec BN, 4 x Conv_2d
+CRNN (:func:`build_won_crnn`) — Choi et al. 2017 as in Won's collection: spec BN, 4 x Conv_2d
     with 64, 128, 128, 128 channels and square pools 2, 3, 4, 4 ("valid", i.e. floor);
     the bands axis collapses to 1 (128 -> 64 -> 21 -> 5 -> 1) and the time axis becomes the
     GRU's sequence (942 -> 471 -> 157 -> 39 -> 9 steps of 128 values); two GRU(32) layers,
@@ -70,10 +71,10 @@ def _spec_input(input_shape: Sequence[int], n_classes: int):
     return inp, layers.BatchNormalization(name="spec_bn")(x)
 
 
-def build_crnn(input_shape: Sequence[int] = (942, 128), n_classes: int = 4, *,
+def build_won_crnn(input_shape: Sequence[int] = (942, 128), n_classes: int = 4, *,
                channels: Sequence[int] = (64, 128, 128, 128), pools: Sequence[int] = (2, 3, 4, 4),
                gru_units: int = 32, dropout: float = 0.5, name: str = "crnn_choi2017") -> keras.Model:
-    """Choi et al. 2017's CRNN (Won's version): 4 Conv_2d blocks, 2 GRUs over time, softmax."""
+    """Choi et al. 2017's CRNN in Won et al.'s version, Louro et al.'s "CRNN" row: 4 Conv_2d blocks, 2 GRUs over time, softmax."""
     need = 1
     for p in pools:
         need *= int(p)

@@ -1,6 +1,7 @@
-"""The networks of the methods-comparison paper's own team (Louro, Redinho, Malheiro, Paiva &
-Panda, "Exploring deep learning methodologies for music emotion recognition"): the DL
-baseline, the baseline with two GRU layers, the feature DNN and the Hybrid (CNN + DNN).
+"""Mel-spectrogram CNNs of Louro, Redinho, Malheiro, Paiva & Panda, "Exploring deep learning
+methodologies for music emotion recognition": the DL baseline (Choi et al.'s fully
+convolutional tagger adapted to four quadrants) and the baseline with two GRU layers. The
+Hybrid's feature DNN and fusion network are in :mod:`mer_utils.models.hybrid`.
 Keras 3, ``keras.layers`` only. Inputs are mel spectrograms shaped ``(frames, bands)`` =
 ``(942, 128)`` (16 kHz, librosa defaults, ~30 s; ``features.FRONT_ENDS["louro_mel"]``).
 
@@ -29,15 +30,6 @@ Baseline with GRU (:func:`build_baseline_gru`) — the paper: "two Gated Recurre
     (~48 M parameters) — a GRU over one step sees no time; ``time_axis=False,
     gru_units=2000`` builds that variant for comparison.
 
-Feature DNN (:func:`build_feature_dnn`) — the Hybrid's feature branch as released:
-    BatchNorm(input) -> Dropout 0.2 -> Dense 500 -> 300 -> 100 (ReLU) -> softmax.
-
-Hybrid (:func:`build_hybrid`) — paper Fig. 2: a pre-trained CNN and a pre-trained feature
-    DNN, their penultimate outputs (300 + 100) concatenated and "post-processed by a
-    smaller DNN": BatchNorm -> Dense 200 -> Dense 100 (ReLU, he_normal) -> softmax, as
-    released. Both branches are frozen (the released code freezes the DNN; the paper says
-    both are pre-trained and shows one training of the fused model).
-
 Input scaling (our choice; the released code feeds raw dB values): the callers standardise
 spectrograms with the training rows' mean and std.
 """
@@ -47,6 +39,8 @@ from typing import Sequence
 
 import keras
 from keras import layers
+
+__all__ = ["build_baseline_cnn", "build_baseline_gru", "INPUT_SHAPE", "BASELINE_POOLS"]
 
 INPUT_SHAPE = (942, 128)       # frames x mel bands at 16 kHz, librosa defaults (Table 1)
 BASELINE_POOLS = ((2, 2), (2, 2), (3, 2), (3, 2))
@@ -79,7 +73,8 @@ def build_baseline_cnn(input_shape: Sequence[int] = INPUT_SHAPE, n_classes: int 
                        pools: Sequence[tuple[int, int]] = BASELINE_POOLS,
                        block_dropout: float = 0.1, flat_dropout: float = 0.4,
                        dense_units: int = 300, name: str = "louro_dl_baseline") -> keras.Model:
-    """The DL baseline (Choi et al. 2016 adapted): 4 conv blocks -> Dense(300) -> softmax.
+    """Louro et al.'s DL baseline ("a CNN architecture based on the research done by Choi et al.",
+    Sec. 3.1; Choi et al. 2016 adapted): 4 conv blocks -> Dense(300) -> softmax.
 
     The 300-unit layer is named ``features`` (the Hybrid taps it). Uncompiled.
     """
@@ -102,7 +97,8 @@ def build_baseline_gru(input_shape: Sequence[int] = INPUT_SHAPE, n_classes: int 
                        block_dropout: float = 0.1, flat_dropout: float = 0.4,
                        gru_dropout: float = 0.5, dense_units: Sequence[int] = (300, 75),
                        name: str = "louro_baseline_gru") -> keras.Model:
-    """The baseline with two GRU layers. ``time_axis=True`` (ours): the GRUs run over the
+    """Louro et al.'s baseline with two GRU layers ("incorporating two Gated Recurrent Units",
+    Sec. 3.2). ``time_axis=True`` (ours): the GRUs run over the
     conv map's time steps; ``False``: the released variant (one step of the flattened map).
     """
     frames, bands = _check(input_shape, n_classes)
@@ -127,59 +123,3 @@ def build_baseline_gru(input_shape: Sequence[int] = INPUT_SHAPE, n_classes: int 
         x = layers.Dense(units, activation="relu", name=f"dense_{i}")(x)
     out = layers.Dense(n_classes, activation="softmax", name="softmax")(x)
     return keras.Model(inp, out, name=name)
-
-
-def build_feature_dnn(n_features: int, n_classes: int = 4, *, units: Sequence[int] = (500, 300, 100),
-                      input_dropout: float = 0.2, name: str = "louro_feature_dnn") -> keras.Model:
-    """The Hybrid's feature branch: BatchNorm -> Dropout -> Dense 500/300/100 -> softmax.
-
-    The last hidden layer is named ``features`` (the Hybrid taps it). Uncompiled.
-    """
-    if n_features < 1:
-        raise ValueError(f"need at least one feature, got {n_features}")
-    inp = keras.Input(shape=(int(n_features),), name="handcrafted")
-    x = layers.BatchNormalization(name="batch_1_dnn")(inp)
-    if input_dropout:
-        x = layers.Dropout(input_dropout, name="drop_1_dnn")(x)
-    for i, u in enumerate(units, 1):
-        x = layers.Dense(u, activation="relu", name="features" if i == len(units) else f"dense_{i}_dnn")(x)
-    out = layers.Dense(n_classes, activation="softmax", name="softmax")(x)
-    return keras.Model(inp, out, name=name)
-
-
-def build_hybrid(cnn: keras.Model, dnn: keras.Model, n_classes: int = 4, *,
-                 units: Sequence[int] = (200, 100), freeze: bool = True,
-                 name: str = "louro_hybrid") -> keras.Model:
-    """Paper Fig. 2: the CNN's and the DNN's ``features`` layers concatenated, then
-    BatchNorm -> Dense 200 -> Dense 100 -> softmax. Inputs: ``[mel, handcrafted]``.
-
-    ``cnn`` and ``dnn`` are the pre-trained branches (built by :func:`build_baseline_cnn`
-    and :func:`build_feature_dnn`); with ``freeze`` their weights are not trained further.
-    """
-    cnn_feat = keras.Model(cnn.input, cnn.get_layer("features").output, name="cnn_branch")
-    dnn_feat = keras.Model(dnn.input, dnn.get_layer("features").output, name="dnn_branch")
-    if freeze:
-        cnn_feat.trainable = False
-        dnn_feat.trainable = False
-    mel = keras.Input(shape=tuple(cnn.input.shape[1:]), name="mel")
-    hand = keras.Input(shape=tuple(dnn.input.shape[1:]), name="handcrafted")
-    x = layers.Concatenate(name="concat")([cnn_feat(mel), dnn_feat(hand)])
-    x = layers.BatchNormalization(name="batch_0_final")(x)
-    for i, u in enumerate(units, 1):
-        x = layers.Dense(u, activation="relu", kernel_initializer="he_normal", name=f"dense_{i}_output")(x)
-    out = layers.Dense(n_classes, activation="softmax", kernel_initializer="he_normal", name="softmax")(x)
-    return keras.Model([mel, hand], out, name=name)
-
-
-def parameter_counts(model: keras.Model) -> dict[str, int]:
-    """Total, trainable and non-trainable parameter counts of a built model."""
-    def size(ws):
-        n = 0
-        for w in ws:
-            k = 1
-            for s in w.shape:
-                k *= int(s)
-            n += k
-        return n
-    trainable, frozen = size(model.trainable_weights), size(model.non_trainable_weights)
-    return {"total": trainable + frozen, "trainable": trainable, "non_trainable": frozen}

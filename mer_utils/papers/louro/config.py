@@ -1,0 +1,105 @@
+"""Louro et al.'s settings per profile (:class:`Config`) and the paper's constants.
+
+``full`` is the paper (10 x 10 units for every row, Table 1 epochs, 942-frame input);
+``demo`` keeps the SVM rows at 10 x 10 and runs the DL rows on the first units of the same
+splits, with capped epochs and a shorter input (stated in every caption); ``smoke`` is a
+plumbing check.
+"""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, ClassVar
+
+from mer_utils.experiment import PaperConfig, setting
+
+PAPER = "louro"
+LABELS = ("Q1", "Q2", "Q3", "Q4")
+DATASET = "Original-4QAED"          # the paper's data set our runs stand beside (Table 3 columns)
+SR = 16000
+CHUNK_SAMPLES = 59049               # 3^10 samples: SampleCNN input and ShortChunk chunk
+
+
+@dataclasses.dataclass(frozen=True)
+class Config(PaperConfig):
+    # protocol
+    folds: int = setting(10, paper="'10-fold and 10-repetition stratified cross-validation' (Sec. 5)")
+    repeats: int = setting(10, paper="10 repetitions: 100 train-test splits (Sec. 5)")
+    split_seed: int = setting(0, paper="not given", note="seed of the saved splits")
+    dl_units: int | None = setting(None, paper="all 100 splits for every method",
+                                   note="DL rows run on the first N units of the shared splits (None: all)")
+    part2_units: int | None = setting(None, paper="all 100 splits for every method",
+                                      note="part-2 rows (augmentation, DeepSMOTE, embeddings, transfer) run on "
+                                           "the first N units (None: as the DL rows)")
+    # DL training
+    max_epochs: int | None = setting(None, paper="Table 1 epochs per row (200 / 100 / 150)",
+                                     note="cap on every DL row's Table 1 epochs (None: the paper's)")
+    stop_train_accuracy: float = setting(0.9, paper="'halting training when the training set accuracy "
+                                                    "reached [...] 90%' (Sec. 3.1)")
+    input_frames: int = setting(942, paper="mel 942 x 128 (~30 s), 16 kHz, librosa defaults (Table 1)",
+                                note="first N frames of the 942 kept under demo/smoke")
+    train_chunks_per_clip: int | None = setting(None, paper="all ~3.5-s segments of each clip (Sec. 3.4)",
+                                                note="chunks per training clip for ShortChunk/SampleCNN (None: all, 8 per 30 s)")
+    test_chunks_per_clip: int | None = setting(None, paper="all segments of a test clip combined",
+                                               note="chunks per test clip (None: all)")
+    chunk_decision: str = setting("mean", paper="predictions of a sample's segments 'combined' (many-to-one)",
+                                  note="mean probability (Won et al. average chunk outputs); 'vote' = majority")
+    micro_batch: int | None = setting(None, paper="— (Table 1 batch sizes on a 16-GB GPU)",
+                                      note="at most this many samples per forward pass; the Table 1 batch is kept "
+                                           "by accumulating gradients (memory cap for 2-core runs)")
+    execution: str = setting("xla", paper="— (TensorFlow)",
+                             note="'xla' (Keras jit_compile='auto'), 'graph' (no XLA) or 'eager': for a few "
+                                  "epochs on a CPU, compiling costs more than it saves (not under JAX: "
+                                  "always 'xla' there, training.execution_kwargs)")
+    gru_units: int = setting(32, paper="'two Gated Recurrent Units' (size not given)",
+                             note="Choi et al. 2017's CRNN size; the GRUs run over the conv map's time axis")
+    # classical rows
+    svm_C: tuple = setting((0.1, 1.0, 10.0, 100.0), paper="SVM 'fine-tuned' per data set (grid not given)",
+                           note="RBF SVM grid, chosen by inner 5-fold CV on each training fold")
+    svm_gamma: tuple = setting((0.001, 0.01, 0.1), paper="not given", note="RBF gamma grid")
+    inner_folds: int = setting(5, paper="not given (tuned on the full data in the released code)",
+                               note="inner stratified folds of the nested grid search")
+    select_k: int = setting(100, paper="top 100 features 'ranked using a feature selection algorithm' "
+                                       "(Panda et al.: ReliefF, on all 900 songs)",
+                            note="in-fold variant: ANOVA-F top k inside each training fold (no ReliefF in scikit-learn)")
+    full_features_file: str = setting("", paper="the 1714-feature release of 4QAED",
+                                      note="path of that CSV (SongID, features, Quadrant); '' = search beside the 4Q data")
+    demo_sources: tuple = setting(("4q",), paper="4QAED: 30-s clips",
+                                  note="demo corpus only: its 4Q-like source (30-s clips)")
+    # part 2: augmentation, DeepSMOTE, embeddings, transfer
+    aug_seed: int = setting(0, paper="not given",
+                            note="seed of the audiomentations copies (one copy per training clip, cached)")
+    ae_epochs: int = setting(100, paper="not given (released code: 100 epochs, batch 150, Adam 2e-4)",
+                             note="autoencoder epochs per unit (fitted on the unit's training clips)")
+    ae_batch: int = setting(150, paper="not given (released code: 150)", note="autoencoder batch size")
+    ae_lr: float = setting(2e-4, paper="not given (released code: Adam 2e-4)", note="autoencoder learning rate")
+    smote_per_class: float = setting(1.0, paper="Borderline_SMOTE2, number generated not given",
+                                     note="synthetic samples per class = this x the class's training count")
+    rf_trees: int = setting(100, paper="scikit-learn RF 'default parameters'",
+                            note="RandomForestClassifier n_estimators (scikit-learn's default: 100)")
+    transfer_patches_per_clip: int | None = setting(None, paper="— (CRNN MTAT reads the whole 30-s clip)",
+                                                    note="3-s patches per training clip for the musicnn MTT "
+                                                         "stand-in (None: all ten)")
+    transfer_train: str = setting("all", paper="pre-trained CRNN 'fine-tuned' with a new output layer (Sec. 3.7)",
+                                  note="'all': every layer fine-tuned; 'head': the pre-trained body frozen, only the "
+                                       "new 4-quadrant head trained (the body's vectors computed once per patch)")
+    crnn_mtat_weights: str = setting("", paper="Won et al.'s CRNN trained on MTAT (best_model.pth)",
+                                     note="path of that file; '' = <MER_CACHE>/weights/won_crnn_mtat/best_model.pth")
+    artists_weights: str = setting("", paper="Park et al.'s released Keras weights",
+                                   note="path of the .h5; '' = <MER_CACHE>/weights/artists_cnn/weights.h5")
+
+    PROFILES: ClassVar[dict[str, dict[str, Any]]] = {
+        "smoke": dict(folds=2, repeats=2, dl_units=1, max_epochs=1, input_frames=96,
+                      train_chunks_per_clip=1, test_chunks_per_clip=1, svm_C=(1.0, 10.0),
+                      svm_gamma=(0.01,), inner_folds=2, micro_batch=5, execution="eager",
+                      ae_epochs=1, ae_batch=16, rf_trees=20, transfer_patches_per_clip=1, transfer_train="head"),
+        "demo": dict(dl_units=2, max_epochs=1, input_frames=128, train_chunks_per_clip=1,
+                     test_chunks_per_clip=2, svm_C=(1.0, 10.0, 100.0), svm_gamma=(0.001, 0.01),
+                     inner_folds=3, micro_batch=5, execution="graph",
+                     ae_epochs=1, ae_batch=16, smote_per_class=0.5, part2_units=1, transfer_patches_per_clip=1,
+                     transfer_train="head"),
+        "full": {},
+    }
+
+    def epochs(self, row) -> int:
+        """A DL row's epochs under this profile: Table 1's, capped by ``max_epochs``."""
+        return int(row.epochs if self.max_epochs is None else min(row.epochs, self.max_epochs))
