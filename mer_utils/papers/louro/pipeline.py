@@ -66,6 +66,23 @@ class LouroData:
     def y(self) -> np.ndarray:
         return self.df["quadrant"].map({q: i for i, q in enumerate(LABELS)}).to_numpy()
 
+    def inputs_of(self, key: str) -> np.ndarray:
+        """One fingerprint per clip of what row ``key`` reads (:func:`~mer_utils.experiment.row_fingerprints`):
+        the SVM rows their feature table, every network row the clip's mel spectrogram (which
+        changes when its audio file does; the chunk and embedding rows decode the same file),
+        the Hybrid its mel and its feature row. A rerun retrains exactly the units whose clips
+        changed."""
+        from mer_utils.experiment import row_fingerprints
+
+        table = self.full_features if self.full_features is not None else self.features
+        if key == "svm_baseline" and self.features is not None:
+            return row_fingerprints(self.features)
+        if key == "svm_infold" and table is not None:
+            return row_fingerprints(table)
+        if key == "hybrid" and table is not None:
+            return row_fingerprints(self.mel_all, table)
+        return row_fingerprints(self.mel_all)
+
     def mel(self, frames: int) -> np.ndarray:
         """The clips' mel spectrograms cut to their first ``frames`` frames."""
         if frames > self.mel_all.shape[1]:
@@ -125,6 +142,12 @@ def load_data(ctx, cfg: Config) -> LouroData:
                  "ANOVA F on all clips (as the release's were chosen on all 900 songs)")
         ctx.manifest.substitute("4Q top-100 / 1714 feature releases", "emotion feature set (demo corpus)",
                                 "no real 4Q data under the data root")
+    for table, what in ((features, "top-100 feature release"), (full, "full feature release")):
+        missing = (table.attrs.get("missing") or {}) if table is not None else {}
+        if missing.get("count"):
+            ctx.manifest.notes.append(f"{what}: {missing['count']} cell(s) hold no value (n/a, #VALUE!...), "
+                                      f"read as missing and set to 0 where a model needs numbers; e.g. "
+                                      f"{missing['examples'][:3]}")
     # the mel front end decides which clips are usable; features must exist for them
     X, kept = extract_spectrograms(df, "louro_mel", ctx=ctx)
     keep = pd.Series(True, index=kept.index)
@@ -1154,7 +1177,7 @@ def run_rows(ctx, cfg: Config, data: LouroData, splits, rows: Sequence[str] = AL
             ctx.manifest.skip(f"Table 3 row {row.name}", str(exc))
             continue
         run_protocol(ctx.results_dir, row.experiment, units, config=_row_config(cfg, row, data),
-                     fit_predict=fitted.fit_predict, meta={"paper": PAPER, "row": row.name, "corpus": data.corpus},
+                     fit_predict=fitted.fit_predict, rows=data.inputs_of(key), meta={"paper": PAPER, "row": row.name, "corpus": data.corpus},
                      progress=row.kind == "dl")
         out.append({"row": key, "method": row.name, "status": "run", "reason": "", "units": len(units),
                     "seconds": round(time.perf_counter() - t0, 1), "label": fitted.label})
