@@ -166,7 +166,7 @@ fi
 # exec: the runner replaces this shell, so Ctrl-C (SIGINT to the foreground process group)
 # and SIGTERM reach it directly. It stops the running notebook's kernel (which runs in a
 # session of its own), keeps every output as the last complete run left it, and exits
-# with 130 / 143 (see mer_utils/runner.py).
+# with 130 / 143 (see mer_utils/notebook_runner.py).
 echo "Keras backend: $backend ($backend_how)${scheduler:+; dask scheduler: $scheduler}"
-exec "$VENV/bin/python" -m mer_utils.runner --profile "$profile" --data "$data" --backend "$backend" \
+exec "$VENV/bin/python" -m mer_utils.notebook_runner --profile "$profile" --data "$data" --backend "$backend" \
   ${scheduler:+--scheduler "$scheduler"} "${only[@]}"

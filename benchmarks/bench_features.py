@@ -263,7 +263,7 @@ class _OneThreadNaive:
         from concurrent.futures import ProcessPoolExecutor
 
         from mer_utils.cache import _WORKER_ENV      # one thread each: TF pools, BLAS, OpenMP
-        from mer_utils.runner import _environment
+        from mer_utils.notebook_runner import _environment
 
         with _environment(**_WORKER_ENV):            # the child inherits it when spawned
             self.pool = ProcessPoolExecutor(1, mp_context=mp.get_context("spawn"))

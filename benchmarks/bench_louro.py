@@ -120,17 +120,17 @@ def bench_demo_unit(key: str, execution: str, rng) -> dict:
 
 def bench_augmentation(n_clips: int, rng) -> list[dict]:
     """Seconds per 30-s, 16-kHz clip of each audiomentations transform (the transform alone)."""
-    from mer_utils import augment_audio
+    from mer_utils import augment
 
     t = np.arange(30 * C.SR) / C.SR
     clips = [(0.3 * np.sin(2 * np.pi * 220 * (1 + i) * t) + 0.05 * rng.normal(size=t.size)).astype("float32")
              for i in range(n_clips)]
     recs = []
-    for key, (_, name) in augment_audio.AUDIO_TRANSFORMS.items():
-        augment_audio.augment_audio(clips[0], C.SR, "warm-up", key, seed=0)
+    for key, (_, name) in augment.AUDIO_TRANSFORMS.items():
+        augment.augment_audio(clips[0], C.SR, "warm-up", key, seed=0)
         c0, t0 = time.process_time(), time.perf_counter()
         for i, y in enumerate(clips):
-            augment_audio.augment_audio(y, C.SR, f"clip{i}", key, seed=0)
+            augment.augment_audio(y, C.SR, f"clip{i}", key, seed=0)
         recs.append({"transform": f"{key} ({name})", "clips": n_clips,
                      "s/clip": (time.perf_counter() - t0) / n_clips,
                      "CPU s/clip": (time.process_time() - c0) / n_clips})

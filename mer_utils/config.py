@@ -2,7 +2,7 @@
 
 This module imports nothing from ``mer_utils`` (``tests/test_layers.py`` checks it), so
 every other module may import it. The run context a notebook starts with
-(:func:`mer_utils.run.setup_run`) is built on top of it in :mod:`mer_utils.run`.
+(:func:`mer_utils.context.setup_run`) is built on top of it in :mod:`mer_utils.context`.
 
 ``Profile`` holds the knobs shared by all notebooks (demo-corpus size, caps on real data,
 workers, generic training defaults). A paper's own settings per profile live in its
@@ -233,7 +233,7 @@ def seed_everything(seed: int, *, deterministic: bool | None = None) -> None:
     deterministic kernels.
 
     This is the one place that reseeds global generators: it is called when a run starts
-    (:func:`mer_utils.run.setup_run`) and right before a network is built and trained
+    (:func:`mer_utils.context.setup_run`) and right before a network is built and trained
     (:mod:`mer_utils.training`). Everything else in the package draws from local,
     explicitly seeded generators (``np.random.default_rng(seed)``).
 

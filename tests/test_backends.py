@@ -89,7 +89,7 @@ def test_model_tests_pass_under_the_second_backend(tmp_path):
 _DETERMINISM = r'''
 import json
 import numpy as np
-from mer_utils.run import setup_run
+from mer_utils.context import setup_run
 ctx = setup_run("99_test", profile="smoke")
 import keras, torch
 from mer_utils import config as C
@@ -147,7 +147,7 @@ def test_training_notebook_runs_under_the_second_backend(nb, out_dir, monkeypatc
     finite, and its manifest records the backend it really ran on."""
     import json
 
-    from mer_utils.run import output_label
+    from mer_utils.context import output_label
     from test_notebooks import _run, assert_tables_ok
 
     if importlib.util.find_spec(SECOND_BACKEND) is None:
@@ -177,7 +177,7 @@ def test_training_notebook_runs_under_the_second_backend(nb, out_dir, monkeypatc
 _JAX_RUN = r"""
 import json
 import numpy as np
-from mer_utils.run import setup_run
+from mer_utils.context import setup_run
 ctx = setup_run("99_test", profile="smoke")        # sets up JAX's compilation cache before JAX starts
 import keras
 from jax import monitoring

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from mer_utils import config as C
-from mer_utils import run as R
+from mer_utils import context as R
 
 
 def test_profiles_exist_and_scale():
@@ -77,7 +77,7 @@ def test_seed_everything_does_not_import_keras():
     import subprocess
     import sys
 
-    code = ("import sys; from mer_utils.run import setup_run; "
+    code = ("import sys; from mer_utils.context import setup_run; "
             "setup_run('99_test', profile='smoke'); print('keras' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
@@ -96,7 +96,7 @@ _ALLOWED_GLOBAL_RNG = {
     ("mer_utils/config.py", "seed_everything"): "the one function that reseeds global generators",
     ("mer_utils/papers/javadi/classifiers.py", "fit"): "scikit-multilearn's RAkEL-d draws from Python's "
                                                "global random: seeded for the fit, state restored",
-    ("mer_utils/augment_audio.py", "_seeded"): "audiomentations draws its parameters from Python's and "
+    ("mer_utils/augment/library.py", "_seeded"): "audiomentations draws its parameters from Python's and "
                                                "NumPy's global generators: seeded per (clip, transform, "
                                                "seed) for one copy, both states restored",
 }
@@ -167,7 +167,7 @@ def test_manifest_records_the_default_mode(monkeypatch):
 
 _DETERMINISM_TF = r'''
 import json, sys
-from mer_utils.run import setup_run
+from mer_utils.context import setup_run
 ctx = setup_run("99_test", profile="smoke")
 before = json.loads(json.dumps(ctx.manifest.to_dict()["determinism"]))
 assert "keras" not in sys.modules and "tensorflow" not in sys.modules, "setup_run imported Keras/TF"

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mer_utils.run import setup_run, unknown_parameters
+from mer_utils.context import setup_run, unknown_parameters
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -224,7 +224,7 @@ def test_a_utf16_annotation_file_is_read(tmp_path):
 
 def test_select_corpus_records_what_the_loader_said(tmp_path, capsys):
     from mer_utils.datasets import select_corpus
-    from mer_utils.run import setup_run
+    from mer_utils.context import setup_run
 
     root = _fourq(tmp_path, [("MT1", "Q1"), ("MT2", "Q2"), ("MT3", "Q3"), ("MT4", "Q4")],
                   ["Q1/MT1.wav", "Q2/MT2.wav", "Q3/MT3.wav", "Q4/MT4.wav", "Q4/MT9.wav"])

@@ -139,11 +139,11 @@ LAYERS = {
     "mer_utils.labels": 1, "mer_utils.download": 1, "mer_utils.audio": 1, "mer_utils.cache": 1,
     "mer_utils.datasets": 1,
     "mer_utils.features": 2, "mer_utils.augment": 2, "mer_utils.models": 2, "mer_utils.embeddings": 2,
-    "mer_utils.openl3": 2, "mer_utils.results": 2,
+    "mer_utils.embeddings.openl3": 2, "mer_utils.results": 2,
     "mer_utils.evaluation": 3, "mer_utils.training": 3, "mer_utils.plots": 3,
     "mer_utils.experiment": 4, "mer_utils.context": 4,
     "mer_utils.leaderboard": 5, "mer_utils.scorecard": 5, "mer_utils.results_gallery": 5,
-    "mer_utils.html_report": 5, "mer_utils.notebook_runner": 5, "mer_utils.predict": 5,
+    "mer_utils.html_report": 5, "mer_utils.notebook_runner": 5,
     "mer_utils.papers": 6,
 }
 

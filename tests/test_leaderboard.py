@@ -255,7 +255,7 @@ def test_notebook_80_on_the_4q_dev_clips(out_dir):
     from test_notebooks import NB_DIR, _run
 
     from mer_utils.config import RESULTS_DIR
-    from mer_utils.run import output_label
+    from mer_utils.context import output_label
 
     root = require(FOURQ_DEV)
     _run(NB_DIR / "80_leaderboard.ipynb", out_dir / "real80", profile="smoke", data_root=str(root))

@@ -136,7 +136,7 @@ def _run(nb: Path, out_dir: Path, **params):
 
 def _results_dir(profile: str, root: Path | None) -> Path:
     from mer_utils.config import RESULTS_DIR
-    from mer_utils.run import output_label
+    from mer_utils.context import output_label
 
     return RESULTS_DIR / output_label(profile, root)
 

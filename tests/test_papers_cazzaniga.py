@@ -109,7 +109,7 @@ def test_empty_quadrant_and_missing_va_raise():
 def test_real_sources_present_are_merged_missing_ones_said_or_refused(tmp_path, pmemo_root, deam_root):
     import shutil
 
-    from mer_utils.run import setup_run
+    from mer_utils.context import setup_run
     root = tmp_path / "data"
     root.mkdir()
     shutil.copytree(pmemo_root, root / "pmemo")
@@ -399,7 +399,7 @@ def test_notebook_runs_on_real_4q_alone(out_dir):
     root = require(FOURQ_DEV)
     _run(NB_DIR / "20_cazzaniga_multisource.ipynb", out_dir / "real20", profile="smoke", data_root=str(root))
     from mer_utils.config import RESULTS_DIR
-    from mer_utils.run import output_label
+    from mer_utils.context import output_label
     label = output_label("smoke", root)
     manifest = json.loads((RESULTS_DIR / label / "manifests" / C.config.NOTEBOOK / "manifest.json").read_text())
     assert any("4q-dev" in v for v in manifest["data_sources"].values())
@@ -538,7 +538,7 @@ def test_board_entry_trains_through_the_engine(tmp_path, monkeypatch):
 
 
 def test_run_context_writes_a_caption_above_the_markdown_table(tmp_path):
-    from mer_utils.run import RunContext
+    from mer_utils.context import RunContext
 
     ctx = RunContext(notebook="t", p=SimpleNamespace(name="smoke"), seed=0, data_root=None,
                      results_dir=tmp_path, figures_dir=tmp_path,

@@ -248,7 +248,7 @@ def test_notebook_10_on_real_metadata_records_the_substitution_and_scores_mediae
     corpus and the manifest says so; the published MediaEval baselines are scored with our
     code and reproduce their published figures."""
     from mer_utils.config import RESULTS_DIR
-    from mer_utils.run import output_label
+    from mer_utils.context import output_label
 
     root = require(SHARED)
     require(root / "mtg-jamendo")

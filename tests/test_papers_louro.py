@@ -421,7 +421,7 @@ def expanded_4q(tmp_path) -> Path:
 
 def test_loader_takes_an_expanded_4q_set_unchanged(expanded_4q):
     from mer_utils.datasets import load
-    from mer_utils.run import setup_run
+    from mer_utils.context import setup_run
 
     df = load("4q", expanded_4q)
     assert df["quadrant"].value_counts().to_dict() == {"Q1": 12, "Q2": 11, "Q3": 10, "Q4": 10}
@@ -456,7 +456,7 @@ def test_notebook_50_on_the_4q_dev_clips(out_dir):
     root = require(FOURQ_DEV)
     _run(NB_DIR / "50_louro_methods.ipynb", out_dir / "real50", profile="smoke", data_root=str(root))
     from mer_utils.config import RESULTS_DIR
-    from mer_utils.run import output_label
+    from mer_utils.context import output_label
 
     res = RESULTS_DIR / output_label("smoke", root)
     manifest = json.loads((res / "manifests" / "50_louro_methods" / "manifest.json").read_text())
@@ -526,18 +526,18 @@ def _wav_data(tmp_path, n_per=3, frames=32, seconds=1.2):
 @pytest.mark.parametrize("key", ["tfm", "sb", "rg"])
 def test_audio_augmentation_transforms_training_clips_only(tmp_path, monkeypatch, key):
     import audiomentations  # noqa: F401  (a main dependency: missing is a failure, not a skip)
-    from mer_utils import augment_audio
+    from mer_utils import augment
 
     data = _wav_data(tmp_path)
     ctx = _ctx(tmp_path)
     cfg = C.Config.for_profile("smoke", input_frames=32)
     seen = []
-    real = augment_audio.augment_audio
+    real = augment.augment_audio
 
     def spy(y, sr, clip_id, k, **kw):
         seen.append(clip_id)
         return real(y, sr, clip_id, k, **kw)
-    monkeypatch.setattr(augment_audio, "augment_audio", spy)
+    monkeypatch.setattr(augment, "augment_audio", spy)
 
     trained_on = {}
 
@@ -566,7 +566,7 @@ def test_audio_augmentation_is_seeded_and_leaves_global_random_state():
     import audiomentations  # noqa: F401  (a main dependency: missing is a failure, not a skip)
     import random
 
-    from mer_utils import augment_audio
+    from mer_utils import augment
 
     y = np.random.default_rng(1).standard_normal(16000).astype(np.float32) * 0.1
     random.seed(5)
@@ -574,14 +574,14 @@ def test_audio_augmentation_is_seeded_and_leaves_global_random_state():
     before = (random.random(), np.random.rand())
     random.seed(5)
     np.random.seed(5)
-    a, pa = augment_audio.augment_audio(y, 16000, "MT1", "rg", seed=0)
+    a, pa = augment.augment_audio(y, 16000, "MT1", "rg", seed=0)
     assert (random.random(), np.random.rand()) == before
-    b, _ = augment_audio.augment_audio(y, 16000, "MT1", "rg", seed=0)
-    c, _ = augment_audio.augment_audio(y, 16000, "MT1", "rg", seed=1)
+    b, _ = augment.augment_audio(y, 16000, "MT1", "rg", seed=0)
+    c, _ = augment.augment_audio(y, 16000, "MT1", "rg", seed=1)
     assert np.array_equal(a, b) and not np.array_equal(a, c)
     ratio = pa["Gain"]["amplitude_ratio"]
     assert 10 ** (-12 / 20) - 1e-6 <= ratio <= 10 ** (12 / 20) + 1e-6     # RG: -12..+12 dB
-    assert augment_audio.transform_config("rg")["Gain"] == {"min_gain_db": -12.0, "max_gain_db": 12.0}
+    assert augment.transform_config("rg")["Gain"] == {"min_gain_db": -12.0, "max_gain_db": 12.0}
 
 
 # --------------------------------------------------------------------------- Borderline-SMOTE 2
@@ -636,7 +636,7 @@ def test_rows_without_weights_record_their_substitution(tmp_path, monkeypatch):
     with pytest.raises(R.NotRunnable, match="musicnn MTT stand-in"):
         R.ROWS["crnn_mtat"].fit(ctx, cfg, data, R.ROWS["crnn_mtat"], P.Workspace())
 
-    from mer_utils import openl3
+    from mer_utils.embeddings import openl3
     monkeypatch.setattr(openl3, "openl3_available", lambda: (False, "openl3 not importable"))
     import mer_utils.embeddings as E
     monkeypatch.setattr(E, "embed_sequence", lambda df, model, **kw: (
@@ -723,7 +723,7 @@ def test_notebook_50_part2_rows_on_the_4q_dev_clips(out_dir):
     from test_notebooks import NB_DIR, _run
 
     from mer_utils.config import RESULTS_DIR
-    from mer_utils.run import output_label
+    from mer_utils.context import output_label
 
     root = require(FOURQ_DEV)
     _run(NB_DIR / "50_louro_methods.ipynb", out_dir / "real50p2", profile="smoke", data_root=str(root))

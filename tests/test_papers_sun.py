@@ -298,7 +298,7 @@ def test_notebook_30_runs_on_the_4q_dev_clips(out_dir):
     root = require(FOURQ_DEV)
     from test_notebooks import NB_DIR, _run
     from mer_utils.config import RESULTS_DIR
-    from mer_utils.run import output_label
+    from mer_utils.context import output_label
 
     _run(NB_DIR / "30_sun_sssl.ipynb", out_dir / "real-sun", profile="smoke", data_root=str(root))
     label = output_label("smoke", root)

@@ -27,7 +27,7 @@ import soundfile as sf
 from mer_utils import audio
 from mer_utils import datasets as D
 from mer_utils.datasets import DatasetError
-from mer_utils.run import setup_run
+from mer_utils.context import setup_run
 
 REPO = Path(__file__).resolve().parents[1]
 HAS_MP3 = "MP3" in sf.available_formats()
@@ -272,7 +272,7 @@ import pandas as pd
 import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
-from mer_utils.run import setup_run
+from mer_utils.context import setup_run
 ctx = setup_run("00_writer", profile=profile, data_root=data_root, seed=seed)
 tag = os.environ["REL_TAG"]
 ctx.save_table(pd.DataFrame({"tag": [tag], "hash_seed": [os.environ.get("PYTHONHASHSEED")]}), "first")
@@ -286,7 +286,7 @@ ctx.write_manifest()
 '''
 READER = '''import os
 import pandas as pd
-from mer_utils.run import setup_run
+from mer_utils.context import setup_run
 ctx = setup_run("01_reader", profile=profile, data_root=data_root, seed=seed)
 seen = pd.read_csv(ctx.results_dir / "first.csv")["tag"].tolist()
 assert seen == [os.environ["REL_TAG"]], seen   # the writer's committed table, of this run
@@ -398,7 +398,7 @@ def test_killed_run_leaves_the_last_complete_outputs(project, tmp_path, sig):
 
 def test_a_commit_cut_short_is_finished_at_the_next_start(tmp_path, monkeypatch):
     """Even a SIGKILL between moving files: the COMPLETE marker makes the next start finish it."""
-    from mer_utils import run as R
+    from mer_utils import context as R
 
     monkeypatch.setattr(R, "RESULTS_DIR", tmp_path / "results")
     monkeypatch.setattr(R, "FIGURES_DIR", tmp_path / "figures")
@@ -420,7 +420,7 @@ def test_a_commit_cut_short_is_finished_at_the_next_start(tmp_path, monkeypatch)
 
 
 def test_without_the_runner_outputs_are_written_in_place(tmp_path, monkeypatch):
-    from mer_utils import run as R
+    from mer_utils import context as R
 
     monkeypatch.delenv(R.STAGE_ENV, raising=False)
     ctx = setup_run("99_rel", profile="smoke")
@@ -432,7 +432,7 @@ def test_without_the_runner_outputs_are_written_in_place(tmp_path, monkeypatch):
 # =========================================================================== quiet main job
 CHATTY = '''import os, sys
 os.write(2, b"CHATTER-ON-FD2\\n")
-from mer_utils.run import setup_run
+from mer_utils.context import setup_run
 ctx = setup_run("00_chatty", profile=profile, data_root=data_root, seed=seed)
 import pandas as pd
 ctx.manifest.substitute("the real thing", "a stand-in", "the real thing is absent")
@@ -453,7 +453,7 @@ def test_quiet_main_job(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MER_", "PYTHONHASHSEED"))}
     env.update(MER_ROOT=str(root), MER_RESULTS=str(root / "results"), MER_FIGURES=str(root / "figures"),
                PYTHONPATH=str(REPO), MPLBACKEND="Agg")
-    r = subprocess.run([sys.executable, "-m", "mer_utils.runner", "--profile", "smoke", "--out", str(root / "run")],
+    r = subprocess.run([sys.executable, "-m", "mer_utils.notebook_runner", "--profile", "smoke", "--out", str(root / "run")],
                        env=env, capture_output=True, text=True, timeout=300)
     terminal = r.stdout + r.stderr
     assert r.returncode == 1, terminal

@@ -182,7 +182,7 @@ def test_a_notebook_killed_after_a_commit_leaves_predictions_as_they_were(tmp_pa
     """Under the runner a complete set is swapped in only when the notebook completes: a
     notebook killed after one experiment finished (its tables still the old run's) leaves
     predictions/ as the last complete run left them; the rerun resumes from the staged set."""
-    from mer_utils.run import commit_stage, recover_stage
+    from mer_utils.context import commit_stage, recover_stage
 
     y = np.repeat([0, 1], 10)
     splits = P.kfold(2, seed=0).make(y)

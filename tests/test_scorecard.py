@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from mer_utils import scorecard as sc
-from mer_utils.report import check_report
+from mer_utils.html_report import check_report
 
 PV = pd.DataFrame([
     # paper, table, row, metric, value

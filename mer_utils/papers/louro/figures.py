@@ -47,7 +47,7 @@ def audio_gallery(ctx, cfg: Config, data: LouroData, splits, *, seconds: float =
     """One training clip of the first unit and its augmented versions — the Hybrid's four
     (time shift, pitch, stretch, gain) and the three audiomentations rows' (TFM, SB, RG) —
     as (figure: waveform + mel per version, AudioGallery: playable excerpts of ``seconds``)."""
-    from mer_utils import augment, augment_audio
+    from mer_utils import augment
     from mer_utils.features import FRONT_ENDS, spectrogram
     from mer_utils.plots.audio_gallery import AudioGallery, waveform_mel_grid
 
@@ -57,9 +57,9 @@ def audio_gallery(ctx, cfg: Config, data: LouroData, splits, *, seconds: float =
     versions = {"original": y}
     for name in augment.HYBRID_TRANSFORMS:
         versions[f"Hybrid: {name}"] = augment.augment(y, SR, clip_id, name, seed=0)
-    if augment_audio.available()[0]:
-        for key in augment_audio.AUDIO_TRANSFORMS:
-            versions[f"+{key.upper()}"] = augment_audio.augment_audio(y, SR, clip_id, key, seed=cfg.aug_seed)[0]
+    if augment.available()[0]:
+        for key in augment.AUDIO_TRANSFORMS:
+            versions[f"+{key.upper()}"] = augment.augment_audio(y, SR, clip_id, key, seed=cfg.aug_seed)[0]
     versions = {k: np.clip(v, -1, 1).astype(np.float32) for k, v in versions.items()}
     fe = FRONT_ENDS["louro_mel"]
     fig = waveform_mel_grid(versions, SR, lambda z: spectrogram(z, SR, fe, clip=False),

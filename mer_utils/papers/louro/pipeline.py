@@ -652,7 +652,7 @@ register(Row("samplecnn", "Sample CNN", "dl", "waveform chunks (many-to-one)",
 def _audio_aug_mel_file(item, frames: int, key: str, seed: int) -> dict[str, np.ndarray]:
     """One audiomentations copy of one clip as a mel spectrogram (first ``frames`` frames),
     with the parameters drawn and the seconds the transform took."""
-    from mer_utils import augment_audio
+    from mer_utils import augment
     from mer_utils.features import FRONT_ENDS, spectrogram
     from mer_utils.features.frontends import prepare_clip
 
@@ -661,7 +661,7 @@ def _audio_aug_mel_file(item, frames: int, key: str, seed: int) -> dict[str, np.
     y = prepare_clip(audio.load_audio(path, sr=SR), SR, fe, path)
     y = y[:(frames - 1) * fe.hop_length + fe.n_fft]          # what the first `frames` frames read
     t0 = time.perf_counter()
-    z, _ = augment_audio.augment_audio(y, SR, clip_id, key, seed=seed)
+    z, _ = augment.augment_audio(y, SR, clip_id, key, seed=seed)
     secs = time.perf_counter() - t0
     return {"mel": spectrogram(z, SR, fe, clip=True, path=path)[:frames],
             "transform_seconds": np.float32(secs)}
@@ -671,14 +671,14 @@ def audio_augmented_mels(ctx, data: LouroData, rows: np.ndarray, frames: int, ke
     """(X (len(rows), frames, 128), owner rows, transform seconds per clip): one audiomentations
     copy (``key``: tfm / sb / rg) of each clip at ``rows`` — call it with a unit's training rows
     only. Cached per (clip, transform, its parameters and library version, seed, frames)."""
-    from mer_utils import augment_audio
+    from mer_utils import augment
     from mer_utils.cache import FeatureCache, cached_map, default_cache_root
 
     rows = np.asarray(rows, dtype=int)
     sub = data.df.iloc[rows]
     cache = FeatureCache(default_cache_root(ctx) / "features", "louro-audiomentations",
                          {"frames": frames, "seed": seed, "front_end": "louro_mel", "version": 1,
-                          "transform": augment_audio.transform_config(key)})
+                          "transform": augment.transform_config(key)})
     items = list(zip(sub["path"].astype(str), sub["track_id"].astype(str)))
     res = cached_map(functools.partial(_audio_aug_mel_file, frames=frames, key=key, seed=seed), items,
                      ids=list(sub["track_id"].astype(str)), paths=list(sub["path"].astype(str)),
@@ -692,10 +692,10 @@ def audio_augmented_mels(ctx, data: LouroData, rows: np.ndarray, frames: int, ke
 def _audio_aug_fit(ctx, cfg: Config, data: LouroData, row: Row, work: Workspace, key: str) -> Fitted:
     """The DL baseline trained on its training clips plus one audiomentations copy of each
     (Sec. 3.6): copies made from the unit's training rows only, the test rows untouched."""
-    from mer_utils import augment_audio
+    from mer_utils import augment
     from mer_utils.training import Standardizer
 
-    ok, why = augment_audio.available()
+    ok, why = augment.available()
     if not ok:
         raise NotRunnable(why)
     X = data.mel(cfg.input_frames)
@@ -722,17 +722,17 @@ def _audio_aug_fit(ctx, cfg: Config, data: LouroData, row: Row, work: Workspace,
 def augmentation_cost(ctx, data: LouroData, n_clips: int = 2, frames: int | None = None) -> pd.DataFrame:
     """Seconds per clip of each transform (uncached: decode + transform + mel), on the first
     ``n_clips`` clips — the cost a cold cache pays once per (clip, transform, seed)."""
-    from mer_utils import augment, augment_audio
+    from mer_utils import augment
     from mer_utils.features import FRONT_ENDS
 
     frames = frames or data.mel_all.shape[1]
     recs = []
     for i in range(min(n_clips, len(data.df))):
         item = (str(data.df["path"].iloc[i]), str(data.ids[i]))
-        for key in augment_audio.AUDIO_TRANSFORMS:
+        for key in augment.AUDIO_TRANSFORMS:
             t0 = time.perf_counter()
             out = _audio_aug_mel_file(item, frames, key, 0)
-            recs.append({"transform": f"{key} ({augment_audio.TRANSFORM_NAMES[key]})", "clip": item[1],
+            recs.append({"transform": f"{key} ({augment.TRANSFORM_NAMES[key]})", "clip": item[1],
                          "transform seconds": float(out["transform_seconds"]),
                          "decode + transform + mel seconds": time.perf_counter() - t0})
         t0 = time.perf_counter()
@@ -875,7 +875,7 @@ def _openl3_fit(ctx, cfg: Config, data: LouroData, row: Row, work: Workspace) ->
     Random Forest with default parameters (Sec. 3.5)."""
     from sklearn.ensemble import RandomForestClassifier
 
-    from mer_utils import openl3
+    from mer_utils.embeddings import openl3
 
     def make():
         try:

@@ -17,7 +17,7 @@ library". :data:`AUDIO_TRANSFORMS` are those three, every transform applied with
 
 audiomentations draws its parameters from Python's ``random`` and numpy's global generator.
 :func:`augment_audio` seeds both from (clip id, transform, seed) — the generator of
-:func:`mer_utils.augment.transform_rng` — and restores their previous states, so a copy is
+:func:`mer_utils.augment.waveform.transform_rng` — and restores their previous states, so a copy is
 the same on every run and can be cached per (clip, transform, parameters, seed)
 (:func:`transform_config` is the parameter part of that key). Which clips are transformed
 is the caller's business; the rule is that only a unit's training rows ever are.
@@ -34,7 +34,7 @@ from typing import Any
 
 import numpy as np
 
-from mer_utils.augment import transform_rng
+from mer_utils.augment.waveform import transform_rng
 
 __all__ = ["AUDIO_TRANSFORMS", "TRANSFORM_NAMES", "available", "build_transform", "augment_audio",
            "transform_config", "AUDIOMENTATIONS_VERSION"]

@@ -11,7 +11,7 @@ import soundfile as sf
 
 from mer_utils import datasets as D
 from mer_utils import runner
-from mer_utils.run import setup_run
+from mer_utils.context import setup_run
 
 REPO = Path(__file__).resolve().parents[1]
 

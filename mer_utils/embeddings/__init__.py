@@ -766,10 +766,3 @@ def setup_weights(weights_dir: str | os.PathLike | None = None, *, download: boo
         except FileNotFoundError as exc:
             status[name] = "unavailable: " + str(exc).strip().splitlines()[0]
     return status
-
-
-if __name__ == "__main__":  # pragma: no cover - a set-up convenience
-    import sys
-
-    for k, v in setup_weights(sys.argv[1] if len(sys.argv) > 1 else None).items():
-        print(f"{k:16s} {v}")

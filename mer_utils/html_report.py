@@ -1,9 +1,9 @@
 """A browsable report of one run: ``runs/<run>/report/index.html``.
 
-Built at the end of ``./run_all.sh`` (:mod:`mer_utils.runner` calls :func:`build_report`
+Built at the end of ``./run_all.sh`` (:mod:`mer_utils.notebook_runner` calls :func:`build_report`
 once after the last notebook) or by hand::
 
-    python -m mer_utils.report runs/demo-20260101-120000 --profile demo [--data DIR]
+    python -m mer_utils.html_report runs/demo-20260101-120000 --profile demo [--data DIR]
 
 It shows the reproduction scorecard (:mod:`mer_utils.scorecard`), every executed notebook
 of the run converted to HTML (nbconvert's ``basic`` template: no require.js, no MathJax, no
@@ -12,7 +12,7 @@ inputs, notes), the timings and the tables. Everything it shows is copied under
 ``report/`` and linked relatively, so the folder opens from the file system with no server
 and no network; links to outside pages are turned into plain text. :func:`check_report`
 verifies that every link and image of every page resolves and that no remote resource is
-referenced (``tests/test_report.py`` runs it in CI).
+referenced (``tests/test_html_report.py`` runs it in CI).
 """
 from __future__ import annotations
 
@@ -151,7 +151,7 @@ def build_report(run_dir: Path | str, *, profile: str | None = None, data_root: 
     is read from the run folder's name ``<profile>-<time>`` when not given).
     """
     from mer_utils import scorecard as sc
-    from mer_utils.run import output_label, resolve_data_root
+    from mer_utils.context import output_label, resolve_data_root
 
     run_dir = Path(run_dir)
     if results_dir is None or figures_dir is None:
@@ -368,7 +368,7 @@ def after_run(run_dir: Path | str, *, profile: str, data_root: str = "", say=pri
         problems = check_report(index)
     except Exception as exc:  # noqa: BLE001 - the report must never hide the notebooks' outcome
         tell(f"REPORT FAILED ({type(exc).__name__}: {exc}). The notebooks' outputs above are complete "
-             f"and unaffected; rebuild with: python -m mer_utils.report {run_dir} --profile {profile}", err=True)
+             f"and unaffected; rebuild with: python -m mer_utils.html_report {run_dir} --profile {profile}", err=True)
         return None
     tell(f"Report ({time.perf_counter() - t0:.0f} s): {index}")
     if problems:

@@ -4,7 +4,7 @@ import json
 import numpy as np
 import pandas as pd
 
-from mer_utils import gallery
+from mer_utils import results_gallery as gallery
 
 
 def test_gallery_summary_counts_and_median_delta():

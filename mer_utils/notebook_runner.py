@@ -1,6 +1,6 @@
 """Run the numbered notebooks with papermill, in order, timing each and watching memory.
 
-    python -m mer_utils.runner --profile demo [--data DIR] [--only 40] [--out runs/...] [--verbose]
+    python -m mer_utils.notebook_runner --profile demo [--data DIR] [--only 40] [--out runs/...] [--verbose]
 
 **What the terminal shows.** One line per notebook: its name while it runs, then ``ok``,
 the wall time and the kernel's peak resident memory (any substitution the notebook
@@ -18,7 +18,7 @@ scheduler address, or ``local``: the cached feature extraction then runs on that
 through :func:`mer_utils.cache.cached_map`); each notebook's manifest records both. ``PYTHONHASHSEED=0`` unless the caller set it, so string
 hashing (and with it set iteration order) is the same in every run; each notebook's
 manifest records the value (``python_hash_seed``). ``MER_STAGE`` points at a folder of
-this run, which makes every notebook stage its outputs (:mod:`mer_utils.run`).
+this run, which makes every notebook stage its outputs (:mod:`mer_utils.context`).
 
 **Outputs are replaced only by a complete run.** A notebook's tables, figures and manifest
 go to ``results/<label>/.incomplete/<notebook>/`` while it runs; when it finishes without
@@ -50,7 +50,7 @@ import time
 from pathlib import Path
 
 from mer_utils.config import PROFILE_NAMES, ROOT
-from mer_utils.run import STAGE_ENV, commit_stage, staged_outputs
+from mer_utils.context import STAGE_ENV, commit_stage, staged_outputs
 
 NOTEBOOK_DIR = ROOT / "notebooks"
 BACKENDS = ("tensorflow", "torch", "jax")
@@ -345,7 +345,7 @@ def run(profile: str, data_root: str = "", only: list[str] | None = None, out: P
         with _StopHandler(_children()) as stopper, _environment(PYTHONHASHSEED=hash_seed, **kernel_env):
             code = _run_all(nbs, out, params, kernel, console, stopper)
         if code in (0, 1):  # after the last notebook (not after a stop signal): runs/<run>/report/
-            from mer_utils.report import after_run
+            from mer_utils.html_report import after_run
             after_run(out, profile=profile, data_root=data_root, say=console.say)
         return code
     finally:
@@ -403,7 +403,7 @@ def notebook_lock(results_dir: Path, notebook: str):
 
 def _results_dir(params: dict) -> Path:
     from mer_utils.config import RESULTS_DIR
-    from mer_utils.run import output_label, resolve_data_root
+    from mer_utils.context import output_label, resolve_data_root
 
     return RESULTS_DIR / output_label(params["profile"], resolve_data_root(params.get("data_root") or None))
 
