@@ -33,7 +33,7 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     import pandas as pd
 
-    from mer_utils import runner
+    from mer_utils import notebook_runner as runner
 
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -74,7 +74,7 @@ def test_run_all_scheduler_option(tmp_path):
 
 
 def test_runner_rejects_an_unknown_backend(monkeypatch):
-    from mer_utils import runner
+    from mer_utils import notebook_runner as runner
 
     with pytest.raises(SystemExit, match="unknown Keras backend 'cntk'.*tensorflow, torch, jax"):
         runner.resolve_backend("cntk")
@@ -101,7 +101,7 @@ _PROBE = {
 def test_runner_sets_the_backend_of_the_kernel_and_the_manifest_records_it(tmp_path, monkeypatch):
     """The kernel papermill starts gets KERAS_BACKEND / MER_SCHEDULER from the runner, and the
     manifest's backend entry (config.backend_info) reports them."""
-    from mer_utils import runner
+    from mer_utils import notebook_runner as runner
 
     nbdir = tmp_path / "nbs"
     nbdir.mkdir()

@@ -10,7 +10,7 @@ import pytest
 import soundfile as sf
 
 from mer_utils import datasets as D
-from mer_utils import runner
+from mer_utils import notebook_runner as runner
 from mer_utils.context import setup_run
 
 REPO = Path(__file__).resolve().parents[1]
@@ -159,7 +159,7 @@ def test_a_second_run_of_a_notebook_into_the_same_results_is_refused(tmp_path):
             pass
     with runner.notebook_lock(tmp_path, "40_velankar_crnn"):         # released: fine again
         pass
-    code = ("import os, sys; from pathlib import Path; from mer_utils import runner\n"
+    code = ("import os, sys; from pathlib import Path; from mer_utils import notebook_runner as runner\n"
             f"cm = runner.notebook_lock(Path({str(tmp_path)!r}), 'nb'); cm.__enter__(); os._exit(9)")
     assert subprocess.run([sys.executable, "-c", code]).returncode == 9   # killed while holding it
     with runner.notebook_lock(tmp_path, "nb"):
