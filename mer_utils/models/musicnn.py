@@ -430,33 +430,23 @@ def load_npz_weights(model, arrays) -> set[str]:
     and every model variable in ``arrays`` must be used; both raise ``ValueError``
     otherwise. Returns the set of variable names consumed.
     """
-    names = {k for k in arrays if not k.startswith("__")}
-    used: set[str] = set()
+    from mer_utils.models.tf_checkpoint import set_weights_from
+
+    plan = []
     for layer in model.layers:
         if not layer.weights:
             continue
         kind = type(layer).__name__
         if kind not in _VAR_FOR_WEIGHT:
             raise ValueError(f"layer {layer.name} ({kind}) has weights but no checkpoint mapping")
-        values = []
-        for var, w in zip(_VAR_FOR_WEIGHT[kind], layer.weights):
-            key = f"{layer.name}/{var}"
-            if key not in names:
-                raise ValueError(f"checkpoint has no variable {key!r} for layer {layer.name}")
-            a = np.asarray(arrays[key], dtype=np.float32)
-            want = tuple(w.shape)
-            if a.shape != want:
-                if kind == "Conv1D" and a.ndim == 4 and a.shape[2] == 1 and (a.shape[0], a.shape[1], a.shape[3]) == want:
-                    a = a[:, :, 0, :]
-                else:
-                    raise ValueError(f"shape mismatch for {key}: checkpoint {a.shape}, model {want}")
-            values.append(a)
-            used.add(key)
-        layer.set_weights(values)
-    unused = names - used
-    if unused:
-        raise ValueError(f"checkpoint variables not used by the model: {sorted(unused)[:10]}")
-    return used
+        plan.append((layer, [f"{layer.name}/{var}" for var in _VAR_FOR_WEIGHT[kind]][:len(layer.weights)]))
+
+    def conv2d_as_conv1d(layer, a, want):
+        if type(layer).__name__ == "Conv1D" and a.ndim == 4 and a.shape[2] == 1 and \
+                (a.shape[0], a.shape[1], a.shape[3]) == want:
+            return a[:, :, 0, :]
+        return a
+    return set_weights_from(plan, arrays, {k for k in arrays if not k.startswith("__")}, adapt=conv2d_as_conv1d)
 
 
 def load_model(checkpoint: str = "MSD_musicnn", *, weights_dir: str | os.PathLike | None = None,

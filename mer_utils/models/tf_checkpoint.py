@@ -200,3 +200,30 @@ def atomic_savez(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     tmp.write_bytes(buf.getvalue())
     os.replace(tmp, path)
+
+
+def set_weights_from(plan, arrays, names: set[str], *, adapt=None) -> set[str]:
+    """Set Keras layers from named checkpoint arrays: ``plan`` is ``[(layer, [name per layer
+    weight, in order]), ...]``; every name must be in ``names`` with the layer weight's shape
+    (``adapt(layer, array, wanted_shape)`` may reshape one first, e.g. a TF1 Conv2D kernel for
+    a Conv1D), and every name in ``names`` must be used; else ``ValueError``. Returns the
+    names used. The one loader of TF1 checkpoints into Keras (musicnn, VGGish)."""
+    used: set[str] = set()
+    for layer, keys in plan:
+        values = []
+        for key, w in zip(keys, layer.weights):
+            if key not in names:
+                raise ValueError(f"checkpoint has no variable {key!r} for layer {layer.name}")
+            a = np.asarray(arrays[key], dtype=np.float32)
+            want = tuple(w.shape)
+            if a.shape != want and adapt is not None:
+                a = adapt(layer, a, want)
+            if a.shape != want:
+                raise ValueError(f"shape mismatch for {key}: checkpoint {a.shape}, model {want}")
+            values.append(a)
+            used.add(key)
+        layer.set_weights(values)
+    unused = names - used
+    if unused:
+        raise ValueError(f"checkpoint variables not used by the model: {sorted(unused)[:10]}")
+    return used

@@ -264,25 +264,10 @@ def convert_checkpoint(ckpt: str | os.PathLike, out_npz: str | os.PathLike) -> P
 
 def load_weights(model, arrays) -> set[str]:
     """Set the Keras layers from TF1-named arrays; checks shapes and that all are used."""
-    names = {k for k in arrays if k.startswith("vggish/")}
-    used: set[str] = set()
-    for layer_name, scope in VARIABLE_FOR_LAYER.items():
-        layer = model.get_layer(layer_name)
-        vals = []
-        for var, w in zip(("weights", "biases"), layer.weights):
-            key = f"{scope}/{var}"
-            if key not in names:
-                raise ValueError(f"checkpoint has no variable {key!r} (layer {layer_name})")
-            a = np.asarray(arrays[key], dtype=np.float32)
-            if a.shape != tuple(w.shape):
-                raise ValueError(f"shape mismatch for {key}: checkpoint {a.shape}, model {tuple(w.shape)}")
-            vals.append(a)
-            used.add(key)
-        layer.set_weights(vals)
-    unused = names - used
-    if unused:
-        raise ValueError(f"checkpoint variables not used by the model: {sorted(unused)}")
-    return used
+    from mer_utils.models.tf_checkpoint import set_weights_from
+
+    plan = [(model.get_layer(name), [f"{scope}/weights", f"{scope}/biases"]) for name, scope in VARIABLE_FOR_LAYER.items()]
+    return set_weights_from(plan, arrays, {k for k in arrays if k.startswith("vggish/")})
 
 
 # --------------------------------------------------------------------------- postprocessing
