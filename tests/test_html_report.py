@@ -8,7 +8,7 @@ import nbformat
 import pandas as pd
 import pytest
 
-from mer_utils import html_report
+from mer_utils import html_report as report
 
 PNG = base64.b64decode(  # a 1 x 1 PNG
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==")
