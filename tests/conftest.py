@@ -96,7 +96,7 @@ def deam_root(tmp_path) -> Path:
 # every test marked `backend` with KERAS_BACKEND=torch). A new model test joins by
 # `@pytest.mark.backend` (or `pytestmark = pytest.mark.backend` for a whole module); these
 # modules join as a whole:
-BACKEND_MODULES = ("test_models_crnn", "test_training", "test_models_vggish_sequence")
+BACKEND_MODULES = ("test_models_crnn", "test_training_engine", "test_models_vggish_sequence")
 
 
 def pytest_collection_modifyitems(config, items):

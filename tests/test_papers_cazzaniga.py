@@ -478,7 +478,7 @@ def test_folds_train_through_one_trainer_from_one_initialisation(tmp_path, monke
     for fp in folds:
         h = fp.info["history"]
         assert len(h["epoch_seconds"]) == len(h["epoch"]) and h["best_epoch"] >= 1
-        assert fp.info["seconds"] >= h["seconds"] > 0 and fp.info["parameters"] > 0
+        assert fp.info["seconds"] + 0.01 >= h["seconds"] > 0 and fp.info["parameters"] > 0   # (rounded to 3 and 2 places)
     scores = T.fold_scores(ctx, exp)
     assert list(scores["fold"]) == [0, 1] and (scores["seconds"] > 0).all()
     fits.clear()

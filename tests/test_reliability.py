@@ -329,11 +329,12 @@ def _finish(proc: subprocess.Popen, timeout: float = 240) -> tuple[int, str, str
 
 
 def _state(root: Path) -> dict[str, str]:
-    """Every committed output file (not the staging folder) -> sha1 of its bytes."""
+    """Every committed output file (not the staging folder, not the runner's notebook locks)
+    -> sha1 of its bytes."""
     files = {}
     for base in (root / "results", root / "figures"):
         for p in sorted(base.rglob("*")):
-            if p.is_file() and ".incomplete" not in p.parts:
+            if p.is_file() and ".incomplete" not in p.parts and ".locks" not in p.parts:
                 files[str(p.relative_to(root))] = hashlib.sha1(p.read_bytes()).hexdigest()
     return files
 
