@@ -268,6 +268,16 @@ def _fit_predict(ctx, entry: Entry, clips: Clips, y: np.ndarray, holder: dict):
     return fit_predict
 
 
+def clip_fingerprints(clips: Clips) -> np.ndarray:
+    """One fingerprint per clip of the audio file an entry reads (id, path, size, modification
+    time: the feature cache's key), so a replaced file retrains the units that saw it."""
+    from mer_utils.cache import track_key
+    from mer_utils.experiment import row_fingerprints
+
+    paths = clips.df["path"].astype(str) if "path" in clips.df else [""] * len(clips)
+    return row_fingerprints(np.asarray([track_key(i, p) for i, p in zip(clips.ids, paths)]))
+
+
 def run_entries(ctx, entries: Sequence[Entry], clips: Clips, y: Sequence, splits: Sequence[Split]
                 ) -> pd.DataFrame:
     """Train every entry that is trained here on its units of ``splits`` (resumable: units
@@ -294,7 +304,7 @@ def run_entries(ctx, entries: Sequence[Entry], clips: Clips, y: Sequence, splits
             return inner(split)
 
         t0 = time.perf_counter()
-        run_protocol(ctx.results_dir, e.experiment, units, fit_predict=counted,
+        run_protocol(ctx.results_dir, e.experiment, units, fit_predict=counted, rows=clip_fingerprints(clips),
                      config=dict(e.config, entry=e.name, corpus=clips.corpus, n_clips=len(clips),
                                  validation=e.validation, seed=ctx.seed),
                      meta={"paper": e.paper, "entry": e.name, "family": e.family, "corpus": clips.corpus,

@@ -266,3 +266,22 @@ def test_notebook_80_on_the_4q_dev_clips(out_dir):
     assert set(board["paper"]) == {"louro", "javadi", "velankar", "cazzaniga", "sun"}
     assert board.loc[board["entry"] == "SVM Baseline", "units"].item() == 4      # smoke: 2 folds x 2 repeats
     assert np.isfinite(board["f1"]).all()
+
+
+def test_a_replaced_audio_file_changes_only_its_clip_fingerprint(tmp_path):
+    import os
+
+    from mer_utils.leaderboard import clip_fingerprints, make_clips
+
+    paths = []
+    for i in range(3):
+        p = tmp_path / f"c{i}.wav"
+        p.write_bytes(b"RIFF" + bytes([i]) * 100)
+        paths.append(str(p))
+    df = pd.DataFrame({"track_id": ["a", "b", "c"], "path": paths})
+    before = clip_fingerprints(make_clips(df, "test", real=False))
+    assert (before == clip_fingerprints(make_clips(df, "test", real=False))).all()   # nothing changed
+    (tmp_path / "c1.wav").write_bytes(b"RIFF" + b"\x07" * 120)                       # replaced
+    os.utime(tmp_path / "c1.wav", (1, 1))
+    after = clip_fingerprints(make_clips(df, "test", real=False))
+    assert list(before == after) == [True, False, True]
