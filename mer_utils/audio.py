@@ -184,25 +184,36 @@ def resample(y: np.ndarray, orig_sr: int, target_sr: int) -> np.ndarray:
 def check_signal(y: np.ndarray, sr: int, path="<array>", *, min_duration: float | None = None,
                  rms_floor: float | None = SILENCE_RMS) -> np.ndarray:
     """Raise :class:`AudioError` for empty, non-finite, silent or too-short audio."""
-    if y.size == 0:
+    if y.size and not np.all(np.isfinite(y)):
+        _nonfinite(path)
+    _verdict(path, n=y.shape[0], sr=sr, sumsq=float(np.sum(np.square(y, dtype=np.float64))) if y.size else 0.0,
+             min_duration=min_duration, rms_floor=rms_floor)
+    return y
+
+
+def _nonfinite(path) -> None:
+    raise AudioError(path, "audio contains NaN/inf samples", "the file is corrupt; re-download or re-encode it")
+
+
+def _verdict(path, *, n: int, sr: int, sumsq: float, min_duration: float | None,
+             rms_floor: float | None) -> None:
+    """The checks on a (finite) mono signal of ``n`` samples at ``sr`` Hz whose squares sum to
+    ``sumsq``: the one place of their verdicts, for a whole signal and for a streamed file."""
+    if n == 0:
         raise AudioError(path, "no audio samples (empty file or offset past the end)",
                          "re-export the file, or check offset/duration")
-    if not np.all(np.isfinite(y)):
-        raise AudioError(path, "audio contains NaN/inf samples",
-                         "the file is corrupt; re-download or re-encode it")
-    dur = y.shape[0] / float(sr)
+    dur = n / float(sr)
     if min_duration is not None and dur + 1e-9 < min_duration:
         raise AudioError(path, f"too short: {dur:.2f} s < required {min_duration:.2f} s",
                          "drop the clip (features skip it and record it in the run manifest) "
                          "or choose a padding policy")
     if rms_floor is not None:
-        rms = float(np.sqrt(np.mean(np.square(y, dtype=np.float64))))
+        rms = math.sqrt(sumsq / n)
         if rms < rms_floor:
             raise AudioError(path, f"silent: RMS {rms:.2e} below the floor {rms_floor:.0e} "
                                    f"(~{20 * math.log10(rms_floor):.0f} dBFS)",
                              "check the file (it has no usable signal); it is skipped and "
                              "recorded in the run manifest")
-    return y
 
 
 def load_audio(path, *, sr: int | None, mono: bool = True, offset: float = 0.0,
@@ -315,8 +326,7 @@ def _check_streamed(path: Path, *, min_duration: float | None, rms_floor: float 
                     break
                 y = y.mean(axis=1) if y.shape[1] > 1 else y[:, 0]
                 if not np.all(np.isfinite(y)):
-                    raise AudioError(path, "audio contains NaN/inf samples",
-                                     "the file is corrupt; re-download or re-encode it")
+                    _nonfinite(path)
                 n += len(y)
                 sumsq += float(np.dot(y.astype(np.float64), y.astype(np.float64)))
         except AudioError:
@@ -325,21 +335,8 @@ def _check_streamed(path: Path, *, min_duration: float | None, rms_floor: float 
             if n == 0:
                 raise _NotStreamable() from None
             # a truncated file: what decoded so far is what extraction would get
-    if n == 0:
-        raise AudioError(path, "no audio samples (empty file or offset past the end)",
-                         "re-export the file, or check offset/duration")
+    _verdict(path, n=n, sr=native, sumsq=sumsq, min_duration=min_duration, rms_floor=rms_floor)
     dur = n / float(native)
-    if min_duration is not None and dur + 1e-9 < min_duration:
-        raise AudioError(path, f"too short: {dur:.2f} s < required {min_duration:.2f} s",
-                         "drop the clip (features skip it and record it in the run manifest) "
-                         "or choose a padding policy")
-    if rms_floor is not None:
-        rms = math.sqrt(sumsq / n)
-        if rms < rms_floor:
-            raise AudioError(path, f"silent: RMS {rms:.2e} below the floor {rms_floor:.0e} "
-                                   f"(~{20 * math.log10(rms_floor):.0f} dBFS)",
-                             "check the file (it has no usable signal); it is skipped and "
-                             "recorded in the run manifest")
     return {"sr": native, "channels": channels, "frames": n, "duration": dur}
 
 

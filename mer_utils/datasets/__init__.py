@@ -162,10 +162,6 @@ def _near_misses(path: Path) -> list[str]:
     return out
 
 
-def _load(name: str, root: Path | str, **kwargs) -> pd.DataFrame:
-    return load(name, root, **kwargs)
-
-
 def load(name: str, root: Path | str, **kwargs) -> pd.DataFrame:
     """Load data set ``name`` from ``root`` (``"demo"`` takes a profile name as root)."""
     if name == "demo":
@@ -224,10 +220,10 @@ def select_corpus(ctx, task: str, *, sources: tuple[str, ...] | None = None) -> 
             df = df[df["source"].isin(sources)].reset_index(drop=True)
         return df
 
-    def load(name: str, root, **kwargs) -> pd.DataFrame:
+    def load_noted(name: str, root, **kwargs) -> pd.DataFrame:
         """The loader's table; what it had to say (files not used, rows read once) goes to
         the manifest's notes and is printed."""
-        df = _load(name, root, **kwargs)
+        df = load(name, root, **kwargs)
         for n in df.attrs.get("load_notes", []):
             print(f"NOTE: {n}")
             ctx.manifest.notes.append(n)
@@ -244,7 +240,7 @@ def select_corpus(ctx, task: str, *, sources: tuple[str, ...] | None = None) -> 
 
     if task == "quadrant":
         if "4q" in found:
-            df = cap_stratified(load("4q", found["4q"]), cap, "quadrant", ctx.seed)
+            df = cap_stratified(load_noted("4q", found["4q"]), cap, "quadrant", ctx.seed)
             desc = f"4Q (real) from {found['4q']}: {len(df)} clips"
         else:
             fell_back("4Q data set")
@@ -252,11 +248,11 @@ def select_corpus(ctx, task: str, *, sources: tuple[str, ...] | None = None) -> 
             desc = f"demo corpus ({len(df)} synthetic clips; no 4Q under the data root)"
     elif task == "label3":
         if "folder" in found:
-            df = load("folder", found["folder"], label_column="label3")
+            df = load_noted("folder", found["folder"], label_column="label3")
             df = cap_stratified(df, cap, "label3", ctx.seed)
             desc = f"folder of classes {found['folder']}: {df['label3'].nunique()} classes, {len(df)} clips"
         elif "4q" in found:
-            df = load("4q", found["4q"])
+            df = load_noted("4q", found["4q"])
             df["label3"] = df["quadrant"].map(LABEL3_FROM_QUADRANT)
             df = cap_stratified(df.dropna(subset=["label3"]).reset_index(drop=True), cap, "label3", ctx.seed)
             desc = (f"4Q (real) 3-class subset from {found['4q']}: Q1=happy, Q3=sad, Q4=calm, "
@@ -267,7 +263,7 @@ def select_corpus(ctx, task: str, *, sources: tuple[str, ...] | None = None) -> 
             desc = f"demo corpus 3-class label (Q1 happy, Q3 sad, Q4 calm): {len(df)} clips"
     elif task == "tags":
         if "mtg-jamendo" in found:
-            df = load("mtg-jamendo", found["mtg-jamendo"])
+            df = load_noted("mtg-jamendo", found["mtg-jamendo"])
             n_audio = int(df["audio_exists"].sum())
             desc = (f"MTG-Jamendo mood/theme (real metadata) from {found['mtg-jamendo']}: "
                     f"{len(df)} tracks, audio found for {n_audio}")
@@ -278,7 +274,7 @@ def select_corpus(ctx, task: str, *, sources: tuple[str, ...] | None = None) -> 
     else:  # multisource
         real = [s for s in MULTISOURCE if s in found and (not sources or s in sources)]
         if real:
-            parts = [cap_stratified(load(s, found[s]), cap, "quadrant", ctx.seed) for s in real]
+            parts = [cap_stratified(load_noted(s, found[s]), cap, "quadrant", ctx.seed) for s in real]
             df = pd.concat(parts, ignore_index=True)
             missing = [s for s in MULTISOURCE if s not in real]
             desc = (f"real sources {real} ({len(df)} clips)"
