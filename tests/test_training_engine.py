@@ -180,3 +180,20 @@ def test_execution_modes_per_backend():
         execution_kwargs("fast")
     with pytest.raises(ValueError):
         Recipe(epochs=0, batch_size=1)
+
+
+def test_sabotage_switch_breaks_the_fit_and_is_recorded(monkeypatch):
+    """MER_SABOTAGE=shuffle-labels (the switch the notebooks' learning checks are tested
+    with) turns the easy task into one that cannot be learned, and says so in the history."""
+    X, y = _task(0)
+    Xt, yt = _task(1)
+    trainer = Trainer(_build(), Recipe(epochs=40, batch_size=16, learning_rate=1e-2))
+    monkeypatch.setenv("MER_SABOTAGE", "shuffle-labels")
+    h = trainer.fit(X, y, seed=0)
+    assert h["sabotage"] == "shuffle-labels"
+    assert _acc(trainer.predict(Xt), yt) <= 0.55
+    monkeypatch.setenv("MER_SABOTAGE", "something-else")
+    with pytest.raises(ValueError, match="MER_SABOTAGE"):
+        trainer.fit(X, y, seed=0)
+    monkeypatch.delenv("MER_SABOTAGE")
+    assert "sabotage" not in trainer.fit(X, y, seed=0)

@@ -9,7 +9,8 @@ metrics, segment -> song aggregation, paired statistics.
   matrices, parameter counts;
 * :mod:`.multilabel` — ROC-AUC / PR-AUC (macro, micro), thresholds, the MediaEval check;
 * :mod:`.aggregation` — mean probability, majority vote, Eq. 10 segment statistics;
-* :mod:`.stats` — the corrected resampled t-test, Friedman / Nemenyi.
+* :mod:`.stats` — the corrected resampled t-test, Friedman / Nemenyi;
+* :mod:`.learning` — did a network learn: beats chance (pooled binomial / AUC test), the demo's bars.
 """
 from mer_utils.evaluation.splits import (  # noqa: F401
     SPLITS, load_or_make_split, load_split, save_split, split_frame, stratified_split)
@@ -23,3 +24,4 @@ from mer_utils.evaluation.protocols import (  # noqa: F401
 from mer_utils.evaluation.aggregation import (  # noqa: F401
     chunk_decision, majority_vote, mean_probability, segment_statistics)
 from mer_utils.evaluation.stats import corrected_resampled_ttest  # noqa: F401
+from mer_utils.evaluation.learning import BARS, beats_chance, learning_table, stored_histories  # noqa: F401

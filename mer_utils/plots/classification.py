@@ -1,4 +1,4 @@
-"""Figures for single-label classification: training curves, classification reports,
+"""Figures for single-label classification: training / learning curves, classification reports,
 confusion matrices. Each function returns a matplotlib Figure (save it with
 ``ctx.savefig(fig, name)``); nothing is shown or written here, so they work headless.
 """
@@ -48,6 +48,58 @@ def plot_training_curves(histories: Sequence[Mapping] | Mapping, *, title: str =
         axes[0][-1].legend(handles, labs, fontsize=7, loc="best")
     if title:
         fig.suptitle(title + "  (o = epoch kept, chosen on validation)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_learning_curves(histories: Mapping[str, Mapping], *, title: str = "",
+                         metrics: Sequence[str] = ("loss", "accuracy"), ncols_max: int = 4):
+    """One figure for a notebook: for each network (``{name: history}`` from the training
+    engine), its training (solid) and validation (dashed) curves per epoch, one panel per
+    metric, with the epoch at which the stop rule fired (red dotted line) and the epoch whose
+    weights were kept (o). A network whose history lacks a metric gets an empty panel that
+    says so."""
+    names = list(histories)
+    if not names:
+        fig, ax = plt.subplots(figsize=(6, 1.5))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "no stored training history", ha="center", va="center")
+        return fig
+    n_rows = len(names)
+    fig, axes = plt.subplots(n_rows, len(metrics), figsize=(4.2 * len(metrics), 2.4 * n_rows + 0.6),
+                             squeeze=False)
+    for i, name in enumerate(names):
+        h = histories[name]
+        ep = list(h.get("epoch") or [])
+        for j, m in enumerate(metrics):
+            ax = axes[i][j]
+            if m not in h or not ep:
+                ax.text(0.5, 0.5, f"no {m} logged", ha="center", va="center", transform=ax.transAxes, fontsize=8)
+                ax.set_xticks([])
+                ax.set_yticks([])
+            else:
+                ax.plot(ep, h[m][:len(ep)], lw=1.5, color="C0", label="training")
+                if f"val_{m}" in h:
+                    ax.plot(ep, h[f"val_{m}"][:len(ep)], lw=1.5, ls="--", color="C1", label="validation")
+                fired = h.get("stopped_at")
+                if fired:
+                    ax.axvline(fired, color="C3", ls=":", lw=1.2, label=f"stop rule fired (epoch {fired})")
+                be = h.get("best_epoch")
+                if be and 1 <= be <= len(ep):
+                    series = h.get(f"val_{m}") or h[m]
+                    ax.plot([be], [series[be - 1]], marker="o", color="k", mfc="white", ms=5,
+                            label=f"weights kept (epoch {be})")
+                ax.grid(alpha=0.3)
+                ax.legend(fontsize=6, loc="best")
+            if i == n_rows - 1:
+                ax.set_xlabel("epoch")
+            ax.set_title(f"{name}: {m}" if j == 0 else m, fontsize=9, loc="left")
+        stop = h.get("stop")
+        if stop:
+            axes[i][-1].annotate(str(stop), xy=(1.0, 1.02), xycoords="axes fraction", ha="right", fontsize=7,
+                                 color="0.3")
+    if title:
+        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
 

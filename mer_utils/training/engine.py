@@ -44,6 +44,7 @@ This module imports Keras: import it only where a network is trained.
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from typing import Any, Callable, Protocol, Sequence
 
@@ -51,6 +52,27 @@ import keras
 import numpy as np
 
 from mer_utils.config import seed_everything
+
+#: Environment switch that breaks every fit on purpose, to show that the learning checks
+#: (:mod:`mer_utils.evaluation.learning`, the notebooks' smoke tests) catch broken training:
+#: ``shuffle-labels`` trains on the labels permuted (seeded by the unit's seed). Never set
+#: it for a real run: the history of every fit records it (``sabotage``).
+SABOTAGE_ENV = "MER_SABOTAGE"
+SABOTAGES = ("shuffle-labels",)
+
+
+def sabotage_mode() -> str:
+    """The deliberate breakage asked for through ``MER_SABOTAGE`` ('' when none)."""
+    mode = os.environ.get(SABOTAGE_ENV, "").strip()
+    if mode and mode not in SABOTAGES:
+        raise ValueError(f"{SABOTAGE_ENV}={mode!r}: choose one of {SABOTAGES} or leave it unset")
+    return mode
+
+
+def _sabotaged(y, seed: int):
+    """``y`` with its rows permuted (the training labels no longer belong to their inputs)."""
+    y = np.asarray(y)
+    return y[np.random.default_rng([int(seed), 9_999]).permutation(len(y))]
 
 __all__ = ["EXECUTIONS", "execution_kwargs", "Standardizer", "accumulation_steps", "ValidationStop",
            "TrainAccuracyStop", "Phase", "OptimizerSchedule", "WON_TRANSFER", "Recipe", "EpochStep",
@@ -464,6 +486,9 @@ class Trainer:
             raise ValueError("this recipe stops early on validation data: pass validation=(x_val, y_val) "
                              "(rows of the training side; never test data)")
         t0 = time.perf_counter()
+        sabotage = sabotage_mode()
+        if sabotage and y is not None:
+            y = _sabotaged(y, seed)
         self._reset(int(seed if init_seed is None else init_seed))
         n_train = len(y) if y is not None else 0
         steps = accumulation_steps(int(r.batch_size), r.micro_batch, n_train)
@@ -516,6 +541,8 @@ class Trainer:
             out["threshold"] = r.stop.threshold
         if phases:
             out["phases"] = phases
+        if sabotage:
+            out["sabotage"] = sabotage
         out.update(extra)
         self.fits += 1
         return out
