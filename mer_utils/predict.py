@@ -58,6 +58,8 @@ NOTEBOOK = "80_leaderboard"
 #: stored predictions of notebook 50.
 TRAINED_PAPERS = ("javadi", "velankar", "cazzaniga", "sun")
 MANIFEST = "manifest.json"
+#: ``error`` of a file that was predicted (never empty: an all-empty text column reads back as NaN).
+NO_ERROR = "—"
 #: Source name of the user's clips in the combined clip table.
 OWN = "own"
 
@@ -283,12 +285,11 @@ def _restore_state(method, folder: Path, state: dict) -> None:
                          "train again naming the files to predict")
 
 
-def train_on_all(ctx, entry: Entry, clips: Clips, y: Sequence, *, files: Sequence = (),
-                 folder: Path | None = None) -> TrainedModel:
+def train_on_all(ctx, entry: Entry, clips: Clips, y: Sequence, *, files: Sequence = ()) -> TrainedModel:
     """``entry`` fitted on every labelled clip of ``clips`` (``y``: their quadrant indices in
     :data:`~mer_utils.leaderboard.LABELS` order), made on those clips plus the usable ones of
     ``files`` (predicted by :func:`predict_files`), saved into a new folder under
-    ``results/<label>/models/`` (or ``folder``'s parent) with its manifest."""
+    ``results/<label>/models/`` with its manifest (:func:`new_model_folder`)."""
     if entry.stored:
         raise ValueError(f"{entry.name!r} is stored (no make): it cannot be trained here")
     y = np.asarray(y)
@@ -385,9 +386,9 @@ def _rows_table(paths: Sequence[str], P: np.ndarray, bad: dict[str, str], order:
         if p in got:
             rec["quadrant"] = LABELS[int(np.argmax(got[p]))]
             rec.update({f"P({q})": float(v) for q, v in zip(LABELS, got[p])})
-            rec["error"] = ""
+            rec["error"] = NO_ERROR
         else:
-            rec["quadrant"] = ""
+            rec["quadrant"] = "—"
             rec.update({f"P({q})": np.nan for q in LABELS})
             rec["error"] = bad.get(p, f"{p}: not predicted")
         recs.append(rec)
@@ -399,7 +400,7 @@ def _rows_table(paths: Sequence[str], P: np.ndarray, bad: dict[str, str], order:
 
 def predict_files(model: TrainedModel | str | Path, paths: Sequence) -> pd.DataFrame:
     """One row per file of ``paths``: ``file``, ``quadrant``, ``P(Q1)``..``P(Q4)`` and ``error``
-    (empty, or the message naming a file that could not be used and what to do; the others
+    (:data:`NO_ERROR`, or the message naming a file that could not be used and what to do; the others
     are still predicted). ``model``: a :class:`TrainedModel` (the files it was trained with are
     predicted from it directly) or a saved model folder."""
     order = [str(p) for p in dict.fromkeys(str(p) for p in paths)]
@@ -462,11 +463,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     with pd.option_context("display.width", 200, "display.max_colwidth", 120):
         print(table.drop(columns="error").to_string(index=False, na_rep="—", float_format=lambda v: f"{v:.3f}"))
-    for msg in table.loc[table["error"] != "", "error"]:
+    for msg in table.loc[table["error"] != NO_ERROR, "error"]:
         print(f"could not predict {msg}", file=sys.stderr)
     if args.out:
         table.to_csv(args.out, index=False)
-    return 1 if (table["error"] != "").any() else 0
+    return 1 if (table["error"] != NO_ERROR).any() else 0
 
 
 def train_for_run(profile: str, data_root: str, seed: int, entry_name: str | None, files: Sequence) -> TrainedModel:

@@ -82,7 +82,7 @@ def test_unusable_files_are_named_and_the_others_predicted(trained, bad_files):
     model, files = trained
     table = pr.predict_files(model, files)
     assert list(table["file"]) == files
-    good = table[table["error"] == ""]
+    good = table[table["error"] == pr.NO_ERROR]
     assert len(good) == len(LABELS)
     P = good[[f"P({q})" for q in LABELS]].to_numpy()
     np.testing.assert_allclose(P.sum(axis=1), 1.0, atol=1e-5)
@@ -99,7 +99,7 @@ def test_a_saved_model_reloads_and_predicts_the_same(trained):
     again = pr.predict_files(model.folder, files)      # the folder: entry rebuilt, forest loaded
     cols = [f"P({q})" for q in LABELS]
     np.testing.assert_allclose(again[cols].to_numpy(), now[cols].to_numpy(), rtol=1e-6, equal_nan=True)
-    assert list(again["error"] != "") == list(now["error"] != "")
+    assert list(again["error"] != pr.NO_ERROR) == list(now["error"] != pr.NO_ERROR)
 
 
 def test_a_changed_state_file_is_refused(trained, tmp_path):
@@ -137,7 +137,7 @@ def test_command_line_end_to_end(run, bad_files, tmp_path, capsys):
     assert "477-D set + RF" in printed.out and "model saved:" in printed.out
     assert bad_files[0] in printed.err and bad_files[1] in printed.err
     table = pd.read_csv(out, keep_default_na=False)
-    assert list(table["file"]) == files and (table["error"] == "").sum() == 2
+    assert list(table["file"]) == files and (table["error"] == pr.NO_ERROR).sum() == 2
     assert pr.main([files[0], "--profile", "smoke", "--out", str(out)]) == 2   # an existing --out is refused
     folder = printed.out.split("model saved:")[1].split()[0]
     res = subprocess.run([sys.executable, "-m", "mer_utils.predict", files[0], "--model", folder],
