@@ -186,6 +186,14 @@ class TrainedModel:
     skipped: dict[str, str] = dataclasses.field(default_factory=dict)
     ctx: Any = None
 
+    @property
+    def summary(self) -> str:
+        """Where the model is and whether it can be reloaded for other files."""
+        state = self.manifest["state"]
+        if state.get("kind"):
+            return f"model saved: {self.folder} ({', '.join(state['files'])}; reload it with --model)"
+        return f"manifest only: {self.folder} ({state.get('why')})"
+
 
 def _slug(name: str) -> str:
     return "".join(ch if ch.isalnum() else "_" for ch in name.lower()).strip("_")
@@ -485,7 +493,7 @@ def train_for_run(profile: str, data_root: str, seed: int, entry_name: str | Non
     entry, why = choose_entry(stored_board(ctx), entries, entry_name)
     print(f"data: {data.corpus}\nentry: {why}")
     model = train_on_all(ctx, entry, clips, data.y, files=files)
-    print(f"model saved: {model.folder}")
+    print(model.summary)
     return model
 
 

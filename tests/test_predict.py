@@ -144,3 +144,44 @@ def test_command_line_end_to_end(run, bad_files, tmp_path, capsys):
                          capture_output=True, text=True, timeout=300)
     assert res.returncode == 0, res.stderr
     assert files[0] in res.stdout and "javadi" in res.stdout
+
+
+@pytest.mark.backend
+def test_a_network_entry_saves_its_weights_and_reloads(run):
+    ctx, clips, y = run
+    entry = next(e for e in pr.trained_entries("smoke") if e.name == "CRNN (4 outputs)")
+    files = pr.demo_files(clips, y)[:2]
+    model = pr.train_on_all(ctx, entry, clips, y, files=files)
+    man = model.manifest
+    assert man["state"]["kind"] == "keras" and set(man["state"]["files"]) == {"weights.npz", "scaler.npz"}
+    assert man["trained_on"]["validation"] > 0 and man["trained_on"]["validation_share"] == entry.validation
+    cols = [f"P({q})" for q in LABELS]
+    now = pr.predict_files(model, files)[cols].to_numpy()
+    again = pr.predict_files(model.folder, files)[cols].to_numpy()
+    np.testing.assert_allclose(again, now, rtol=1e-4, atol=1e-5)
+
+
+class _Uniform:
+    """A method of a kind with no saved form."""
+
+    n_params = None
+
+    def fit(self, train, y_train, validation, y_validation):
+        self.fitted = len(train)
+
+    def predict(self, rows):
+        return np.full((len(rows), len(LABELS)), 1 / len(LABELS), np.float32)
+
+
+def test_a_method_without_saved_form_predicts_only_its_files(run):
+    ctx, clips, y = run
+    entry = Entry("uniform", "javadi", "test", make=lambda ctx, clips: _Uniform())
+    files = pr.demo_files(clips, y)[:2]
+    model = pr.train_on_all(ctx, entry, clips, y, files=files[:1])
+    assert model.summary.startswith("manifest only") and model.manifest["state"]["kind"] is None
+    assert model.method.fitted == len(clips)                    # the user's rows never reach fit
+    table = pr.predict_files(model, files)
+    assert table["error"].iloc[0] == pr.NO_ERROR
+    assert "no saved form" in table["error"].iloc[1] and files[1] in table["error"].iloc[1]
+    with pytest.raises(pr.ModelError, match="train again"):
+        pr.load_model(model.folder, ctx)
