@@ -152,6 +152,7 @@ def build_report(run_dir: Path | str, *, profile: str | None = None, data_root: 
     """
     from mer_utils import scorecard as sc
     from mer_utils.context import output_label, resolve_data_root
+    from mer_utils.papers import paper_data
 
     run_dir = Path(run_dir)
     if results_dir is None or figures_dir is None:
@@ -187,7 +188,7 @@ def build_report(run_dir: Path | str, *, profile: str | None = None, data_root: 
     # 1. scorecard: only papers whose notebooks completed in this run count as this run's
     timings = _timings(run_dir)
     try:
-        cells = sc.cell_status(results_dir)
+        cells = sc.cell_status(results_dir, paper_data=paper_data())
         outcome = paper_outcomes(timings, sorted(cells["paper"].unique()))
         stale = {p for p, o in outcome.items() if o != "regenerated"}
         current = cells[~cells["paper"].isin(stale)]
@@ -207,6 +208,15 @@ def build_report(run_dir: Path | str, *, profile: str | None = None, data_root: 
     except Exception as exc:  # noqa: BLE001 - a report without a scorecard still shows the rest
         body = f"<p class='bad'>scorecard could not be built: {esc(type(exc).__name__)}: {esc(str(exc))}</p>"
     section("scorecard", "Reproduction scorecard", body)
+
+    # the leaderboard's caption: which data it ranks (never read as the paper's by accident)
+    if any(t.stem == "leaderboard" for t in fresh_tables):
+        from mer_utils.leaderboard import read_caption
+
+        caption = read_caption(results_dir) or "ranked on: not recorded (rerun notebook 80)"
+        section("leaderboard", "Leaderboard (notebook 80)",
+                f"<p class='caption'><b>{esc(caption)}</b></p><p><a href='tables/leaderboard.csv'>leaderboard.csv</a>"
+                f" (<a href='tables/leaderboard.md'>md</a>)</p>")
 
     # 2. notebooks
     rows = []

@@ -73,6 +73,45 @@ def make_clips(df: pd.DataFrame, corpus: str, real: bool) -> Clips:
     return Clips(df.drop(columns=drop).reset_index(drop=True), corpus, bool(real))
 
 
+PAPER_CLIPS = 900
+"""Clips of the methods-comparison paper's data (Original-4QAED: the whole 4Q set)."""
+_SOURCE_TITLES = {"4q": "4Q", "pmemo": "PMEmo", "deam": "DEAM", "bimodal": "Bi-Modal"}
+CAPTION_PREFIX = "ranked on: "
+
+
+def leaderboard_caption(clips: Clips, *, paper_clips: int = PAPER_CLIPS) -> str:
+    """The one line that says which data the leaderboard ranks on: the demo corpus (never the
+    paper's data), a subset of real 4Q (the dev copy's 120 clips: real, but not the paper's
+    data for scores) or the whole 4Q set (the paper's). Saved above the table
+    (``leaderboard.md``) and shown by the run's report (:func:`read_caption`)."""
+    n = len(clips)
+    if not clips.real:
+        src = sorted(clips.df["source"].dropna().astype(str).unique()) if "source" in clips.df else []
+        names = ", ".join(f"{_SOURCE_TITLES.get(x, x)}-like" for x in src)
+        of = f" of its {names} source{'s' if len(src) > 1 else ''}" if src else ""
+        return f"{CAPTION_PREFIX}demo corpus (synthetic, {n} clips{of}); not the paper's data"
+    if n >= paper_clips:
+        return (f"{CAPTION_PREFIX}real 4Q, all {n} of {paper_clips} clips: the methods-comparison paper's "
+                f"data (Original-4QAED)")
+    return f"{CAPTION_PREFIX}real 4Q, {n} of {paper_clips} clips; a subset, not the paper's data"
+
+
+def read_caption(results_dir, name: str = "leaderboard") -> str:
+    """The caption saved above ``<name>.md`` (``ctx.save_table(..., caption=...)``), or ''."""
+    from pathlib import Path
+
+    md = Path(results_dir) / f"{name}.md"
+    if not md.exists():
+        return ""
+    head = []
+    for line in md.read_text(encoding="utf-8").splitlines():
+        if line.startswith("|"):
+            break
+        head.append(line)
+    text = " ".join(x.strip() for x in head if x.strip())
+    return text if text.startswith(CAPTION_PREFIX) else ""
+
+
 def align_rows(clips: Clips, kept: pd.DataFrame, X: np.ndarray) -> tuple[np.ndarray, int]:
     """``X`` (rows of ``kept``, as an extractor returned them) laid out on the clips' rows;
     a clip the extractor skipped gets zeros. Returns (array, number of clips filled)."""

@@ -575,6 +575,48 @@ def _read_paper_file(path: Path) -> pd.DataFrame:
     return df
 
 
+@dataclass(frozen=True)
+class PaperData:
+    """The data a paper measured some of its reported numbers on, as each paper declares it
+    (``PAPER_DATA`` of ``mer_utils.papers.<paper>``: table, ``(table, row)`` or
+    ``(table, row prefix)`` -> PaperData) and as :mod:`mer_utils.scorecard` recognises it in a
+    run's manifest.
+
+    * ``name``: the data set as the paper names it (with its size);
+    * ``recorded_as``: the key under which the paper's notebook records the data these
+      numbers are computed from in its manifest (``ctx.manifest.add_source(key, ...)``);
+      empty when no loader of the compendium reads this data set (a run is never on it);
+    * ``marker``: words that recorded description holds when it is this (real) data set;
+    * ``items``: the sizes the description states when the whole set is used (clips,
+      songs, tracks: every one must appear), so a subset (the 120 dev clips of 4Q's 900, a
+      capped smoke run) is not the paper's data;
+    * ``settings``: the numbers are settings (epochs, learning rates, input sizes), not
+      measured on any data: they compare whatever data the run used (:data:`SETTINGS`).
+    """
+
+    name: str
+    recorded_as: str = ""
+    marker: str = ""
+    items: tuple[int, ...] = ()
+    settings: bool = False
+
+
+SETTINGS = PaperData("settings (not measured on data)", settings=True)
+"""Declared for tables of settings: compared on any data."""
+
+
+def measured_on(declared: Mapping, table: str, row: str) -> PaperData | None:
+    """The :class:`PaperData` a paper declares for one of its cells: ``(table, row)``, then
+    ``(table, prefix)`` for a row ``"<prefix> ..."``, then ``table``; None when undeclared."""
+    table, row = str(table), str(row)
+    if (table, row) in declared:
+        return declared[(table, row)]
+    for key, value in declared.items():
+        if isinstance(key, tuple) and key[0] == table and row.startswith(f"{key[1]} "):
+            return value
+    return declared.get(table)
+
+
 def _paper_files() -> list[Path]:
     return sorted(PACKAGE_DATA.glob("paper_values_*.csv"))
 

@@ -118,3 +118,26 @@ def test_a_failed_notebook_is_not_reported_as_this_runs_numbers(tmp_path):
     outcome = report.paper_outcomes(pd.read_csv(run / "timings.csv"), ["louro", "velankar", "sun"])
     assert outcome == {"louro": "not regenerated in this run: 50_louro_methods failed",
                        "velankar": "regenerated", "sun": "not run in this run"}
+
+
+def test_report_calls_demo_agreement_not_comparable_and_shows_the_leaderboard_caption(tmp_path):
+    """Louro's notebook ran on the demo corpus: its SVM F1 (0.75) lands near the paper's (0.7559),
+    but the report counts it "not comparable: different data", naming both data sets; the
+    leaderboard's caption says what it ranks."""
+    run, res, figs = _run_folder(tmp_path)
+    (res / "manifests" / "50_louro_methods").mkdir(parents=True)
+    (res / "manifests" / "50_louro_methods" / "manifest.json").write_text(json.dumps({
+        "notebook": "50_louro_methods", "data_sources": {"quadrant": "demo corpus (60 synthetic clips)"}}))
+    (run / "timings.csv").write_text("notebook,seconds,peak_rss_gib,status\n10_paper.ipynb,1.0,0.1,ok\n"
+                                     "50_louro_methods.ipynb,1.0,0.1,ok\n")
+    pd.DataFrame([("SVM Baseline", "f1", 0.7559, 0.75, 0.02)],
+                 columns=["row", "metric", "paper", "reproduced", "reproduced_std"]).to_csv(
+        res / "louro_table3_paper_vs_reproduced.csv", index=False)
+    pd.DataFrame({"entry": ["SVM"], "f1": [0.5]}).to_csv(res / "leaderboard.csv", index=False)
+    (res / "leaderboard.md").write_text("ranked on: demo corpus (synthetic, 60 clips); not the paper's data\n\n| x |\n")
+    index = report.build_report(run, results_dir=res, figures_dir=figs)
+    assert report.check_report(index) == []
+    html = index.read_text()
+    assert "not comparable: different data" in html
+    assert "run&#x27;s data: demo corpus (synthetic); paper&#x27;s data: Original-4QAED" in html
+    assert "ranked on: demo corpus (synthetic, 60 clips); not the paper&#x27;s data" in html

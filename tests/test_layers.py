@@ -148,9 +148,8 @@ LAYERS = {
     "mer_utils.evaluation": 3, "mer_utils.training": 3, "mer_utils.plots": 3,
     "mer_utils.experiment": 4, "mer_utils.context": 4,
     "mer_utils.leaderboard": 5, "mer_utils.scorecard": 5, "mer_utils.results_gallery": 5,
-    "mer_utils.html_report": 5, "mer_utils.notebook_runner": 5,
     "mer_utils.papers": 6,
-    "mer_utils.predict": 7,
+    "mer_utils.predict": 7, "mer_utils.html_report": 7, "mer_utils.notebook_runner": 7,
 }
 
 

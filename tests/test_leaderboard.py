@@ -285,3 +285,17 @@ def test_a_replaced_audio_file_changes_only_its_clip_fingerprint(tmp_path):
     os.utime(tmp_path / "c1.wav", (1, 1))
     after = clip_fingerprints(make_clips(df, "test", real=False))
     assert list(before == after) == [True, False, True]
+
+
+def test_the_caption_says_which_data_it_ranks(tmp_path):
+    demo = lb.Clips(pd.DataFrame({"track_id": [f"d{i}" for i in range(60)], "source": "4q"}), "demo corpus", False)
+    assert lb.leaderboard_caption(demo) == ("ranked on: demo corpus (synthetic, 60 clips of its 4Q-like source); "
+                                            "not the paper's data")
+    dev = lb.Clips(pd.DataFrame({"track_id": [f"MT{i}" for i in range(120)]}), "4Q (real)", True)
+    assert lb.leaderboard_caption(dev) == "ranked on: real 4Q, 120 of 900 clips; a subset, not the paper's data"
+    whole = lb.Clips(pd.DataFrame({"track_id": [f"MT{i}" for i in range(900)]}), "4Q (real)", True)
+    assert "the methods-comparison paper's data" in lb.leaderboard_caption(whole)
+    (tmp_path / "leaderboard.md").write_text(f"{lb.leaderboard_caption(dev)}\n\n| entry |\n|---|\n| SVM |\n")
+    assert lb.read_caption(tmp_path) == lb.leaderboard_caption(dev)
+    (tmp_path / "other.md").write_text("| entry |\n")
+    assert lb.read_caption(tmp_path, "other") == "" and lb.read_caption(tmp_path, "absent") == ""

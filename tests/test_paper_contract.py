@@ -13,7 +13,7 @@ import pytest
 
 from mer_utils.experiment import FIDELITY_STATUSES, Fidelity, PaperConfig
 from mer_utils.papers import MODULES, PAPERS
-from mer_utils.results import missing_paper_values
+from mer_utils.results import PaperData, measured_on, missing_paper_values, paper_values
 
 ROOT = Path(__file__).resolve().parents[1]
 PKG = ROOT / "mer_utils" / "papers"
@@ -63,6 +63,23 @@ def test_compared_cells_are_transcribed(paper):
     cells = tuple(mod.PAPER_CELLS)
     assert cells and all(len(c) == 3 for c in cells)
     assert not missing_paper_values(paper, cells)
+
+
+def test_every_compared_table_declares_its_data(paper):
+    """Every compared cell (and every reported number) has the data the paper measured it on
+    declared (``PAPER_DATA``): the scorecard never calls a cell on other data "within
+    tolerance"; the index hands the declarations to the scorecard."""
+    from mer_utils.papers import paper_data
+
+    mod = importlib.import_module(f"mer_utils.papers.{paper}")
+    assert paper_data()[paper] is mod.PAPER_DATA
+    cells = set(mod.PAPER_CELLS) | {tuple(map(str, c)) for c in
+                                    paper_values(paper)[["table", "row", "metric"]].itertuples(index=False)}
+    undeclared = sorted({(t, r) for t, r, _ in cells if measured_on(mod.PAPER_DATA, t, r) is None})
+    assert not undeclared, f"{paper}: no data declared for {undeclared[:5]}"
+    for value in mod.PAPER_DATA.values():
+        assert isinstance(value, PaperData) and value.name
+        assert value.settings or not value.recorded_as or value.marker, value   # a set is recognised by name
 
 
 def _calls_and_imports(path: Path):

@@ -3,7 +3,8 @@
 
     papers/<paper>/
       __init__.py   the contract: PAPER, NOTEBOOKS, Config, PROFILES, FIDELITY, PAPER_CELLS,
-                    BOARD and quadrant_entries (its leaderboard entries); nothing else
+                    PAPER_DATA (the data each compared table was measured on), BOARD and
+                    quadrant_entries (its leaderboard entries); nothing else
       config.py     Config (a PaperConfig: the paper's values as defaults, each setting with
                     the paper's words) and PROFILES (what smoke / demo change); constants
       pipeline.py   data, splits (through mer_utils.evaluation's protocols), what to fit:
@@ -32,3 +33,12 @@ PAPERS = ("javadi", "cazzaniga", "sun", "velankar", "louro")
 
 MODULES = ("config", "pipeline", "tables", "figures", "fidelity", "board")
 """The files every paper sub-package has (besides ``__init__``)."""
+
+
+def paper_data() -> dict:
+    """paper -> its ``PAPER_DATA`` (table / (table, row) -> :class:`mer_utils.results.PaperData`):
+    what :mod:`mer_utils.scorecard` needs to tell a comparison on the paper's data from one on
+    other data. Read here, the index, so that no shared module imports a paper."""
+    import importlib
+
+    return {p: importlib.import_module(f"mer_utils.papers.{p}").PAPER_DATA for p in PAPERS}

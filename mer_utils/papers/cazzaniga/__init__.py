@@ -14,4 +14,4 @@ from . import board, config, fidelity, figures, pipeline, tables  # noqa: F401
 from .board import BOARD, quadrant_entries  # noqa: F401
 from .config import NOTEBOOK, NOTEBOOKS, PAPER, PROFILES, Config  # noqa: F401
 from .fidelity import FIDELITY  # noqa: F401
-from .tables import PAPER_CELLS  # noqa: F401
+from .tables import PAPER_CELLS, PAPER_DATA  # noqa: F401

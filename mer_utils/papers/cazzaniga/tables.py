@@ -15,7 +15,7 @@ from mer_utils import labels as L
 from mer_utils.evaluation import label_scores, pivot_report, report_over_folds, unit_scores
 from mer_utils.evaluation.protocols import Split
 from mer_utils.features.images import source_references
-from mer_utils.results import compare_with_paper, load_predictions, paper_values
+from mer_utils.results import SETTINGS, PaperData, compare_with_paper, load_predictions, paper_values
 
 from .config import CLASS_NAMES, CLASSES, PAPER, SOURCE_TITLES, SOURCES, Config, scalings
 from .pipeline import Weights
@@ -81,6 +81,13 @@ PAPER_CELLS: tuple[tuple[str, str, str], ...] = (
     tuple(("3", row, m) for row in [f"Fold {f}" for f in range(1, 6)] + ["All Folds"] for m in ("accuracy", "f1"))
     + tuple(("4", CLASS_NAMES[q], m) for q in CLASSES for m in ("precision", "recall", "f1")))
 """The (table, row, metric) cells Tables 3 and 4 compare (``tests/test_paper_values.py``)."""
+
+MERGED = PaperData("4Q + PMEmo + Emotion in Music + Bi-Modal, merged into quadrants (900 + 794 + 744 + 162 = "
+                   "2600 songs; 1637 after balancing)", recorded_as="20_cazzaniga_multisource", marker="(real",
+                   items=(900, 794, 744, 162))
+PAPER_DATA = {"2": SETTINGS, "3": MERGED, "4": MERGED, "4.1": MERGED, "5": MERGED}
+"""The data each table was measured on (Table 2: the annotation scales and thresholds the
+quadrant mapping applies, settings; Table 4.1: song counts, measured on the data)."""
 
 
 def table3(ctx, exp: str) -> tuple[pd.DataFrame, pd.DataFrame]:

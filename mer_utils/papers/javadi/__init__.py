@@ -21,7 +21,7 @@ representation, on the 59 tags (Table 1) and on 10 / 8 / 5 GloVe + KMeans tag cl
 """
 from . import board, classifiers, config, fidelity, figures, pipeline, tables, tag_clustering  # noqa: F401
 from .board import BOARD, quadrant_entries  # noqa: F401
-from .config import NOTEBOOKS, PAPER, PAPER_CELLS, Config  # noqa: F401
+from .config import NOTEBOOKS, PAPER, PAPER_CELLS, PAPER_DATA, Config  # noqa: F401
 from .fidelity import FIDELITY  # noqa: F401
 
 PROFILES = Config.PROFILES

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 
 from mer_utils.experiment import PaperConfig, setting
+from mer_utils.results import PaperData
 
 PAPER = "javadi"
 NOTEBOOKS = ("02_label_clustering", "10_javadi_multilabel")
@@ -169,3 +170,14 @@ def _paper_cells() -> tuple[tuple[str, str, str], ...]:
 PAPER_CELLS: tuple[tuple[str, str, str], ...] = _paper_cells()
 """Every (table, row, metric) the notebooks compare (the ``full`` plan is the superset of
 the others); ``tests/test_paper_values.py`` checks each has a transcribed value."""
+
+MTG_SPLIT0 = PaperData(
+    "MTG-Jamendo autotagging-moodtheme, split-0 (59 tags; train 9,949 / validation 3,802 / test 4,231 tracks)",
+    recorded_as="models", marker="MTG-Jamendo audio, split-0", items=(17982,))
+PAPER_DATA = {
+    "1": MTG_SPLIT0, "2": MTG_SPLIT0,
+    "mediaeval": PaperData("MTG-Jamendo split-0 test set (4,231 tracks, 56 tags): the published MediaEval "
+                           "baseline predictions", recorded_as="MediaEval baselines", marker="mediaeval"),
+}
+"""The data each compared table was measured on (:class:`mer_utils.results.PaperData`): the
+paper's 'autotagging-moodtheme subset ... we use the split-0 and 59 most frequent tags'."""

@@ -13,12 +13,12 @@ emotion recognition": the methods comparison on 4QAED under 10 x 10 stratified C
 """
 from . import config, rows, pipeline, tables, figures, fidelity, board  # noqa: F401  (order: rows filled by pipeline)
 from .board import BOARD, quadrant_entries
-from .config import PAPER, Config
+from .config import PAPER, PAPER_DATA, Config
 from .fidelity import FIDELITY
 from .pipeline import PAPER_CELLS
 
 NOTEBOOKS = ("50_louro_methods",)
 PROFILES = Config.PROFILES
 
-__all__ = ["PAPER", "NOTEBOOKS", "Config", "PROFILES", "FIDELITY", "PAPER_CELLS", "BOARD", "quadrant_entries",
+__all__ = ["PAPER", "NOTEBOOKS", "Config", "PROFILES", "FIDELITY", "PAPER_CELLS", "PAPER_DATA", "BOARD", "quadrant_entries",
            "config", "rows", "pipeline", "tables", "figures", "fidelity", "board"]

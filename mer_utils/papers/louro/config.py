@@ -11,10 +11,22 @@ import dataclasses
 from typing import Any, ClassVar
 
 from mer_utils.experiment import PaperConfig, setting
+from mer_utils.results import SETTINGS, PaperData
 
 PAPER = "louro"
 LABELS = ("Q1", "Q2", "Q3", "Q4")
 DATASET = "Original-4QAED"          # the paper's data set our runs stand beside (Table 3 columns)
+ORIGINAL_4QAED = PaperData("Original-4QAED (4Q: 900 clips, 225 per quadrant)", recorded_as="quadrant",
+                           marker="4Q (real)", items=(900,))
+PAPER_DATA = {
+    "1": SETTINGS,                                   # input sizes and hyperparameters
+    ("2", "Original-4QAED"): ORIGINAL_4QAED,
+    "2": PaperData("New-4QAED (not public)"),        # C and B rows: no loader reads them
+    f"3/{DATASET}": ORIGINAL_4QAED,
+    "3/New-4QAED C": PaperData("New-4QAED C (not public)"),
+    "3/New-4QAED B": PaperData("New-4QAED B (not public)"),
+}
+"""The data each compared table was measured on (:class:`mer_utils.results.PaperData`)."""
 SR = 16000
 CHUNK_SAMPLES = 59049               # 3^10 samples: SampleCNN input and ShortChunk chunk
 

@@ -17,7 +17,7 @@ from mer_utils.papers.sun import config, pipeline, tables, figures, fidelity, bo
 from mer_utils.papers.sun.board import BOARD, quadrant_entries  # noqa: F401
 from mer_utils.papers.sun.config import PAPER, Config  # noqa: F401
 from mer_utils.papers.sun.fidelity import FIDELITY  # noqa: F401
-from mer_utils.papers.sun.tables import PAPER_CELLS  # noqa: F401
+from mer_utils.papers.sun.tables import PAPER_CELLS, PAPER_DATA  # noqa: F401
 
 NOTEBOOKS = ("30_sun_sssl",)
 PROFILES = Config.PROFILES

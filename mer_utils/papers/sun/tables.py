@@ -13,7 +13,7 @@ from mer_utils.evaluation import label_scores, majority_vote, mean_probability, 
 from mer_utils.papers.sun.config import DATASETS, FRONT_END, LABELS, METHODS, PAPER, TASKS_OF, Config
 from mer_utils.papers.sun.pipeline import (Corpus, Exp, plan_noise, plan_table2, plan_table3, segment_count,
                                            segment_counts, task_labels, used_pairs)
-from mer_utils.results import compare_with_paper, load_predictions, paper_values, score_experiment, summarise
+from mer_utils.results import PaperData, compare_with_paper, load_predictions, paper_values, score_experiment, summarise
 
 
 # =========================================================================== data
@@ -199,6 +199,16 @@ PAPER_CELLS: tuple[tuple[str, str, str], ...] = (
             for t in TASKS_OF[ds] for m in ("accuracy", "f1")))
 """The (table, row, metric) cells Tables 2 and 3 compare (``tests/test_paper_values.py``);
 the inherit-label baseline has no paper value and is shown as ours alone."""
+
+SUN_DATA = {
+    "PMEmo": PaperData("PMEmo (767 of its 794 songs: those with static V/A annotations)", recorded_as="30_sun_sssl",
+                       marker="real", items=(767,)),
+    "4Q": PaperData("4Q (900 songs)", recorded_as="30_sun_sssl", marker="real", items=(900,)),
+    "EiM": PaperData("Emotion in Music (744 of its 1,000 songs, duplicates removed)", recorded_as="30_sun_sssl",
+                     marker="real", items=(744,)),
+}
+PAPER_DATA = {(t, ds): data for t in ("1", "2", "3") for ds, data in SUN_DATA.items()}
+"""The data each row of Tables 1-3 was measured on (its first word names the data set)."""
 
 
 def table2(ctx, cfg: Config, corpus: Corpus) -> pd.DataFrame:

@@ -13,7 +13,7 @@ The paper sub-package contract (see :mod:`mer_utils.papers`)::
 """
 from . import board, config, fidelity, figures, pipeline, tables  # noqa: F401
 from .board import BOARD, quadrant_entries  # noqa: F401
-from .config import NOTEBOOKS, PAPER, PAPER_CELLS, Config  # noqa: F401
+from .config import NOTEBOOKS, PAPER, PAPER_CELLS, PAPER_DATA, Config  # noqa: F401
 from .fidelity import FIDELITY  # noqa: F401
 
 PROFILES = Config.PROFILES

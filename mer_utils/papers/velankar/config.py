@@ -14,6 +14,7 @@ from typing import Any, Sequence
 
 from mer_utils.evaluation.protocols import holdout
 from mer_utils.experiment import PaperConfig, setting
+from mer_utils.results import PaperData
 
 PAPER = "velankar"
 NOTEBOOK = "40_velankar_crnn"
@@ -118,6 +119,12 @@ PAPER_CELLS: tuple[tuple[str, str, str], ...] = tuple(
     [("results", m.name, k) for m in MODELS for k in RESULT_METRICS]
     + [c for m in MODELS for c in _report_cells(m.report_table)])
 """Every (table, row, metric) notebook 40 sets beside the paper (results.py, "Paper values")."""
+
+PAPER_DATA = {t: PaperData("Velankar et al.'s Hindi songs (138 x 30 s: 46 devotional, 46 sad, 46 romantic; "
+                           "not public)", recorded_as="label3", marker="folder of classes", items=(138,))
+              for t in ("results", "fig6", "fig9")}
+"""The data each compared table was measured on: 'a total of 138 song samples of 30 seconds
+each' (a user's folder of classes holding 138 clips is taken as theirs)."""
 
 
 def paper_class_map(labels: Sequence[str]) -> dict[str, str]:
