@@ -80,3 +80,16 @@ def deepsmote_figure(ctx, cfg: Config, data: LouroData, splits, work: Workspace 
     return decoded_vs_real(X[split.train], data.y[split.train], Xs, ys, classes=LABELS,
                            title=f"real (top) vs DeepSMOTE decoded (bottom): {len(Xs)} synthetic samples, "
                                  f"{cfg.ae_epochs} autoencoder epoch(s)")
+
+
+def learning_curves(ctx, status: pd.DataFrame):
+    """Training loss and accuracy per epoch of every network row that ran (its first unit's
+    history from the engine, as stored with the unit), with the epoch at which the 90 %
+    rule fired. The Hybrid's curve is its fused head's (its branches' are stored beside it)."""
+    from mer_utils.evaluation import stored_histories
+    from mer_utils.plots.classification import plot_learning_curves
+
+    ran = {ROWS[k].name: ROWS[k].experiment for k in status.loc[status["status"] == "run", "row"]
+           if ROWS[k].kind == "dl"}
+    return plot_learning_curves(stored_histories(ctx.results_dir, ran),
+                                title=f"Louro et al.: learning curves, first unit ({ctx.profile})")

@@ -218,6 +218,11 @@ def scale_note(cfg: Config, n_units: int) -> str:
              f"DL rows on the first {dl} of the same {n_units} units",
              f"part-2 rows on the first {min(cfg.part2_units, n_units)}" if cfg.part2_units is not None else "",
              f"at most {cfg.max_epochs} epoch(s) instead of Table 1's 100-200" if cfg.max_epochs else "",
+             f"{cfg.optimizer} for every DL row instead of Table 1's" if cfg.optimizer else "",
+             f"learning rate {cfg.learning_rate:g} instead of Table 1's" if cfg.learning_rate else "",
+             f"batch {cfg.batch_size} instead of Table 1's" if cfg.batch_size else "",
+             ("not trained here (full profile only): " + ", ".join(ROWS[k].name for k, _ in cfg.full_only))
+             if cfg.full_only else "",
              f"30-s rows see the first {cfg.input_frames} of 942 frames (~{cfg.input_frames * 512 / SR:.1f} s)"
              if cfg.input_frames != 942 else "",
              f"{cfg.train_chunks_per_clip} chunk(s) per training clip" if cfg.train_chunks_per_clip else "",
@@ -432,9 +437,9 @@ def _recipe(cfg: Config, row: Row, *, schedule=None):
     from mer_utils.training import Recipe, TrainAccuracyStop
 
     stop = TrainAccuracyStop(cfg.stop_train_accuracy) if cfg.stop_train_accuracy else None
-    opt = {"schedule": schedule} if schedule is not None else {"optimizer": row.optimizer,
-                                                              "learning_rate": row.learning_rate}
-    return Recipe(epochs=cfg.epochs(row), batch_size=int(row.batch_size), stop=stop, micro_batch=cfg.micro_batch,
+    opt = {"schedule": schedule} if schedule is not None else {"optimizer": cfg.row_optimizer(row),
+                                                              "learning_rate": cfg.row_learning_rate(row)}
+    return Recipe(epochs=cfg.epochs(row), batch_size=cfg.row_batch_size(row), stop=stop, micro_batch=cfg.micro_batch,
                   execution=cfg.execution, predict_batch_size=_predict_batch(cfg), **opt)
 
 
@@ -1145,8 +1150,8 @@ def _row_config(cfg: Config, row: Row, data: LouroData) -> dict[str, Any]:
         common = dict(common, trainer="engine")        # the autoencoder trains through training.Trainer
     if row.kind == "embedding":
         return dict(common, input_frames=cfg.input_frames, execution=cfg.execution)
-    return dict(common, trainer="engine", epochs=cfg.epochs(row), batch_size=row.batch_size, lr=row.learning_rate,
-                optimizer=row.optimizer, stop=cfg.stop_train_accuracy, input_frames=cfg.input_frames,
+    return dict(common, trainer="engine", epochs=cfg.epochs(row), batch_size=cfg.row_batch_size(row),
+                lr=cfg.row_learning_rate(row), optimizer=cfg.row_optimizer(row), stop=cfg.stop_train_accuracy, input_frames=cfg.input_frames,
                 train_chunks=cfg.train_chunks_per_clip, test_chunks=cfg.test_chunks_per_clip,
                 decision=cfg.chunk_decision, gru_units=cfg.gru_units, micro_batch=cfg.micro_batch,
                 execution=cfg.execution,
@@ -1169,6 +1174,12 @@ def run_rows(ctx, cfg: Config, data: LouroData, splits, rows: Sequence[str] = AL
         if key in PART2_ROWS and cfg.part2_units is not None:
             units = list(splits)[:cfg.part2_units]
         t0 = time.perf_counter()
+        reason = dict(cfg.full_only).get(key)
+        if reason:
+            out.append({"row": key, "method": row.name, "status": "full profile only", "reason": reason,
+                        "units": 0, "seconds": 0.0, "label": ""})
+            ctx.manifest.skip(f"Table 3 row {row.name}", f"full profile only: {reason}")
+            continue
         try:
             fitted = row.fit(ctx, cfg, data, row, work)
         except NotRunnable as exc:

@@ -50,7 +50,7 @@ def table1(cfg: Config, data: LouroData | None = None, rows: Sequence[str] = ALL
         if row.kind != "dl" or row.table1 is None:
             continue
         rec = {"row": row.table1, **input_size(cfg, row, paper=False), "epochs": cfg.epochs(row),
-               "batch_size": row.batch_size, "learning_rate": row.learning_rate}
+               "batch_size": cfg.row_batch_size(row), "learning_rate": cfg.row_learning_rate(row)}
         if key == "hybrid":
             rec["input_features"] = _n_hybrid_features(data)
         recs.append(rec)
@@ -85,10 +85,12 @@ def table1_wide(cfg: Config, data: LouroData | None = None, rows: Sequence[str] 
         recs.append({"methodology": row.table1, "input": row.inputs, "size (paper)": paper_size,
                      "size (ours)": ours_size, "epochs (paper)": int(p["epochs"]),
                      "epochs (ours, max)": cfg.epochs(row), "batch (paper)": int(p["batch_size"]),
-                     "batch (ours)": row.batch_size, "optimizer": row.optimizer.upper() if row.optimizer != "schedule"
+                     "batch (ours)": cfg.row_batch_size(row),
+                     "optimizer": cfg.row_optimizer(row).upper() if row.optimizer != "schedule"
                      else "Adam -> SGD (Sec. 3.7)",
                      "LR (paper)": p.get("learning_rate", _SCHEDULE_TEXT.get(key, np.nan)),
-                     "LR (ours)": row.learning_rate if row.learning_rate is not None else _SCHEDULE_TEXT.get(key),
+                     "LR (ours)": cfg.row_learning_rate(row) if row.learning_rate is not None
+                     else _SCHEDULE_TEXT.get(key),
                      "stop": f"train acc >= {cfg.stop_train_accuracy:.0%}"})
     return pd.DataFrame(recs)
 
@@ -234,3 +236,19 @@ PROTOCOL_DIFFERENCES = pd.DataFrame([
 ])
 
 
+
+
+def learning(ctx, status: pd.DataFrame) -> pd.DataFrame:
+    """Did each network row learn? (:func:`mer_utils.evaluation.learning_table` on its stored
+    units: mean macro-F1 against the demo's bar of 0.40, single-class units, the pooled test
+    against the majority class.) Rows not trained under this profile are listed as
+    "full profile only" with the reason; the SVM rows are not networks and are left out."""
+    from mer_utils.evaluation import learning_table
+
+    nets = [r for r in status.itertuples() if ROWS[r.row].kind != "classical"]
+    ran = {ROWS[r.row].name: ROWS[r.row].experiment for r in nets if r.status == "run"}
+    table = learning_table(ctx.results_dir, ran, "quadrant")
+    rest = pd.DataFrame([{"network": ROWS[r.row].name, "experiment": ROWS[r.row].experiment, "units": 0,
+                          "learned": False, "beats chance": False, "verdict": f"{r.status}: {r.reason}"}
+                         for r in nets if r.status != "run"])
+    return pd.concat([table, rest], ignore_index=True) if len(rest) else table
