@@ -192,6 +192,12 @@ def setup_run(notebook: str, *, profile: str = "demo", data_root: str | None = N
                    data_root=str(root) if root else None)
     if overrides:
         man.notes.append(f"profile overrides: {overrides}")
+    sabotage = os.environ.get("MER_SABOTAGE", "").strip()    # training.engine.SABOTAGE_ENV
+    if sabotage:
+        msg = (f"MER_SABOTAGE={sabotage}: every network of this run is trained on broken labels on purpose "
+               "(the check that the learning tests can fail); its scores mean nothing")
+        print("WARNING:", msg)
+        man.notes.append(msg)
     stage = _open_stage(results_dir, figures_dir, notebook, os.environ.get(STAGE_ENV) or None)
     defer_commits(stage)     # under the runner, stored predictions are swapped in with the tables
     return RunContext(notebook=notebook, p=p, seed=seed, data_root=root,

@@ -208,6 +208,7 @@ class Entry:
     n_params: int | None = None
     note: str = ""
     experiment_name: str | None = None
+    not_trained: str = ""       # why this entry is not trained under this profile ("full profile only")
 
     @property
     def experiment(self) -> str:
@@ -328,6 +329,10 @@ def run_entries(ctx, entries: Sequence[Entry], clips: Clips, y: Sequence, splits
         raise ValueError(f"{len(y)} labels for {len(clips)} clips")
     rows = []
     for e in entries:
+        if e.not_trained:
+            rows.append({"entry": e.name, "paper": e.paper, "units": 0, "trained now": 0, "seconds": 0.0,
+                         "source": f"{FULL_ONLY}: {e.not_trained}"})
+            continue
         if e.stored:
             n = len(load_predictions(ctx.results_dir, e.experiment))
             rows.append({"entry": e.name, "paper": e.paper, "units": n, "trained now": 0,
@@ -364,6 +369,8 @@ def unit_scores(ctx, entries: Sequence[Entry]) -> pd.DataFrame:
     recorded no parameter count gets its ``n_params``."""
     frames = []
     for e in entries:
+        if e.not_trained:
+            continue
         s = evaluation_unit_scores(ctx.results_dir, {e.name: e.experiment}, metrics=METRICS_SHOWN, key="entry")
         if not len(s):
             continue
@@ -373,11 +380,25 @@ def unit_scores(ctx, entries: Sequence[Entry]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def leaderboard_table(scores: pd.DataFrame, entries: Sequence[Entry]) -> pd.DataFrame:
+def learning(ctx, entries: Sequence[Entry]) -> pd.DataFrame:
+    """Did each entry learn? :func:`mer_utils.evaluation.learning_table` on its stored units
+    (the 4-quadrant bar: mean macro-F1 >= 0.40, no unit answering one quadrant for every
+    clip; the pooled test against the majority class), one row per entry that ran."""
+    from mer_utils.evaluation import learning_table
+
+    return learning_table(ctx.results_dir, {e.name: e.experiment for e in entries if not e.not_trained},
+                          "quadrant")
+
+
+def leaderboard_table(scores: pd.DataFrame, entries: Sequence[Entry],
+                      learned: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per entry, best macro F1 first: P / R / F1 / accuracy mean and std over its
     units, units, seconds per split (total, and training / prediction where recorded),
-    parameters (median over units; None where the method has no such count)."""
+    parameters (median over units; None where the method has no such count); with
+    ``learned`` (:func:`learning`), whether each entry learned and, if not, why. Entries not
+    trained under this profile follow, with no score: "full profile only" and the reason."""
     by = {e.name: e for e in entries}
+    verdict = {} if learned is None else dict(zip(learned["network"], zip(learned["learned"], learned["verdict"])))
     recs = []
     for name, g in scores.groupby("entry", sort=False):
         e = by[name]
@@ -392,8 +413,29 @@ def leaderboard_table(scores: pd.DataFrame, entries: Sequence[Entry]) -> pd.Data
         p = pd.to_numeric(g["parameters"], errors="coerce")
         rec["parameters"] = float(p.median()) if p.notna().any() else np.nan
         rec["note"] = e.note or "—"          # never empty: an all-empty text column reads back as NaN
+        if learned is not None:
+            ok, why = verdict.get(name, (False, "no learning check"))
+            rec["learned"], rec["learning check"] = bool(ok), why
         recs.append(rec)
-    return pd.DataFrame(recs).sort_values("f1", ascending=False, kind="stable").reset_index(drop=True)
+    board = pd.DataFrame(recs)
+    if len(board):
+        board = board.sort_values("f1", ascending=False, kind="stable")
+    rest = [{"entry": e.name, "paper": e.paper, "family": e.family, "units": 0, "F1 (mean ± std)": FULL_ONLY,
+             "note": f"{FULL_ONLY}: {e.not_trained}",
+             **({"learned": False, "learning check": FULL_ONLY} if learned is not None else {})}
+            for e in entries if e.not_trained]
+    if rest:
+        board = pd.concat([board, pd.DataFrame(rest)], ignore_index=True)
+    return board.reset_index(drop=True)
+
+
+FULL_ONLY = "full profile only"
+"""What the leaderboard shows, instead of a score, for an entry this profile does not train."""
+
+
+def not_trained_entry(name: str, paper: str, family: str, reason: str) -> Entry:
+    """An entry listed without a score ("full profile only"), with the reason."""
+    return Entry(name=name, paper=paper, family=family, not_trained=reason)
 
 
 def paired_tests(scores: pd.DataFrame, splits: Sequence[Split], reference: str, *,
@@ -447,4 +489,4 @@ def cost_table(board: pd.DataFrame) -> pd.DataFrame:
     """What a point of F1 costs: seconds per split and parameters beside macro F1."""
     cols = ["entry", "paper", "f1", "units", "seconds per split", "train s per split",
             "predict s per split", "parameters"]
-    return board[cols].copy()
+    return board.loc[board["units"] > 0, cols].reset_index(drop=True)

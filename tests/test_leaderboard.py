@@ -299,3 +299,35 @@ def test_the_caption_says_which_data_it_ranks(tmp_path):
     assert lb.read_caption(tmp_path) == lb.leaderboard_caption(dev)
     (tmp_path / "other.md").write_text("| entry |\n")
     assert lb.read_caption(tmp_path, "other") == "" and lb.read_caption(tmp_path, "absent") == ""
+
+
+class Constant(Spy):
+    """Answers Q1 for every clip: a network that did not learn."""
+
+    def predict(self, rows):
+        return np.tile([0.7, 0.1, 0.1, 0.1], (len(rows), 1))
+
+
+def test_the_board_says_which_entries_learned_and_lists_full_profile_only_entries(tmp_path):
+    from mer_utils.plots.cd import quality_vs_cost
+
+    ctx, clips, splits = _setup(tmp_path)
+    entries = [lb.Entry("learns", "p1", "f", make=lambda c, cl: Spy(cl)),
+               lb.Entry("constant", "p2", "f", make=lambda c, cl: Constant(cl)),
+               lb.not_trained_entry("too slow here", "p3", "f", "15 s per epoch on 216 clips")]
+    status = lb.run_entries(ctx, entries, clips, Y, splits)
+    assert status.set_index("entry").loc["too slow here", "source"].startswith(lb.FULL_ONLY)
+    assert status.set_index("entry").loc["too slow here", "trained now"] == 0
+    scores = lb.unit_scores(ctx, entries)
+    assert "too slow here" not in set(scores["entry"])
+    learned = lb.learning(ctx, entries).set_index("network")
+    assert learned.loc["learns", "learned"] and not learned.loc["constant", "learned"]
+    assert "one class" in learned.loc["constant", "verdict"] or "below the bar" in learned.loc["constant", "verdict"]
+    board = lb.leaderboard_table(scores, entries, lb.learning(ctx, entries)).set_index("entry")
+    assert list(board.index)[-1] == "too slow here"                  # listed last, without a score
+    assert np.isnan(board.loc["too slow here", "f1"]) and board.loc["too slow here", "units"] == 0
+    assert board.loc["too slow here", "F1 (mean ± std)"] == lb.FULL_ONLY
+    assert "15 s per epoch" in board.loc["too slow here", "note"]
+    assert board.loc["learns", "learned"] and not board.loc["constant", "learned"]
+    assert "too slow here" not in set(lb.cost_table(board.reset_index())["entry"])
+    quality_vs_cost(board.reset_index())                                # draws without the score-less row

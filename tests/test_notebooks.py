@@ -4,7 +4,10 @@ the tables a run writes exist and hold finite numbers.
 A smoke run passes only if the notebook ran *and* every table it wrote
 (``results/<label>/*.csv`` modified by that run) has rows, and every numeric cell is
 finite -- except in the few columns listed in :data:`OPTIONAL_NAN`, where an empty cell
-means something documented (the paper reports nothing there, say).
+means something documented (the paper reports nothing there, say) -- *and*, for a paper's
+notebook, at least one of its networks beats chance on the demo corpus (its
+``<paper>_learning`` table, :mod:`mer_utils.evaluation.learning`). The same check fails when
+every fit is broken on purpose (``MER_SABOTAGE=shuffle-labels``).
 """
 import fnmatch
 import json
@@ -47,7 +50,13 @@ OPTIONAL_NAN = {
     ("leaderboard_paired*", "t"): "the corrected t-test is undefined with fewer than 2 shared units "
                                   "or constant differences",
     ("leaderboard_paired*", "p"): "as t",
+    ("*_learning", "mean"): "a network not trained under this profile ('full profile only') has no score",
+    ("*_learning", "bar"): "as mean",
+    ("*_learning", "p vs chance"): "as mean",
+    ("*_learning", "single-class units"): "as mean",
 }
+#: notebooks that train networks: their smoke run must show one that beats chance
+PAPER_NOTEBOOKS = ("10_", "20_", "30_", "40_", "50_")
 # tables that hold text only (no number to check); fnmatch patterns
 TEXT_TABLES = ("*_fidelity",)
 
@@ -146,7 +155,44 @@ def _results_dir(profile: str, root: Path | None) -> Path:
 def test_notebook_runs_under_smoke(nb, out_dir):
     since = time.time() - 1.0      # file times may lag the clock by a tick
     _run(nb, out_dir, profile="smoke", data_root="")
-    assert_tables_ok(_results_dir("smoke", None), since, nb.stem)
+    written = assert_tables_ok(_results_dir("smoke", None), since, nb.stem)
+    if nb.stem.startswith(PAPER_NOTEBOOKS):
+        assert_a_network_learned(written, nb.stem)
+
+
+def learning_tables(written: list[Path]) -> dict[str, pd.DataFrame]:
+    return {p.stem: pd.read_csv(p) for p in written if p.stem.endswith("_learning")}
+
+
+def assert_a_network_learned(written: list[Path], notebook: str) -> None:
+    """At least one network of the notebook beats chance (pooled test against the majority
+    class, mer_utils.evaluation.learning.beats_chance) in its saved learning table."""
+    tables = learning_tables(written)
+    assert tables, f"{notebook} saved no <paper>_learning table"
+    rows = pd.concat(tables.values(), ignore_index=True)
+    assert rows["beats chance"].astype(bool).any(), (
+        f"{notebook}: no network beats chance under smoke:\n{rows.to_string()}")
+
+
+@pytest.mark.notebook
+def test_the_learning_check_fails_when_every_fit_is_broken(out_dir, tmp_path, monkeypatch):
+    """The same smoke run with the training labels permuted in every fit
+    (MER_SABOTAGE=shuffle-labels, read by the training engine): no network beats chance, so
+    the check above would fail. Its own results folder: the sabotaged units must not be
+    stored where a real run would reuse them."""
+    nb = next(p for p in NOTEBOOKS if p.stem.startswith("40_"))
+    monkeypatch.setenv("MER_SABOTAGE", "shuffle-labels")
+    monkeypatch.setenv("MER_RESULTS", str(tmp_path / "results"))
+    monkeypatch.setenv("MER_FIGURES", str(tmp_path / "figures"))
+    since = time.time() - 1.0
+    _run(nb, out_dir / "sabotage", profile="smoke", data_root="")
+    written = tables_written(tmp_path / "results" / "smoke", since)
+    tables = learning_tables(written)
+    assert tables, f"no learning table written: {[p.name for p in written]}"
+    rows = pd.concat(tables.values(), ignore_index=True)
+    assert not rows["beats chance"].astype(bool).any(), rows.to_string()
+    with pytest.raises(AssertionError, match="no network beats chance"):
+        assert_a_network_learned(written, nb.stem)
 
 
 @pytest.mark.notebook

@@ -34,6 +34,7 @@ def quality_vs_cost(board, *, title: str = ""):
     one point per leaderboard entry, coloured by paper: what each point of F1 costs."""
     import pandas as pd
 
+    board = board[pd.to_numeric(board["f1"], errors="coerce").notna()]   # "full profile only" rows: no score
     fig, ax = plt.subplots(figsize=(7.5, 4.5))
     papers = list(dict.fromkeys(board["paper"]))
     colors = plt.rcParams["axes.prop_cycle"].by_key()["color"]

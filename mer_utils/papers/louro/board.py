@@ -34,3 +34,13 @@ def quadrant_entries(profile: str, *, rows: Sequence[str] | None = None,
     counts = dict(n_params or {})
     return [Entry(name=ROWS[k].name, paper=PAPER, family=FAMILY, experiment_name=ROWS[k].experiment,
                   n_params=counts.get(ROWS[k].name)) for k in keys]
+
+
+def not_trained_entries(status) -> list:
+    """One score-less leaderboard entry per Table 3 row this profile does not train ("full
+    profile only", :attr:`~.config.Config.full_only`), from :func:`~.pipeline.run_rows`'s
+    status table, with the reason."""
+    from mer_utils.leaderboard import not_trained_entry
+
+    return [not_trained_entry(r.method, PAPER, FAMILY, r.reason)
+            for r in status.itertuples() if r.status == "full profile only"]
