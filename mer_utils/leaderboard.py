@@ -219,7 +219,7 @@ class Entry:
 
     @property
     def stored(self) -> bool:
-        return self.make is None
+        return self.make is None and not self.not_trained
 
 
 def stored_entries(ctx, *, paper: str, names: Sequence[str], family: str,

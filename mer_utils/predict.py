@@ -89,11 +89,14 @@ def choose_entry(board: pd.DataFrame | None, entries: Sequence[Entry], name: str
     if name:
         if name not in by:
             raise KeyError(f"no entry {name!r}; entries: {sorted(by)}")
+        if by[name].not_trained:
+            raise ValueError(f"{name!r} is not trained under this profile (full profile only: "
+                             f"{by[name].not_trained}); name another entry or use --profile full")
         if by[name].stored:
             raise ValueError(f"{name!r} is a stored entry (predictions of the {by[name].paper} notebook): "
                              "it cannot be retrained here; name an entry trained from audio")
         return by[name], f"{name!r}: named by the caller"
-    trainable = [e for e in entries if not e.stored]
+    trainable = [e for e in entries if not e.stored and not e.not_trained]
     if not trainable:
         raise ValueError("no entry can be trained from audio here")
     if board is None or not len(board):
@@ -103,6 +106,8 @@ def choose_entry(board: pd.DataFrame | None, entries: Sequence[Entry], name: str
     passed = []
     for rank, (ename, f1) in enumerate(zip(board["entry"], board["f1"]), start=1):
         e = by.get(ename)
+        if e is not None and e.not_trained:
+            continue                      # listed without a score ("full profile only"): ranked last
         if e is None:
             passed.append(f"#{rank} {ename!r}: not among the entries given (a stored table of older code?)")
             continue

@@ -361,7 +361,7 @@ def test_registry_rows_and_table1_settings_match_the_paper():
             (p["epochs"], p["batch_size"], p["learning_rate"]), key
     cfg = C.Config.for_profile("full")
     assert cfg.folds == 10 and cfg.repeats == 10 and cfg.dl_units is None and cfg.max_epochs is None
-    assert cfg.epochs(R.ROWS["samplecnn"]) == 150 and C.Config.for_profile("demo").epochs(R.ROWS["crnn"]) == 1
+    assert cfg.epochs(R.ROWS["samplecnn"]) == 150 and C.Config.for_profile("demo").epochs(R.ROWS["crnn"]) == 20
 
 
 def test_register_adds_a_row():
@@ -749,3 +749,32 @@ def test_augmentation_cost_has_a_finite_cost_per_transform(tmp_path):
     assert len(cost) == 4 and cost["transform"].str.startswith("Hybrid").sum() == 1
     num = cost[["transform seconds", "decode + transform + mel seconds"]].to_numpy()
     assert np.isfinite(num).all() and (num > 0).all()
+
+
+def test_a_profile_can_replace_table1_recipes_and_list_rows_it_does_not_train():
+    """demo replaces Table 1's optimizer, rate and batch (stated in the caption), sets epochs per
+    row, and lists rows it does not train with the reason; full keeps the paper's."""
+    demo, full = C.Config.for_profile("demo"), C.Config.for_profile("full")
+    base = R.ROWS["dl_baseline"]
+    rec = P._recipe(demo, base)
+    assert (rec.optimizer, rec.learning_rate, rec.batch_size) == ("adam", 1e-3, 16)
+    rec_full = P._recipe(full, base)
+    assert (rec_full.optimizer, rec_full.learning_rate, rec_full.batch_size, rec_full.epochs) == ("sgd", 1e-2, 150, 200)
+    assert demo.epochs(R.ROWS["baseline_tfm"]) == 10 and demo.epochs(base) == 20
+    assert full.epochs(R.ROWS["baseline_tfm"]) == 200
+    note = P.scale_note(demo, 100)
+    assert "adam" in note and "batch 16" in note and "full profile only" in note
+    assert {k for k, _ in demo.full_only} <= set(R.ALL_ROWS) and not full.full_only
+    assert all(len(why) > 40 for _, why in demo.full_only)          # a reason, not a word
+    with pytest.raises(ValueError):
+        C.Config.for_profile("demo", optimizer="rmsprop")
+
+
+def test_rows_listed_full_only_are_not_trained_and_say_why(tmp_path):
+    from types import SimpleNamespace
+
+    cfg = C.Config.for_profile("smoke", full_only=(("dl_baseline", "too slow on a laptop here"),))
+    ctx = SimpleNamespace(results_dir=tmp_path, seed=0, manifest=SimpleNamespace(skip=lambda *a: None))
+    status = P.run_rows(ctx, cfg, data=None, splits=[], rows=("dl_baseline",))
+    r = status.iloc[0]
+    assert (r["status"], r["units"]) == ("full profile only", 0) and "too slow" in r["reason"]

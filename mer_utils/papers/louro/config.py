@@ -52,6 +52,11 @@ class Config(PaperConfig):
                                           note="replaces every DL row's Table 1 learning rate (None: the paper's)")
     batch_size: int | None = setting(None, paper="Table 1 per row (150 / 50 / 300 / 100)",
                                      note="replaces every DL row's Table 1 batch (None: the paper's)", minimum=1)
+    epochs_by_row: tuple = setting((), paper="Table 1 epochs per row",
+                                   note="(row, epochs) pairs: a row's epochs under this profile, in place of "
+                                        "max_epochs ('hybrid_cnn': the Hybrid's CNN branch); e.g. rows that see "
+                                        "k copies of each clip get 1/k of the epochs (the same number of updates), "
+                                        "the cheap transfer head trained long enough under smoke to show it learns")
     full_only: tuple = setting((), paper="— (every row runs in the paper)",
                                note="(row, reason) pairs: rows not trained under this profile, shown as "
                                     "'full profile only' with the reason (they still run under smoke)")
@@ -116,12 +121,26 @@ class Config(PaperConfig):
         "smoke": dict(folds=2, repeats=2, dl_units=1, max_epochs=1, input_frames=96,
                       train_chunks_per_clip=1, test_chunks_per_clip=1, svm_C=(1.0, 10.0),
                       svm_gamma=(0.01,), inner_folds=2, micro_batch=5, execution="eager",
-                      ae_epochs=1, ae_batch=16, rf_trees=20, transfer_patches_per_clip=1, transfer_train="head"),
-        "demo": dict(dl_units=2, max_epochs=1, input_frames=128, train_chunks_per_clip=1,
+                      ae_epochs=1, ae_batch=16, rf_trees=20, transfer_patches_per_clip=3, transfer_train="head",
+                      epochs_by_row=(("crnn_mtat", 30),)),
+        "demo": dict(dl_units=2, max_epochs=20, optimizer="adam", learning_rate=1e-3, batch_size=16,
+                     epochs_by_row=(("baseline_tfm", 10), ("baseline_sb", 10), ("baseline_rg", 10),
+                                    ("baseline_deepsmote", 14), ("hybrid_cnn", 4)),
+                     input_frames=128, train_chunks_per_clip=1,
                      test_chunks_per_clip=2, svm_C=(1.0, 10.0, 100.0), svm_gamma=(0.001, 0.01),
-                     inner_folds=3, micro_batch=5, execution="graph",
-                     ae_epochs=1, ae_batch=16, smote_per_class=0.5, part2_units=1, transfer_patches_per_clip=1,
-                     transfer_train="head"),
+                     inner_folds=3, execution="graph",
+                     ae_epochs=12, ae_batch=16, smote_per_class=0.5, part2_units=2, transfer_patches_per_clip=2,
+                     transfer_train="head",
+                     full_only=(
+                         ("crnn", "Won's CRNN convolves the full-resolution mel with 64-128 channels: about 15 s "
+                                  "per epoch on 216 4-s clips on 2 cores (225 s for 15 epochs of one unit), and at "
+                                  "that budget it answered one quadrant for every test clip; it runs under smoke "
+                                  "(plumbing) and full"),
+                         ("shortchunk", "3.7 M parameters (128-512 channels on every 2 x 2 level): several times "
+                                        "the CRNN's cost per epoch on 2 cores; it runs under smoke (plumbing) and full"),
+                         ("samplecnn", "1.9 M parameters on 59,049 raw samples per chunk: the paper's 150 epochs "
+                                       "are out of a laptop's reach and a few epochs learn nothing; it runs under "
+                                       "smoke (plumbing) and full"))),
         "full": {},
     }
 
@@ -130,6 +149,10 @@ class Config(PaperConfig):
         return self.optimizer or row.optimizer
 
     def row_learning_rate(self, row) -> float | None:
+        """Table 1's rate unless ``learning_rate`` replaces it; None for a row trained under an
+        optimizer schedule (CRNN MTAT: the schedule's rates are the paper's)."""
+        if row.learning_rate is None:
+            return None
         return self.learning_rate if self.learning_rate is not None else row.learning_rate
 
     def row_batch_size(self, row) -> int:
@@ -137,4 +160,7 @@ class Config(PaperConfig):
 
     def epochs(self, row) -> int:
         """A DL row's epochs under this profile: Table 1's, capped by ``max_epochs``."""
+        own = dict(self.epochs_by_row).get(row.key)
+        if own is not None:
+            return int(own)
         return int(row.epochs if self.max_epochs is None else min(row.epochs, self.max_epochs))

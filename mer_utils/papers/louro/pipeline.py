@@ -550,7 +550,10 @@ def _hybrid_fit(ctx, cfg: Config, data: LouroData, row: Row, work: Workspace) ->
     y = data.y
     base = ROWS["dl_baseline"]
     shape, n_feat = (X.shape[1], X.shape[2]), F.shape[1]
-    cnn_trainer = _trainer(functools.partial(build_baseline_cnn, shape, 4), _recipe(cfg, base), "hybrid CNN")
+    cnn_recipe = _recipe(cfg, base)
+    if "hybrid_cnn" in dict(cfg.epochs_by_row):      # the branch sees 5 x the clips: fewer epochs, same steps
+        cnn_recipe = dataclasses.replace(cnn_recipe, epochs=int(dict(cfg.epochs_by_row)["hybrid_cnn"]))
+    cnn_trainer = _trainer(functools.partial(build_baseline_cnn, shape, 4), cnn_recipe, "hybrid CNN")
     dnn_trainer = _trainer(functools.partial(build_feature_dnn, n_feat, 4), _recipe(cfg, base), "hybrid DNN")
     branches = _Pretrained()
 

@@ -164,11 +164,11 @@ def table3(ctx, cfg: Config, status: pd.DataFrame, scores: pd.DataFrame) -> tupl
             rec["units"] = int(s["n_folds"])
         else:
             for m in ("precision", "recall", "f1"):
-                rec[m] = "—"
+                rec[m] = "full profile only" if r.status == "full profile only" else "—"
             rec["units"] = 0
         for m, short in (("precision", "P"), ("recall", "R"), ("f1", "F1")):
             rec[f"paper {short}"] = pv.loc[row.table3, m] if row.table3 in pv.index else np.nan
-        rec["note"] = r.reason if r.status != "run" else row.note
+        rec["note"] = (f"{r.status}: {r.reason}" if r.status != "run" else row.note)
         recs.append(rec)
     wide = pd.DataFrame(recs)
     long = pd.DataFrame()
