@@ -137,7 +137,7 @@ def test_light_modules_do_not_import_keras(module):
 LAYERS = {
     "mer_utils": 0, "mer_utils.config": 0,
     "mer_utils.labels": 1, "mer_utils.download": 1, "mer_utils.audio": 1, "mer_utils.cache": 1,
-    "mer_utils.datasets": 1,
+    "mer_utils.datasets": 1, "mer_utils.cost": 1,
     "mer_utils.features": 2, "mer_utils.augment": 2, "mer_utils.models": 2, "mer_utils.embeddings": 2,
     "mer_utils.embeddings.openl3": 2, "mer_utils.results": 2,
     "mer_utils.evaluation": 3, "mer_utils.training": 3, "mer_utils.plots": 3,
