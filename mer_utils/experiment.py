@@ -261,7 +261,10 @@ def run_protocol(results_dir, experiment: str, splits: Sequence[Split], *,
     name and renamed) and dask runs the unit again elsewhere; the swap to the complete set
     happens here, in the client, as on the sequential path. The results folder must be on a
     file system the workers share. A ``fit_predict`` that cannot be pickled runs here, one unit
-    after the other, with a note saying why.
+    after the other, with a note saying why. On a worker, ``fit_predict`` works on a copy of
+    its closure: what it changes there (a counter, a cache dict) does not come back; what the
+    caller needs goes into the :class:`UnitResult` (``info``), and the returned run's
+    ``trained_now`` lists the units this call trained (on either path).
     """
     by_unit: dict[Unit, tuple[Split, int | None]] = {}
     for sp in splits:
@@ -284,7 +287,7 @@ def run_protocol(results_dir, experiment: str, splits: Sequence[Split], *,
     scheduler = scheduler if scheduler is not None else os.environ.get(SCHEDULER_ENV) or None
     payload = _shippable(fit_predict, experiment) if todo and scheduler else None
     if payload is not None:
-        _run_on_cluster(run, todo, by_unit, payload, scheduler, progress=progress)
+        run.trained_now = _run_on_cluster(run, todo, by_unit, payload, scheduler, progress=progress)
         run.commit()
         return run
     t_all = time.perf_counter()
@@ -297,6 +300,7 @@ def run_protocol(results_dir, experiment: str, splits: Sequence[Split], *,
                  y_pred=res.y_pred, info=info)
         if progress and (i == len(todo) or time.perf_counter() - t_all > 5):
             print(f"  {unit.key}: done in {info['seconds']:.1f} s ({i}/{len(todo)})")
+    run.trained_now = [u.key for u in todo]
     run.commit()
     return run
 
@@ -395,14 +399,19 @@ def _unit_on_worker(shipped: str, digest: str, run: ExperimentRun, unit: Unit, s
 
 
 def _run_on_cluster(run: ExperimentRun, todo: Sequence[Unit], by_unit: Mapping[Unit, tuple[Split, int | None]],
-                    payload: bytes, scheduler: str, *, progress: bool = True) -> None:
-    """Every unit of ``todo`` on the cluster of ``scheduler``; returns when each is stored or has
-    failed for good (then a clear error names them: the stored ones stay staged for the rerun)."""
+                    payload: bytes, scheduler: str, *, progress: bool = True) -> list[str]:
+    """Every unit of ``todo`` on the cluster of ``scheduler``; returns their keys once each is
+    stored, or raises once the others are stored when some failed for good (a clear
+    error names them: the stored ones stay staged for the rerun)."""
     from distributed import as_completed
 
     from mer_utils.cache import dask_client
 
-    client = dask_client(scheduler, n_workers=int(os.environ.get("MER_SCHEDULER_WORKERS", "2")))
+    from mer_utils import cache as _cache
+
+    running = [c for k, c in _cache._CLIENTS.items() if k.startswith("local:") and c.status == "running"]
+    client = (running[0] if scheduler == "local" and running  # the extraction's LocalCluster, when it runs
+              else dask_client(scheduler, n_workers=int(os.environ.get("MER_SCHEDULER_WORKERS", "2"))))
     workers = client.scheduler_info().get("workers", {})
     gpu = any("GPU" in (w.get("resources") or {}) for w in workers.values())
     digest = hashlib.blake2b(payload, digest_size=12).hexdigest()
@@ -451,6 +460,7 @@ def _run_on_cluster(run: ExperimentRun, todo: Sequence[Unit], by_unit: Mapping[U
             f"{run.experiment}: the workers reported {len(todo)} unit(s) stored, but {len(missing)} are not in "
             f"{run.staging_dir} (e.g. {missing[0].key}): the results folder must be on a file system the "
             "workers share (or run without --scheduler)")
+    return sorted(u.key for u in todo)       # each stored by this call (a re-run task found its file)
 
 
 # --------------------------------------------------------------------------- fidelity

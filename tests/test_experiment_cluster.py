@@ -100,11 +100,13 @@ def _assert_same(a: dict, b: dict, atol: float = 0.0) -> None:
 def test_cluster_units_survive_a_killed_worker_and_match_the_sequential_path(tmp_path, capsys):
     splits = _splits()
     seq = Centroids(tmp_path / "log-seq")
-    run_protocol(tmp_path / "seq", "centroids", splits, config={"m": 1}, fit_predict=seq, scheduler="")
+    seq_run = run_protocol(tmp_path / "seq", "centroids", splits, config={"m": 1}, fit_predict=seq, scheduler="")
+    assert seq_run.trained_now == [sp.unit.key for sp in splits]
     assert all(v == 1 for v in seq.calls().values()) and len(seq.calls()) == len(splits)
 
     fp = Centroids(tmp_path / "log", die_once="r01-f00")
     run = run_protocol(tmp_path / "dist", "centroids", splits, config={"m": 1}, fit_predict=fp, scheduler="local")
+    assert run.trained_now == sorted(sp.unit.key for sp in splits)
     out = capsys.readouterr().out
     assert "on local: 6 unit(s) over 2 worker(s)" in out and "shipped once" in out
     calls = fp.calls()
@@ -117,8 +119,8 @@ def test_cluster_units_survive_a_killed_worker_and_match_the_sequential_path(tmp
     assert not [p for p in final.parent.rglob("*") if ".tmp" in p.name], "nothing half-written is left"
 
     # stored once, never trained again: a rerun on the cluster ships nothing
-    run_protocol(tmp_path / "dist", "centroids", splits, config={"m": 1}, fit_predict=fp, scheduler="local")
-    assert "nothing to run" in capsys.readouterr().out
+    again = run_protocol(tmp_path / "dist", "centroids", splits, config={"m": 1}, fit_predict=fp, scheduler="local")
+    assert "nothing to run" in capsys.readouterr().out and again.trained_now == []
     assert sum(fp.calls().values()) == len(splits) + 1
 
 
@@ -130,8 +132,8 @@ def test_a_failing_unit_keeps_the_others_and_a_rerun_trains_only_it(tmp_path, ca
     with pytest.raises(FileNotFoundError):
         load_predictions(tmp_path, "centroids")            # nothing committed while a unit is missing
     good = Centroids(tmp_path / "log")
-    run_protocol(tmp_path, "centroids", splits, config={"m": 2}, fit_predict=good, scheduler="local")
-    assert "3 unit(s), 2 stored earlier, 1 to run" in capsys.readouterr().out
+    rerun = run_protocol(tmp_path, "centroids", splits, config={"m": 2}, fit_predict=good, scheduler="local")
+    assert "3 unit(s), 2 stored earlier, 1 to run" in capsys.readouterr().out and rerun.trained_now == ["r00-f01"]
     assert good.calls() == {"r00-f00": 1, "r00-f01": 2, "r00-f02": 1}   # the failed unit's first try counts
     assert len(load_predictions(tmp_path, "centroids")) == 3
 
