@@ -129,7 +129,7 @@ def main(argv=None) -> int:
             continue
         _reset_peak()
         try:
-            m = bench_cost.measure(spec, steps=a.steps, batch_cap=a.batch_cap)
+            m = bench_cost.measure(spec, steps=a.steps, batch_cap=a.batch_cap, repeats=1)
         except Exception as exc:  # noqa: BLE001 - an out-of-memory or a build error is a finding
             rows.append({"paper": spec["paper"], "network": spec["network"], "status": f"{type(exc).__name__}: {exc}"[:200]})
             print(f"{spec['paper']:<10} {spec['network']:<26} {rows[-1]['status']}")
