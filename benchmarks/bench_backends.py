@@ -147,7 +147,7 @@ def figure(summary: pd.DataFrame, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8), sharey=False)
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.2), sharey=False)
     for ax, col, title in ((axes[0], "max_abs_prob_diff", "largest |Δ probability|"),
                            (axes[1], "abs_f1_diff", "largest |Δ macro F1| of a unit")):
         t = summary.pivot_table(index="paper", columns="pair", values=col, aggfunc="max")
@@ -155,9 +155,11 @@ def figure(summary: pd.DataFrame, path: Path) -> None:
         ax.set_yscale("symlog", linthresh=1e-6)
         ax.set_title(title)
         ax.set_xlabel("")
-        ax.legend(fontsize=7)
+        ax.get_legend().remove()
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="center right", fontsize=8, title="pair (same mode)")
     fig.suptitle("Same seeded units on the CPU: two runs of one backend, and each backend against TensorFlow")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 0.8, 1))
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
