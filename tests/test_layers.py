@@ -125,7 +125,8 @@ def test_cycle_checker_can_fail():
 
 
 @pytest.mark.parametrize("module", ["mer_utils.context", "mer_utils.results", "mer_utils.evaluation",
-                                    "mer_utils.experiment", "mer_utils.datasets", "mer_utils.features"])
+                                    "mer_utils.experiment", "mer_utils.datasets", "mer_utils.features",
+                                    "mer_utils.cost"])
 def test_light_modules_do_not_import_keras(module):
     code = f"import sys, {module}; print('keras' in sys.modules, 'tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
