@@ -11,8 +11,10 @@
 # first of tensorflow, torch, jax installed in the venv, else tensorflow for a fresh one);
 # set-up installs the matching extra of pyproject.toml ([tensorflow], [torch], [jax]; with
 # MER_GPU=1 [gpu-torch] / [gpu-jax] / [gpu], the CUDA builds).
-# --scheduler ADDRESS (or $MER_SCHEDULER) runs the feature extraction on a dask.distributed
-# cluster (tcp://host:8786, or "local" for a LocalCluster on this machine; extra [cluster]).
+# --scheduler ADDRESS (or $MER_SCHEDULER) runs the feature extraction and the training units
+# (run_protocol: one unit per worker) on a dask.distributed cluster (tcp://host:8786, or
+# "local" for a LocalCluster on this machine; extra [cluster]).
+# --profile full first prints the projected training cost (python -m mer_utils.cost).
 #
 # Set-up (idempotent, skipped when nothing changed): a virtual environment in .venv
 # (Python from $PYTHON, default python3), the pinned dependencies of pyproject.toml,
@@ -37,7 +39,7 @@ pytest_args=()
 backend=""
 scheduler=${MER_SCHEDULER:-}
 
-usage() { sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//'; }
 
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -168,5 +170,10 @@ fi
 # session of its own), keeps every output as the last complete run left it, and exits
 # with 130 / 143 (see mer_utils/notebook_runner.py).
 echo "Keras backend: $backend ($backend_how)${scheduler:+; dask scheduler: $scheduler}"
+if [ "$profile" = full ]; then
+  # what the papers' own sizes cost (mer_utils/cost.py, measured by benchmarks/bench_cost.py)
+  "$VENV/bin/python" -m mer_utils.cost || echo "(no cost projection: run python benchmarks/bench_cost.py)" >&2
+  echo
+fi
 exec "$VENV/bin/python" -m mer_utils.notebook_runner --profile "$profile" --data "$data" --backend "$backend" \
   ${scheduler:+--scheduler "$scheduler"} "${only[@]}"

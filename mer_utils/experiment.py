@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import io
+import os
 import re
 import time
 from typing import Any, Callable, ClassVar, Mapping, Sequence
@@ -34,7 +36,11 @@ import numpy as np
 import pandas as pd
 
 from mer_utils.evaluation.protocols import Split, split_signature
-from mer_utils.results import ExperimentRun, Unit
+from mer_utils.results import ExperimentRun, Unit, stored_fingerprint
+
+#: environment variable naming the dask scheduler (``./run_all.sh --scheduler``); the same one the
+#: feature extraction reads (:data:`mer_utils.cache.SCHEDULER_ENV`)
+SCHEDULER_ENV = "MER_SCHEDULER"
 
 __all__ = ["PaperConfig", "setting", "check_setting", "row_fingerprints", "unit_fingerprint", "UnitResult", "run_protocol", "Fidelity", "fidelity_table"]
 
@@ -230,7 +236,8 @@ def unit_fingerprint(split: Split, rows: np.ndarray) -> str:
 def run_protocol(results_dir, experiment: str, splits: Sequence[Split], *,
                  config: Mapping[str, Any], fit_predict: Callable[[Split], UnitResult],
                  meta: Mapping[str, Any] | None = None, seeds: Sequence[int] | None = None,
-                 rows: np.ndarray | None = None, progress: bool = True) -> ExperimentRun:
+                 rows: np.ndarray | None = None, progress: bool = True,
+                 scheduler: str | None = None) -> ExperimentRun:
     """Run every unit of ``splits`` not yet stored under ``config`` and commit the set.
 
     ``config`` must hold everything that changes the numbers (the paper configuration,
@@ -240,6 +247,24 @@ def run_protocol(results_dir, experiment: str, splits: Sequence[Split], *,
     protocol) makes each unit's identity include what it was trained and tested on: a unit
     whose rows changed since it was stored is trained again, the others are not. Returns
     the committed :class:`~mer_utils.results.ExperimentRun`.
+
+    ``scheduler`` (default: ``$MER_SCHEDULER``, which ``./run_all.sh --scheduler`` sets): the
+    pending units run on that dask.distributed cluster (an address, or ``"local"`` for a
+    LocalCluster; :func:`mer_utils.cache.dask_client`), each unit on one worker (one GPU per
+    unit where the workers declare a ``GPU`` resource), and each worker writes its unit into
+    the same staged store. ``fit_predict`` is shipped once: cloudpickled (with what its closure
+    holds: the data, the trainer's builder and recipe; a :class:`~mer_utils.training.Trainer`
+    travels as a fresh trainer, its compiled model stays here), written once beside the staged
+    units (a file on the shared results folder survives a dying worker; data scattered into a
+    worker's memory die with it) and unpickled once per worker, which then keeps it (and the network it compiles) for every
+    unit it runs. A worker killed mid-unit leaves no unit file (each is written to a temporary
+    name and renamed) and dask runs the unit again elsewhere; the swap to the complete set
+    happens here, in the client, as on the sequential path. The results folder must be on a
+    file system the workers share. A ``fit_predict`` that cannot be pickled runs here, one unit
+    after the other, with a note saying why. On a worker, ``fit_predict`` works on a copy of
+    its closure: what it changes there (a counter, a cache dict) does not come back; what the
+    caller needs goes into the :class:`UnitResult` (``info``), and the returned run's
+    ``trained_now`` lists the units this call trained (on either path).
     """
     by_unit: dict[Unit, tuple[Split, int | None]] = {}
     for sp in splits:
@@ -259,6 +284,12 @@ def run_protocol(results_dir, experiment: str, splits: Sequence[Split], *,
         print(f"{experiment}: {len(by_unit)} unit(s)" + (f", {done} stored earlier" if done else "")
               + (f", {len(todo)} to run" if todo else ", nothing to run")
               + (f" ({stale} of them saw inputs that changed since)" if stale else ""))
+    scheduler = scheduler if scheduler is not None else os.environ.get(SCHEDULER_ENV) or None
+    payload = _shippable(fit_predict, experiment) if todo and scheduler else None
+    if payload is not None:
+        run.trained_now = _run_on_cluster(run, todo, by_unit, payload, scheduler, progress=progress)
+        run.commit()
+        return run
     t_all = time.perf_counter()
     for i, unit in enumerate(todo, 1):
         sp, s = by_unit[unit]
@@ -269,8 +300,167 @@ def run_protocol(results_dir, experiment: str, splits: Sequence[Split], *,
                  y_pred=res.y_pred, info=info)
         if progress and (i == len(todo) or time.perf_counter() - t_all > 5):
             print(f"  {unit.key}: done in {info['seconds']:.1f} s ({i}/{len(todo)})")
+    run.trained_now = [u.key for u in todo]
     run.commit()
     return run
+
+
+# --------------------------------------------------------------------------- units on a cluster
+#: on a worker: the last unpickled ``fit_predict`` (digest -> function), kept for the next units of
+#: the same run (its trainer compiles once per worker); a new run's function replaces it
+_WORKER_FNS: dict[str, Callable] = {}
+
+
+#: the functions of Python's ``random`` module that draw from (or seed) its one shared generator
+_RANDOM_FUNCTIONS = ("seed", "random", "uniform", "randint", "randrange", "choice", "choices", "shuffle",
+                     "sample", "getrandbits", "getstate", "setstate", "gauss", "normalvariate", "randbytes")
+_UNIT_THREADS: dict[int, Any] = {}
+
+
+def _own_random_for_this_thread() -> None:
+    """Give the thread that runs units a generator of its own behind Python's ``random`` module.
+
+    Keras draws its default seeds from ``random`` (seeded by ``seed_everything``); a dask
+    worker's own threads draw from the same generator (retry jitter, back-off) at times no one
+    controls, and a draw between the seeding and the build shifts the initial weights (seen:
+    one unit in four trained from other weights on a LocalCluster). Here, ``random``'s functions
+    dispatch to a generator per unit thread; every other thread keeps the shared one."""
+    import random
+    import threading
+
+    ident = threading.get_ident()
+    if ident not in _UNIT_THREADS:
+        _UNIT_THREADS[ident] = random.Random()
+    if getattr(random, "_mer_unit_threads", False):
+        return
+
+    def dispatch(name, shared):
+        def draw(*args, **kwargs):
+            own = _UNIT_THREADS.get(threading.get_ident())
+            return getattr(own, name)(*args, **kwargs) if own is not None else shared(*args, **kwargs)
+        draw.__name__ = name
+        return draw
+
+    for name in _RANDOM_FUNCTIONS:
+        if hasattr(random, name):
+            setattr(random, name, dispatch(name, getattr(random, name)))
+    random._mer_unit_threads = True
+
+
+def _fresh_trainer(cls, build, recipe, name):
+    """A Trainer as shipped to a worker: the same builder and recipe, nothing compiled yet."""
+    return cls(build, recipe, name=name)
+
+
+def _shippable(fit_predict: Callable, experiment: str) -> bytes | None:
+    """``fit_predict`` cloudpickled for the workers, or None (with a note) when it cannot be."""
+    import cloudpickle
+
+    class _Pickler(cloudpickle.CloudPickler):
+        def reducer_override(self, obj):
+            t = type(obj)
+            if t.__name__ == "Trainer" and t.__module__ == "mer_utils.training.engine":
+                return _fresh_trainer, (t, obj.build, obj.recipe, obj.name)
+            return super().reducer_override(obj)
+
+    buf = io.BytesIO()
+    try:
+        _Pickler(buf, protocol=5).dump(fit_predict)
+    except Exception as exc:                   # noqa: BLE001 - any pickling failure: run here
+        print(f"{experiment}: its fit_predict cannot be shipped to the dask workers "
+              f"({type(exc).__name__}: {str(exc)[:200]}); its units run here, one after the other")
+        return None
+    return buf.getvalue()
+
+
+def _unit_on_worker(shipped: str, digest: str, run: ExperimentRun, unit: Unit, split: Split,
+                    seed: int | None) -> tuple[str, float | None]:
+    """One unit, on a dask worker: train, predict, write the unit file into the staged store.
+
+    A unit whose file is there already is not trained again: dask runs a task a second time when
+    the worker that held its (tiny) result died before the client fetched it."""
+    done = run.staging_dir / f"{unit.key}.npz"
+    if done.exists() and (unit not in run.fingerprints or stored_fingerprint(done) == run.fingerprints[unit]):
+        return unit.key, None
+    _own_random_for_this_thread()
+    fn = _WORKER_FNS.get(digest)
+    if fn is None:
+        import cloudpickle
+
+        _WORKER_FNS.clear()
+        with open(shipped, "rb") as fh:
+            fn = _WORKER_FNS[digest] = cloudpickle.load(fh)
+    t0 = time.perf_counter()
+    res = fn(split) if seed is None else fn(split, seed)
+    info = dict(res.info, seconds=round(time.perf_counter() - t0, 3))
+    run.save(unit, ids=res.ids, y_true=res.y_true, y_score=res.y_score, labels=res.labels,
+             y_pred=res.y_pred, info=info)
+    return unit.key, info["seconds"]
+
+
+def _run_on_cluster(run: ExperimentRun, todo: Sequence[Unit], by_unit: Mapping[Unit, tuple[Split, int | None]],
+                    payload: bytes, scheduler: str, *, progress: bool = True) -> list[str]:
+    """Every unit of ``todo`` on the cluster of ``scheduler``; returns their keys once each is
+    stored, or raises once the others are stored when some failed for good (a clear
+    error names them: the stored ones stay staged for the rerun)."""
+    from distributed import as_completed
+
+    from mer_utils.cache import dask_client
+
+    from mer_utils import cache as _cache
+
+    running = [c for k, c in _cache._CLIENTS.items() if k.startswith("local:") and c.status == "running"]
+    client = (running[0] if scheduler == "local" and running  # the extraction's LocalCluster, when it runs
+              else dask_client(scheduler, n_workers=int(os.environ.get("MER_SCHEDULER_WORKERS", "2"))))
+    workers = client.scheduler_info().get("workers", {})
+    gpu = any("GPU" in (w.get("resources") or {}) for w in workers.values())
+    digest = hashlib.blake2b(payload, digest_size=12).hexdigest()
+    # fit_predict (and the data its closure holds) travels once, through the shared results folder:
+    # scattered data die with the worker that holds them, a file does not
+    shipped = run.staging_dir.parent / f".{run.staging_dir.name}-{digest}.fit_predict.pkl"
+    shipped.parent.mkdir(parents=True, exist_ok=True)
+    tmp = shipped.with_name(shipped.name + f".tmp{os.getpid()}")
+    tmp.write_bytes(payload)
+    os.replace(tmp, shipped)
+    tag = f"{os.getpid()}-{time.time_ns()}"
+    futures = {}
+    for unit in todo:
+        sp, s = by_unit[unit]
+        fut = client.submit(_unit_on_worker, str(shipped), digest, run, unit, sp, s, pure=False,
+                            key=f"mer-unit-{run.experiment}-{unit.key}-{tag}",
+                            resources={"GPU": 1} if gpu else None)
+        futures[fut] = unit
+    if progress:
+        print(f"  on {scheduler}: {len(todo)} unit(s) over {len(workers)} worker(s)"
+              + (" (one GPU each)" if gpu else "") + f", fit_predict shipped once ({len(payload) / 1e6:.1f} MB)")
+    failed: list[tuple[Unit, BaseException]] = []
+    t_all = time.perf_counter()
+    try:
+        for i, fut in enumerate(as_completed(list(futures)), 1):
+            unit = futures[fut]
+            try:
+                key, seconds = fut.result()
+            except Exception as exc:           # noqa: BLE001 - keep the others running, report at the end
+                failed.append((unit, exc))
+                continue
+            if progress and seconds is not None and (i == len(todo) or time.perf_counter() - t_all > 5):
+                print(f"  {key}: done in {seconds:.1f} s on a worker ({i}/{len(todo)})")
+    finally:
+        client.cancel(list(futures))           # an interrupted client stops its units on the cluster
+        shipped.unlink(missing_ok=True)
+    if failed:
+        unit, exc = failed[0]
+        raise RuntimeError(
+            f"{run.experiment}: {len(failed)} unit(s) failed on the cluster (e.g. {unit.key}: "
+            f"{type(exc).__name__}: {exc}); the {len(todo) - len(failed)} stored are kept: rerun to train "
+            "only the missing ones") from exc
+    missing = run.pending()
+    if missing:
+        raise RuntimeError(
+            f"{run.experiment}: the workers reported {len(todo)} unit(s) stored, but {len(missing)} are not in "
+            f"{run.staging_dir} (e.g. {missing[0].key}): the results folder must be on a file system the "
+            "workers share (or run without --scheduler)")
+    return sorted(u.key for u in todo)       # each stored by this call (a re-run task found its file)
 
 
 # --------------------------------------------------------------------------- fidelity

@@ -15,7 +15,10 @@ executed copies (never written over the clean notebooks in notebooks/) and timin
 default: the caller's ``KERAS_BACKEND``, else the first of them installed; an unknown name is
 an error before anything runs); ``MER_SCHEDULER`` = ``--scheduler`` when given (a dask
 scheduler address, or ``local``: the cached feature extraction then runs on that cluster,
-through :func:`mer_utils.cache.cached_map`); each notebook's manifest records both. ``PYTHONHASHSEED=0`` unless the caller set it, so string
+through :func:`mer_utils.cache.cached_map`, and so do the training units of
+:func:`mer_utils.experiment.run_protocol`, one unit per worker); each notebook's manifest
+records both. Under ``--profile full`` the run folder gets ``cost_projection.txt``, the
+projected training cost (:mod:`mer_utils.cost`). ``PYTHONHASHSEED=0`` unless the caller set it, so string
 hashing (and with it set iteration order) is the same in every run; each notebook's
 manifest records the value (``python_hash_seed``). ``MER_STAGE`` points at a folder of
 this run, which makes every notebook stage its outputs (:mod:`mer_utils.context`).
@@ -342,6 +345,8 @@ def run(profile: str, data_root: str = "", only: list[str] | None = None, out: P
                     f"data={data_root or 'data/raw + demo corpus'}, KERAS_BACKEND={backend}, "
                     + (f"MER_SCHEDULER={scheduler}, " if scheduler else "") + f"PYTHONHASHSEED={hash_seed}")
         console.say(f"Executed copies, timings.csv and log.txt -> {out}")
+        if profile == "full":
+            _write_cost_projection(out, console.say)
         with _StopHandler(_children()) as stopper, _environment(PYTHONHASHSEED=hash_seed, **kernel_env):
             code = _run_all(nbs, out, params, kernel, console, stopper)
         if code in (0, 1):  # after the last notebook (not after a stop signal): runs/<run>/report/
@@ -350,6 +355,22 @@ def run(profile: str, data_root: str = "", only: list[str] | None = None, out: P
         return code
     finally:
         console.close()
+
+
+def _write_cost_projection(out: Path, say) -> Path | None:
+    """``<run folder>/cost_projection.txt``: the projected cost of ``full`` (a note when unmeasured)."""
+    from mer_utils import cost
+
+    try:
+        text = cost.format_projection(cost.load_measured())
+    except (FileNotFoundError, ValueError) as exc:
+        say(f"No cost projection: {exc}")
+        return None
+    path = out / "cost_projection.txt"
+    path.write_text(text + "\n")
+    total = text.splitlines()[-2].split("CPU-hours")[-1].split("GPU")[0].strip()
+    say(f"Projected training cost of full: {total} CPU-hours (table: {path})")
+    return path
 
 
 def new_run_folder(parent: Path, profile: str) -> Path:

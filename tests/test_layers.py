@@ -130,7 +130,8 @@ def test_cycle_checker_can_fail():
 
 
 @pytest.mark.parametrize("module", ["mer_utils.context", "mer_utils.results", "mer_utils.evaluation",
-                                    "mer_utils.experiment", "mer_utils.datasets", "mer_utils.features"])
+                                    "mer_utils.experiment", "mer_utils.datasets", "mer_utils.features",
+                                    "mer_utils.cost"])
 def test_light_modules_do_not_import_keras(module):
     code = f"import sys, {module}; print('keras' in sys.modules, 'tensorflow' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -142,7 +143,7 @@ def test_light_modules_do_not_import_keras(module):
 LAYERS = {
     "mer_utils": 0, "mer_utils.config": 0,
     "mer_utils.labels": 1, "mer_utils.download": 1, "mer_utils.audio": 1, "mer_utils.cache": 1,
-    "mer_utils.datasets": 1,
+    "mer_utils.datasets": 1, "mer_utils.cost": 1,
     "mer_utils.features": 2, "mer_utils.augment": 2, "mer_utils.models": 2, "mer_utils.embeddings": 2,
     "mer_utils.embeddings.openl3": 2, "mer_utils.results": 2,
     "mer_utils.evaluation": 3, "mer_utils.training": 3, "mer_utils.plots": 3,
