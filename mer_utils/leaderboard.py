@@ -340,20 +340,14 @@ def run_entries(ctx, entries: Sequence[Entry], clips: Clips, y: Sequence, splits
             continue
         units = list(splits)[: e.units] if e.units else list(splits)
         holder: dict = {}
-        counter = {"n": 0}
         inner = _fit_predict(ctx, e, clips, y, holder)
-
-        def counted(split, inner=inner, counter=counter):
-            counter["n"] += 1
-            return inner(split)
-
         t0 = time.perf_counter()
-        run_protocol(ctx.results_dir, e.experiment, units, fit_predict=counted, rows=clip_fingerprints(clips),
+        run = run_protocol(ctx.results_dir, e.experiment, units, fit_predict=inner, rows=clip_fingerprints(clips),
                      config=dict(e.config, entry=e.name, corpus=clips.corpus, n_clips=len(clips),
                                  validation=e.validation, seed=ctx.seed),
                      meta={"paper": e.paper, "entry": e.name, "family": e.family, "corpus": clips.corpus,
                            "note": e.note}, progress=False)
-        rows.append({"entry": e.name, "paper": e.paper, "units": len(units), "trained now": counter["n"],
+        rows.append({"entry": e.name, "paper": e.paper, "units": len(units), "trained now": len(run.trained_now),
                      "seconds": round(time.perf_counter() - t0, 1), "source": "trained here"})
     return pd.DataFrame(rows)
 
