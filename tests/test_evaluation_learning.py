@@ -63,3 +63,14 @@ def test_multilabel_chance_is_the_pooled_roc_auc():
     f_noise = FoldPredictions("m", 0, np.arange(60).astype(str), Y, noise, list("abcde"))
     assert L.beats_chance([f_inf])["beats_chance"]
     assert not L.beats_chance([f_noise])["beats_chance"]
+
+
+def test_multilabel_chance_ignores_how_common_each_label_is():
+    """A network that learned only the tags' frequencies (one score per tag, the same for
+    every clip, plus noise) does not beat chance; pooled raw scores would say it does."""
+    rng = np.random.default_rng(2)
+    prevalence = np.linspace(0.05, 0.6, 8)
+    Y = (rng.random((80, 8)) < prevalence).astype(int)
+    freq_only = prevalence[None, :] + rng.normal(0, 0.01, (80, 8))
+    f = FoldPredictions("m", 0, np.arange(80).astype(str), Y, freq_only, list("abcdefgh"))
+    assert not L.beats_chance([f])["beats_chance"]
