@@ -12,8 +12,13 @@ from .config import FRONT_END, MODELS, PAPER, Config, Model
 #: ``Config`` of that profile, then these); ``units``: how many of the shared splits
 #: they train on (None: all 100, the paper-scale run).
 BOARD = {"smoke": dict(epochs=1, batch_size=8, patience=1, units=1, run_eagerly=True),
-         "demo": dict(epochs=2, batch_size=16, patience=1, units=2),
+         "demo": dict(epochs=10, batch_size=16, patience=3, units=2, time_pool=4),
          "full": dict(units=None)}
+# ``time_pool``: average every ``time_pool`` frames of the 640 x 128 spectrogram (the same
+# 29.7 s at a quarter of the frame rate, 160 x 128): the recurrent layers see a quarter of
+# the steps and an epoch costs about a quarter on a CPU, so that 10 epochs (early stopping
+# after 3 without improvement) cost what 2 full-size epochs did; the parallel model's
+# pools change (PARALLEL_POOLS) so its CNN branch still flattens to the paper's 256.
 
 
 def quadrant_entries(profile: str, **overrides) -> list:
@@ -25,20 +30,53 @@ def quadrant_entries(profile: str, **overrides) -> list:
     values = {**BOARD[profile], **overrides}
     units = values.pop("units", None)
     eager = bool(values.pop("run_eagerly", False))
+    pool = int(values.pop("time_pool", 1) or 1)
     cfg = Config.for_profile(profile, **values)
     out = []
     for m in MODELS:
         out.append(Entry(f"{m.name} (4 outputs)", PAPER, "convolutional-recurrent network",
-                         make=partial(_board_network, cfg=cfg, model=m, eager=eager), units=units,
+                         make=partial(_board_network, cfg=cfg, model=m, eager=eager, time_pool=pool), units=units,
                          validation=0.15,
                          config={"paper": PAPER, "model": m.builder, "front_end": FRONT_END, "epochs": cfg.epochs,
                                  "batch_size": cfg.batch_size, "patience": cfg.patience,
-                                 "learning_rate": cfg.learning_rate, **m.build_kwargs(cfg)},
-                         note=f"{cfg.epochs} epoch(s) at most" + (f", first {units} split(s)" if units else "")))
+                                 "learning_rate": cfg.learning_rate, **m.build_kwargs(cfg),
+                                 **({"time_pool": pool} if pool > 1 else {}), **pooled_kwargs(m, pool)},
+                         note=f"{cfg.epochs} epoch(s) at most" + (f", first {units} split(s)" if units else "")
+                         + (f", frames averaged by {pool} ({640 // pool} x 128)" if pool > 1 else "")))
     return out
 
 
-def _board_network(ctx, clips, *, cfg: Config, model: Model, eager: bool = False):
+#: the parallel model's CNN pools on a time-pooled input: the sizes that still flatten the
+#: branch to the paper's 256 (4 x 1 x 64); the paper's own on the 640 frames
+PARALLEL_POOLS = {1: ((2, 2), (2, 2), (2, 2), (4, 4), (4, 4)),
+                  2: ((1, 2), (2, 2), (2, 2), (4, 4), (4, 4)),
+                  4: ((1, 2), (2, 2), (2, 2), (2, 4), (4, 4))}
+
+
+def pooled_kwargs(model: Model, time_pool: int) -> dict:
+    """Builder keyword arguments that keep the paper's layer sizes on a time-pooled input:
+    the parallel model's CNN pools from :data:`PARALLEL_POOLS` (its branch still flattens to
+    256); the CRNN needs none (its LSTM sees fewer steps)."""
+    if time_pool not in PARALLEL_POOLS:
+        raise ValueError(f"time_pool must be one of {sorted(PARALLEL_POOLS)}, not {time_pool}")
+    if time_pool == 1 or model.builder != "parallel_cnn_rnn":
+        return {}
+    return {"cnn_pools": PARALLEL_POOLS[time_pool]}
+
+
+def pool_time(X, time_pool: int):
+    """Average every ``time_pool`` consecutive frames of ``X`` (n, frames, bands); trailing
+    frames that do not fill a group are dropped."""
+    import numpy as np
+
+    if time_pool <= 1:
+        return X
+    n, t, b = X.shape
+    t2 = t // time_pool
+    return np.asarray(X[:, : t2 * time_pool], dtype=np.float32).reshape(n, t2, time_pool, b).mean(axis=2)
+
+
+def _board_network(ctx, clips, *, cfg: Config, model: Model, eager: bool = False, time_pool: int = 1):
     """The network as a leaderboard method (:class:`mer_utils.leaderboard.KerasMethod`,
     which trains through :class:`mer_utils.training.Trainer`)."""
     from mer_utils.leaderboard import LABELS, KerasMethod, align_rows
@@ -48,6 +86,8 @@ def _board_network(ctx, clips, *, cfg: Config, model: Model, eager: bool = False
     X, missing = align_rows(clips, kept, X)
     if missing:
         ctx.manifest.notes.append(f"leaderboard {PAPER}: {missing} clip(s) unreadable, zeros used")
-    build = partial(BUILDERS[model.builder], X.shape[1:], len(LABELS), **model.build_kwargs(cfg))
+    X = pool_time(X, time_pool)
+    build = partial(BUILDERS[model.builder], X.shape[1:], len(LABELS), **model.build_kwargs(cfg),
+                    **pooled_kwargs(model, time_pool))
     return KerasMethod(X, build, epochs=cfg.epochs, batch_size=cfg.batch_size, patience=cfg.patience,
                        learning_rate=cfg.learning_rate, seed=ctx.seed, run_eagerly=eager)
