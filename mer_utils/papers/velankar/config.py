@@ -59,7 +59,7 @@ class Config(PaperConfig):
                               "30-s clips); None: all four (~180 clips, near the paper's 138)")
 
     PROFILES = {
-        "smoke": dict(epochs=1, batch_size=8, patience=1, seeds=(0,)),
+        "smoke": dict(epochs=8, batch_size=8, patience=3, seeds=(0, 1)),
         "demo": dict(epochs=8, batch_size=16, patience=3, seeds=(0, 1, 2)),
         "full": {},
     }
