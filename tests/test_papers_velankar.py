@@ -71,6 +71,8 @@ def test_profiles_scale_epochs_and_seeds_only(profile, epochs, seeds, patience):
     full = V.Config.for_profile("full")
     for name in ("test_share", "validation_share", "l2", "dropout", "bn_momentum", "learning_rate"):
         assert getattr(cfg, name) == getattr(full, name), f"{profile} changes the paper's {name}"
+    # only smoke averages frames (160 x 128) so that 8 epochs on 2 seeds fit its budget
+    assert cfg.time_pool == (4 if profile == "smoke" else 1)
 
 
 def test_overrides_are_recorded_and_none_keeps_the_profile():
@@ -299,3 +301,14 @@ def test_board_parallel_model_flattens_to_256_on_a_pooled_input(pool):
 
     m = build_parallel_cnn_rnn((640 // pool, 128), 4, **V.board.pooled_kwargs(V.config.MODELS[1], pool))
     assert m.get_layer("cnn_flat").output.shape[-1] == 256
+
+
+@pytest.mark.backend
+def test_notebook_builder_uses_the_pools_of_its_time_pool():
+    pytest.importorskip("keras")
+    cfg = V.Config.for_profile("smoke")
+    data = V.pipeline.Data(X=np.zeros((6, 160, 128), np.float32), y=np.array([0, 1, 2] * 2),
+                           ids=np.arange(6).astype(str), labels=["calm", "happy", "sad"], table=pd.DataFrame(),
+                           corpus="test")
+    m = V.pipeline.builder(V.config.MODELS[1], cfg, data)()
+    assert m.get_layer("cnn_flat").output.shape[-1] == 256 and m.output_shape == (None, 3)

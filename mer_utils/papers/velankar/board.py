@@ -7,6 +7,7 @@ from functools import partial
 from mer_utils.features import extract_spectrograms
 
 from .config import FRONT_END, MODELS, PAPER, Config, Model
+from .pipeline import PARALLEL_POOLS, pool_time, pooled_kwargs  # noqa: F401  (shared with notebook 40)
 
 #: Settings of the two networks on the shared 4Q splits, per profile (the paper's own
 #: ``Config`` of that profile, then these); ``units``: how many of the shared splits
@@ -44,36 +45,6 @@ def quadrant_entries(profile: str, **overrides) -> list:
                          note=f"{cfg.epochs} epoch(s) at most" + (f", first {units} split(s)" if units else "")
                          + (f", frames averaged by {pool} ({640 // pool} x 128)" if pool > 1 else "")))
     return out
-
-
-#: the parallel model's CNN pools on a time-pooled input: the sizes that still flatten the
-#: branch to the paper's 256 (4 x 1 x 64); the paper's own on the 640 frames
-PARALLEL_POOLS = {1: ((2, 2), (2, 2), (2, 2), (4, 4), (4, 4)),
-                  2: ((1, 2), (2, 2), (2, 2), (4, 4), (4, 4)),
-                  4: ((1, 2), (2, 2), (2, 2), (2, 4), (4, 4))}
-
-
-def pooled_kwargs(model: Model, time_pool: int) -> dict:
-    """Builder keyword arguments that keep the paper's layer sizes on a time-pooled input:
-    the parallel model's CNN pools from :data:`PARALLEL_POOLS` (its branch still flattens to
-    256); the CRNN needs none (its LSTM sees fewer steps)."""
-    if time_pool not in PARALLEL_POOLS:
-        raise ValueError(f"time_pool must be one of {sorted(PARALLEL_POOLS)}, not {time_pool}")
-    if time_pool == 1 or model.builder != "parallel_cnn_rnn":
-        return {}
-    return {"cnn_pools": PARALLEL_POOLS[time_pool]}
-
-
-def pool_time(X, time_pool: int):
-    """Average every ``time_pool`` consecutive frames of ``X`` (n, frames, bands); trailing
-    frames that do not fill a group are dropped."""
-    import numpy as np
-
-    if time_pool <= 1:
-        return X
-    n, t, b = X.shape
-    t2 = t // time_pool
-    return np.asarray(X[:, : t2 * time_pool], dtype=np.float32).reshape(n, t2, time_pool, b).mean(axis=2)
 
 
 def _board_network(ctx, clips, *, cfg: Config, model: Model, eager: bool = False, time_pool: int = 1):
