@@ -50,9 +50,16 @@ def test_full_profile_is_the_paper():
 
 def test_smoke_and_demo_scale_the_paper_down():
     smoke, demo = javadi.Config.for_profile("smoke"), javadi.Config.for_profile("demo")
-    assert smoke.epochs == 1 and demo.epochs == 8
-    assert smoke.max_frames == 128 and demo.max_frames == 256
+    assert smoke.epochs == 1 and demo.epochs == 30
+    assert smoke.max_frames == 128 and demo.max_frames is None and demo.frame_pool == 8
     assert smoke.deep_label_sets == ("59",) and demo.deep_label_sets == ("59", "5")
+    # the demo's rows that do not reach the bar are listed with a reason, not trained
+    demo_nets = {r.row2 for r in javadi.config.plan(demo) if r.kind == "network"}
+    assert demo_nets == {"VGGish / CNN / 59", "VGGish / Transformer / 59", "mel / CNN / 59"}
+    assert set(javadi.config.full_only_rows(demo)) == {"VGGish / CNN / 5", "VGGish / Transformer / 5",
+                                                       "mel / Transformer / 59"}
+    assert all("full" in why for why in javadi.config.full_only_rows(demo).values())
+    assert javadi.config.full_only_rows(javadi.Config.for_profile("full")) == {}
     assert smoke.deep_inputs == ("VGGish",) and demo.deep_inputs == ("VGGish", "mel")
     assert demo.batch_size == 16 and smoke.batch_size == 8
     # what the profiles do not scale stays the paper's
@@ -63,7 +70,7 @@ def test_smoke_and_demo_scale_the_paper_down():
 
 def test_overrides_none_means_profile_and_unknown_fails():
     cfg = javadi.Config.for_profile("demo", epochs=None, max_frames=None, deep_label_sets=["59", "10"])
-    assert cfg.epochs == 8 and cfg.deep_label_sets == ("59", "10")
+    assert cfg.epochs == 30 and cfg.deep_label_sets == ("59", "10")
     assert cfg.overrides == ("deep_label_sets",)
     with pytest.raises(TypeError, match="no setting"):
         javadi.Config.for_profile("demo", epoch=3)
@@ -523,3 +530,15 @@ def test_adjusted_rand_index_is_scikit_learns():
         a, b = rng.integers(0, int(rng.integers(1, 6)), n), rng.integers(0, int(rng.integers(1, 6)), n)
         assert tc.adjusted_rand_index(a, b) == pytest.approx(adjusted_rand_score(a, b), abs=1e-12)
     assert tc.adjusted_rand_index([0, 0, 1, 1], [5, 5, 7, 7]) == 1.0
+
+
+def test_pool_frames_averages_groups_and_drops_the_tail():
+    X = np.arange(2 * 7 * 3, dtype=np.float32).reshape(2, 7, 3)
+    P = javadi.pipeline.pool_frames(X, 3)
+    assert P.shape == (2, 2, 3)
+    np.testing.assert_allclose(P[1, 1], X[1, 3:6].mean(axis=0))
+    assert javadi.pipeline.pool_frames(X, 1) is X
+    with pytest.raises(ValueError, match="frame_pool"):
+        javadi.pipeline.pool_frames(X, 0)
+    with pytest.raises(ValueError, match="longer than"):
+        javadi.pipeline.pool_frames(X, 8)

@@ -64,13 +64,15 @@ def test_full_is_the_papers_configuration():
 
 
 @pytest.mark.parametrize("profile, epochs, seeds, patience", [
-    ("smoke", 1, (0,), 1), ("demo", 8, (0, 1, 2), 3), ("full", 25, (0, 1, 2, 3, 4), None)])
+    ("smoke", 8, (0, 1), 3), ("demo", 8, (0, 1, 2), 3), ("full", 25, (0, 1, 2, 3, 4), None)])
 def test_profiles_scale_epochs_and_seeds_only(profile, epochs, seeds, patience):
     cfg = V.Config.for_profile(profile)
     assert (cfg.epochs, cfg.seeds, cfg.patience) == (epochs, seeds, patience)
     full = V.Config.for_profile("full")
     for name in ("test_share", "validation_share", "l2", "dropout", "bn_momentum", "learning_rate"):
         assert getattr(cfg, name) == getattr(full, name), f"{profile} changes the paper's {name}"
+    # only smoke averages frames (160 x 128) so that 8 epochs on 2 seeds fit its budget
+    assert cfg.time_pool == (4 if profile == "smoke" else 1)
 
 
 def test_overrides_are_recorded_and_none_keeps_the_profile():
@@ -270,3 +272,43 @@ def test_units_are_standardised_with_training_statistics_only():
     assert seen["test"][0, 0, 0] == pytest.approx((14 - mean) / std, rel=1e-4)   # train mean and std
     assert list(res.ids) == [f"song{i:03d}" for i in range(14, 18)]
     assert res.info["history"]["best_epoch"] == 1
+
+
+# --------------------------------------------------------------------------- leaderboard entries
+def test_board_demo_pools_time_and_keeps_the_parallel_models_256():
+    """Under demo the two 4-output networks see the spectrogram averaged over 4 frames; the
+    parallel model's pools then still flatten its CNN branch to the paper's 256."""
+    assert V.BOARD["demo"]["time_pool"] == 4 and V.BOARD["demo"]["epochs"] == 10
+    X = np.arange(2 * 10 * 3, dtype=np.float32).reshape(2, 10, 3)
+    P = V.board.pool_time(X, 4)
+    assert P.shape == (2, 2, 3)
+    np.testing.assert_allclose(P[0, 1], X[0, 4:8].mean(axis=0))
+    assert V.board.pool_time(X, 1) is X
+    crnn, parallel = V.config.MODELS
+    assert V.board.pooled_kwargs(crnn, 4) == {} and V.board.pooled_kwargs(parallel, 1) == {}
+    with pytest.raises(ValueError, match="time_pool"):
+        V.board.pooled_kwargs(parallel, 3)
+    entries = V.quadrant_entries("demo")
+    assert [e.units for e in entries] == [2, 2]
+    assert entries[1].config["cnn_pools"] == V.board.PARALLEL_POOLS[4] and entries[0].config["time_pool"] == 4
+
+
+@pytest.mark.backend
+@pytest.mark.parametrize("pool", [1, 2, 4])
+def test_board_parallel_model_flattens_to_256_on_a_pooled_input(pool):
+    pytest.importorskip("keras")
+    from mer_utils.models.crnn import build_parallel_cnn_rnn
+
+    m = build_parallel_cnn_rnn((640 // pool, 128), 4, **V.board.pooled_kwargs(V.config.MODELS[1], pool))
+    assert m.get_layer("cnn_flat").output.shape[-1] == 256
+
+
+@pytest.mark.backend
+def test_notebook_builder_uses_the_pools_of_its_time_pool():
+    pytest.importorskip("keras")
+    cfg = V.Config.for_profile("smoke")
+    data = V.pipeline.Data(X=np.zeros((6, 160, 128), np.float32), y=np.array([0, 1, 2] * 2),
+                           ids=np.arange(6).astype(str), labels=["calm", "happy", "sad"], table=pd.DataFrame(),
+                           corpus="test")
+    m = V.pipeline.builder(V.config.MODELS[1], cfg, data)()
+    assert m.get_layer("cnn_flat").output.shape[-1] == 256 and m.output_shape == (None, 3)

@@ -95,3 +95,15 @@ def label_distributions(ctx, cfg: Config, clusterings) -> dict[str, Any]:
     ctx.manifest.add_source("tag distribution corpus", desc)
     return {"description": desc, "tags": dist, "clusters": clusters, "summary": summary,
             "figures": (fig4, fig5)}
+
+
+def learning_curves(ctx, runs: Sequence[Run]):
+    """Training and validation loss per epoch of every network row (the engine's history
+    stored with its unit; the networks train with the loss alone, no accuracy), with the
+    epoch at which early stopping fired and the epoch whose weights were kept."""
+    from mer_utils.evaluation import stored_histories
+    from mer_utils.plots.classification import plot_learning_curves
+
+    nets = {r.row2: r.experiment for r in runs if r.kind == "network"}
+    return plot_learning_curves(stored_histories(ctx.results_dir, nets), metrics=("loss",),
+                                title=f"Javadi et al.: learning curves ({ctx.profile})")

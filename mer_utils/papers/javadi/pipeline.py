@@ -305,6 +305,20 @@ def _builder(cfg: Config, arch: str, input_shape, n_labels: int):
                    d_model=cfg.tf_d_model, num_heads=cfg.tf_heads, num_layers=cfg.tf_layers, mlp_dim=cfg.tf_mlp)
 
 
+def pool_frames(X: np.ndarray, n: int) -> np.ndarray:
+    """Average every ``n`` consecutive frames of ``X`` (tracks, frames, rows); trailing frames
+    that do not fill a group are dropped; ``n`` = 1 returns ``X`` unchanged."""
+    n = int(n)
+    if n < 1:
+        raise ValueError(f"frame_pool must be >= 1, not {n}")
+    if n == 1:
+        return X
+    t = X.shape[1] // n
+    if t < 1:
+        raise ValueError(f"frame_pool {n} is longer than the {X.shape[1]} frames")
+    return np.asarray(X[:, : t * n], dtype=np.float32).reshape(X.shape[0], t, n, X.shape[2]).mean(axis=2)
+
+
 def recipe(cfg: Config):
     """How both networks train: "100 epochs using learning rate = 0.001 and adam optimizer"
     (Sec. 3.3), batches of 16, binary cross-entropy on the sigmoid outputs, no metric beyond
@@ -331,7 +345,7 @@ def run_networks(ctx, cfg: Config, data: Data, split: Split, sets, *, runs: Sequ
     out = []
     for run in runs:
         if run.features not in model_inputs:
-            M = to_model_input(data.inputs[run.features], max_frames=cfg.max_frames)
+            M = to_model_input(pool_frames(data.inputs[run.features], cfg.frame_pool), max_frames=cfg.max_frames)
             model_inputs[run.features] = (M, _fingerprint(M))
         M, m_print = model_inputs[run.features]
         labels, Y = sets[run.label_set]
@@ -343,7 +357,8 @@ def run_networks(ctx, cfg: Config, data: Data, split: Split, sets, *, runs: Sequ
                                seed=ctx.seed)
             s_val, s_test = trainer.predict(M[sp.validation]), trainer.predict(M[sp.test])
             y_pred, info = mm.validation_thresholded(Y[sp.validation], s_val, s_test)
-            info.update(history={k: v for k, v in hist.items() if isinstance(v, list)},
+            info.update(history={k: v for k, v in hist.items()
+                                 if v is None or isinstance(v, (list, str, int, float))},
                         best_epoch=hist.get("best_epoch"), input_shape=list(M.shape[1:]),
                         parameters=trainer.n_params)
             return UnitResult(ids=data.ids[sp.test], y_true=Y[sp.test].astype(np.int8), y_score=s_test,

@@ -13,7 +13,7 @@ from mer_utils.labels import MOODTHEME_TAGS
 from mer_utils.results import (compare_with_paper, load_meta, load_predictions, save_predictions,
                                score_experiment, summarise)
 
-from .config import LABEL_SET_ORDER, METRICS, PAPER, Run
+from .config import LABEL_SET_ORDER, METRICS, PAPER, Config, Run, full_only_rows
 
 def scores(ctx, runs: Sequence[Run], data: Data) -> pd.DataFrame:
     """One row per run, scored from its stored predictions (mean over its units)."""
@@ -142,3 +142,19 @@ def mediaeval_table(ctx, runs: Sequence[Run], data: Data) -> tuple[pd.DataFrame,
         published = published.pivot(index="row", columns="metric", values=["paper", "reproduced"]).rename(
             columns={"paper": "published", "reproduced": "scored here"}).dropna(axis=1, how="all")
     return table, published
+
+
+# =========================================================================== did they learn?
+def learning(ctx, cfg: Config, runs: Sequence[Run]) -> pd.DataFrame:
+    """Did each network learn? (:func:`mer_utils.evaluation.learning_table`, task
+    ``multilabel``, on its stored unit: macro ROC-AUC against the demo's bar of 0.60, units
+    whose scores are the same for every clip, the pooled ROC-AUC over every (clip, label)
+    pair against 0.5.) Network rows of ``cfg.full_only`` follow as "full profile only" with
+    the reason; the feature-vector rows (random forests, kNN) are not networks and are left out."""
+    from mer_utils.evaluation import learning_table
+
+    nets = {r.row2: r.experiment for r in runs if r.kind == "network"}
+    table = learning_table(ctx.results_dir, nets, "multilabel")
+    rest = pd.DataFrame([{"network": row, "experiment": "", "units": 0, "learned": False, "beats chance": False,
+                          "verdict": f"full profile only: {why}"} for row, why in full_only_rows(cfg).items()])
+    return pd.concat([table, rest], ignore_index=True) if len(rest) else table

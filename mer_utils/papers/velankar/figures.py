@@ -5,7 +5,7 @@ from __future__ import annotations
 from mer_utils import evaluation as ev
 from mer_utils.results import load_predictions
 
-from .config import PAPER_CLASSES, Model, paper_class_map
+from .config import MODELS, PAPER_CLASSES, Model, paper_class_map
 
 
 def plot_curves(ctx, model: Model, training):
@@ -51,3 +51,14 @@ def plot_confusion(ctx, model: Model):
                                              f"({len(folds)} seed(s) pooled)")
     ctx.savefig(fig, f"velankar_fig{model.confusion_fig}_confusion_{model.experiment}")
     return fig
+
+
+def learning_curves(ctx):
+    """Training and validation loss and accuracy per epoch of both networks (the first
+    stored seed's history from the engine), with the epoch at which early stopping fired
+    and the epoch whose weights were kept."""
+    from mer_utils.evaluation import stored_histories
+    from mer_utils.plots.classification import plot_learning_curves
+
+    return plot_learning_curves(stored_histories(ctx.results_dir, {m.name: m.experiment for m in MODELS}),
+                                title=f"Velankar et al.: learning curves, first seed ({ctx.profile})")

@@ -60,6 +60,8 @@ def load_data(ctx, cfg: Config) -> Data:
     X, kept = extract_spectrograms(df, FRONT_END, ctx=ctx)
     if len(kept) < len(df):
         desc += f"; {len(df) - len(kept)} clip(s) skipped (see the manifest)"
+    if cfg.time_pool > 1:
+        X = pool_time(X, cfg.time_pool)
     labels = sorted(kept["label3"].astype(str).unique())
     y = kept["label3"].astype(str).map({c: i for i, c in enumerate(labels)}).to_numpy()
     return Data(X=X, y=y, ids=kept["track_id"].astype(str).to_numpy(), labels=labels,
@@ -83,11 +85,42 @@ def class_map_table(data: Data) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------- models
+#: the parallel model's CNN pools on a time-pooled input: the sizes that still flatten the
+#: branch to the paper's 256 (4 x 1 x 64); the paper's own on the 640 frames
+PARALLEL_POOLS = {1: ((2, 2), (2, 2), (2, 2), (4, 4), (4, 4)),
+                  2: ((1, 2), (2, 2), (2, 2), (4, 4), (4, 4)),
+                  4: ((1, 2), (2, 2), (2, 2), (2, 4), (4, 4))}
+
+
+def pooled_kwargs(model: Model, time_pool: int) -> dict:
+    """Builder keyword arguments that keep the paper's layer sizes on a time-pooled input:
+    the parallel model's CNN pools from :data:`PARALLEL_POOLS` (its branch still flattens to
+    256); the CRNN needs none (its LSTM sees fewer steps)."""
+    if time_pool not in PARALLEL_POOLS:
+        raise ValueError(f"time_pool must be one of {sorted(PARALLEL_POOLS)}, not {time_pool}")
+    if time_pool == 1 or model.builder != "parallel_cnn_rnn":
+        return {}
+    return {"cnn_pools": PARALLEL_POOLS[time_pool]}
+
+
+def pool_time(X, time_pool: int):
+    """Average every ``time_pool`` consecutive frames of ``X`` (n, frames, bands); trailing
+    frames that do not fill a group are dropped."""
+    import numpy as np
+
+    if time_pool <= 1:
+        return X
+    n, t, b = X.shape
+    t2 = t // time_pool
+    return np.asarray(X[:, : t2 * time_pool], dtype=np.float32).reshape(n, t2, time_pool, b).mean(axis=2)
+
+
 def builder(model: Model, cfg: Config, data: Data):
     """A zero-argument callable that builds ``model`` for ``data`` under ``cfg``."""
     from mer_utils.models.crnn import BUILDERS
 
-    return partial(BUILDERS[model.builder], data.X.shape[1:], len(data.labels), **model.build_kwargs(cfg))
+    return partial(BUILDERS[model.builder], data.X.shape[1:], len(data.labels), **model.build_kwargs(cfg),
+                   **pooled_kwargs(model, cfg.time_pool))
 
 
 def recipe(cfg: Config):
@@ -192,7 +225,8 @@ def train(ctx, cfg: Config, data: Data, splits: Mapping[int, Split], *, progress
         t0 = time.perf_counter()
         settings = {"paper": PAPER, "model": m.builder, "front_end": FRONT_END, "corpus": data.corpus,
                     **m.build_kwargs(cfg), "epochs": cfg.epochs, "batch_size": cfg.batch_size,
-                    "patience": cfg.patience, "standardize": None, "recipe": rec.describe(),
+                    "patience": cfg.patience, "standardize": None,
+                    **({"time_pool": cfg.time_pool} if cfg.time_pool > 1 else {}), "recipe": rec.describe(),
                     "compile_kwargs": {"learning_rate": cfg.learning_rate},
                     "n_rows": len(data.ids), "labels": list(data.labels)}
         meta = {"model": m.name, "paper": PAPER, "front_end": FRONT_END, "corpus": data.corpus,

@@ -124,3 +124,12 @@ def overview(scores: pd.DataFrame, training) -> pd.DataFrame:
         "seeds": s["n_folds"].to_list(),
         "training time this run (s)": [training.seconds.get(names[m], np.nan) for m in s.index],
     }, index=s.index)
+
+
+# --------------------------------------------------------------------------- did they learn?
+def learning(ctx) -> pd.DataFrame:
+    """Did each network learn? (:func:`mer_utils.evaluation.learning_table`, task ``label3``,
+    on its stored seeds: mean accuracy against the demo's bar of 0.55, seeds whose test
+    songs all get one class, the pooled test of correct answers against the majority
+    class's share.) Both networks train under every profile, so no row is "full profile only"."""
+    return ev.learning_table(ctx.results_dir, {m.name: m.experiment for m in MODELS}, "label3")
