@@ -362,7 +362,8 @@ def trainer(cfg: Config, weights: Weights, input_shape: Sequence[int]):
 
     build = partial(build_classifier, tuple(int(d) for d in input_shape), len(CLASSES), backbone=cfg.backbone,
                     weights=weights.path, pooling=None if cfg.pooling == "none" else cfg.pooling,
-                    units=tuple(cfg.head_units), dropouts=tuple(cfg.head_dropouts))
+                    units=tuple(cfg.head_units), dropouts=tuple(cfg.head_dropouts),
+                    bn_momentum=float(cfg.bn_momentum))
     return Trainer(build, recipe(cfg, weights), name=f"{cfg.backbone} + head")
 
 
@@ -475,9 +476,20 @@ def run_control(ctx, cfg: Config, X: np.ndarray, kept: pd.DataFrame, splits: Seq
     return exp
 
 
+def network_name(cfg: Config) -> str:
+    """The network's name a reader sees: the backbone and whether the head is the paper's."""
+    paper = Config()
+    if (cfg.pooling, tuple(cfg.head_units), tuple(cfg.head_dropouts)) == (
+            paper.pooling, tuple(paper.head_units), tuple(paper.head_dropouts)):
+        return f"{cfg.backbone} + the paper's head"
+    pool = "" if cfg.pooling == "none" else f"{cfg.pooling}-pooled "
+    dense = " / ".join(str(u) for u in cfg.head_units)
+    return f"{cfg.backbone} + a {pool}head (Dense {dense}; not the paper's)"
+
+
 def paper_and_control(cfg: Config, exp: str, control: str) -> dict[str, str]:
     """The two experiments the models table compares, under the names a reader sees."""
-    return {f"{cfg.backbone} + the paper's head": exp,
+    return {network_name(cfg): exp,
             "control: logistic regression on image band statistics (ours)": control}
 
 

@@ -226,3 +226,14 @@ def references_table(cfg: Config, X: np.ndarray, kept: pd.DataFrame, splits: Seq
     return df
 
 
+
+
+def learning(ctx, cfg: Config, exp: str) -> pd.DataFrame:
+    """Did the network learn? (:func:`mer_utils.evaluation.learning_table` on its stored
+    folds: mean macro-F1 against the demo's bar of 0.40, folds that predict one class, the
+    pooled test against the majority class.) The control is not a network and is left out."""
+    from mer_utils.evaluation import learning_table
+
+    from .pipeline import network_name
+
+    return learning_table(ctx.results_dir, {network_name(cfg): exp}, "quadrant")

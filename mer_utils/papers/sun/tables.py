@@ -326,3 +326,32 @@ def epoch_seconds(ctx, exps: Sequence[Exp]) -> pd.DataFrame:
     return d.groupby(["duration (s)", "method", "phase"]).agg(
         seconds_per_epoch=("seconds", "mean"), training_segments=("segments", "mean"), epochs=("seconds", "size")
     ).reset_index()
+
+
+# =========================================================================== did the networks learn?
+def learning(ctx, cfg: Config, corpus: Corpus) -> pd.DataFrame:
+    """Did each segment classifier learn? One row per experiment of Tables 2 and 3 and the
+    noise study (:func:`mer_utils.evaluation.learning_table` on its stored units, scored at
+    the song level as the paper does: four quadrants against the bar macro-F1 >= 0.40, binary
+    valence / arousal against accuracy >= 0.60; units that predict one class; the pooled test
+    against the majority class). Experiments not trained under this profile
+    (``cfg.full_only``) are listed as "full profile only" with the reason."""
+    from mer_utils.evaluation import learning_table
+    from mer_utils.papers.sun.pipeline import plan_full_only
+
+    exps = list(dict.fromkeys(plan_table2(cfg, corpus) + plan_table3(cfg, corpus) + plan_noise(cfg, corpus)))
+    parts = []
+    for task in ("quadrant", "valence", "arousal"):
+        mine = {e.title: e.name for e in exps if e.task == task}
+        if mine:
+            t = learning_table(ctx.results_dir, mine, "quadrant" if task == "quadrant" else "binary")
+            parts.append(t.assign(task=task))
+    rest = pd.DataFrame([{"network": e.title, "experiment": e.name, "task": e.task, "units": 0, "learned": False,
+                          "beats chance": False, "verdict": f"full profile only: {why}"}
+                         for e, why in plan_full_only(cfg, corpus)])
+    if len(rest):
+        parts.append(rest)
+    cols = ["network", "task", "experiment", "units", "metric", "mean", "bar", "single-class units",
+            "p vs chance", "beats chance", "learned", "verdict"]
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
+    return out[[c for c in cols if c in out.columns]]
