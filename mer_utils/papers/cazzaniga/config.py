@@ -84,6 +84,10 @@ class Config(PaperConfig):
                                      'restoring the model to its best weights"; patience not given',
                             note="5 epochs (Keras's default, 0, would stop at the first epoch without "
                                  "improvement)")
+    stop_monitor: str = setting("val_loss", paper='EarlyStopping "if the validation loss fails to decrease"',
+                                note="val_accuracy: the epoch with the best validation accuracy is kept (under "
+                                     "demo the validation loss of a network from random initialisation "
+                                     "bottoms out in the first epochs, while its accuracy still rises)")
     batch_size: int = setting(32, paper="not given", note="Keras's fit() default")
     run_eagerly: bool = setting(False, paper="-",
                                 note="True skips tracing the training step (~30 s CPU for EfficientNetB0), "
@@ -100,7 +104,7 @@ class Config(PaperConfig):
         # batches (a network from random initialisation; see bn_momentum).
         "demo": dict(backbone="EfficientNetB0", image_size=64, folds=3, epochs=12, patience=3, batch_size=16,
                      balance_totals=(), random_init_learning_rate=1e-3, pooling="avg", head_units=(64,),
-                     head_dropouts=(0.3,), bn_momentum=0.5),
+                     head_dropouts=(0.3,), bn_momentum=0.5, stop_monitor="val_accuracy"),
         "full": {},
     }
 
@@ -116,6 +120,8 @@ class Config(PaperConfig):
             raise ValueError("test_size must be a fraction in (0, 1)")
         if not 0.0 <= self.bn_momentum < 1.0:
             raise ValueError(f"bn_momentum must be in [0, 1), not {self.bn_momentum!r}")
+        if self.stop_monitor not in ("val_loss", "val_accuracy"):
+            raise ValueError(f"stop_monitor must be 'val_loss' or 'val_accuracy', not {self.stop_monitor!r}")
         if self.folds < 2:
             raise ValueError("folds must be >= 2")
 

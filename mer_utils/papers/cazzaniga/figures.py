@@ -120,4 +120,4 @@ def learning_curves(ctx, cfg: Config, exp: str):
     from .pipeline import network_name
 
     return plot_learning_curves(stored_histories(ctx.results_dir, {network_name(cfg): exp}),
-                                title=f"Cazzaniga et al.: learning curves, fold 1 ({ctx.profile})")
+                                title=f"Cazzaniga et al.: learning curves, fold 1 ({cfg.profile})")

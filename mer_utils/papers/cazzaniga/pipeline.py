@@ -345,12 +345,13 @@ def recipe(cfg: Config, weights: Weights):
     """How the paper trains its network (Sec. 4.2): sparse categorical cross-entropy, Adam at
     the weights' learning rate (the paper's 1e-5 from ImageNet), ``cfg.epochs`` epochs,
     "EarlyStopping ... if the validation loss fails to decrease, restoring the model to its
-    best weights" (patience ``cfg.patience``: not given), batches of ``cfg.batch_size``."""
+    best weights" (patience ``cfg.patience``: not given; ``cfg.stop_monitor``: the validation loss
+    unless a profile says otherwise), batches of ``cfg.batch_size``."""
     from mer_utils.training import Recipe, ValidationStop
 
     return Recipe(epochs=int(cfg.epochs), batch_size=int(cfg.batch_size), learning_rate=float(weights.learning_rate),
-                  stop=ValidationStop(patience=int(cfg.patience)), execution="eager" if cfg.run_eagerly else "xla",
-                  predict_batch_size=int(cfg.batch_size))
+                  stop=ValidationStop(patience=int(cfg.patience), monitor=cfg.stop_monitor),
+                  execution="eager" if cfg.run_eagerly else "xla", predict_batch_size=int(cfg.batch_size))
 
 
 def trainer(cfg: Config, weights: Weights, input_shape: Sequence[int]):
