@@ -102,7 +102,7 @@ class Config(PaperConfig):
         # A 2-core laptop within ~3 minutes: small images, a narrower backbone, three folds with
         # enough epochs, a pooled head and batch-normalisation statistics that follow the
         # batches (a network from random initialisation; see bn_momentum).
-        "demo": dict(backbone="EfficientNetB0", image_size=64, folds=3, epochs=12, patience=3, batch_size=16,
+        "demo": dict(backbone="EfficientNetB0", image_size=64, folds=3, epochs=15, patience=5, batch_size=16,
                      balance_totals=(), random_init_learning_rate=1e-3, pooling="avg", head_units=(64,),
                      head_dropouts=(0.3,), bn_momentum=0.5, stop_monitor="val_accuracy"),
         "full": {},
