@@ -38,7 +38,8 @@ def quadrant_entries(profile: str, **overrides) -> list:
                   make=partial(_board_sssl, cfg=cfg), units=units,
                   config={"paper": PAPER, "duration": cfg.duration_quadrant, "method": "proposed",
                           **cfg.training_key()},
-                  note=(f"{cfg.duration_quadrant}-s segments, {cfg.epochs} epoch(s)"
+                  note=(f"{cfg.duration_quadrant}-s segments, {cfg.epochs} epoch(s) ({cfg.warmup_epochs} warm-up), "
+                        f"batches of {cfg.batch_size}, {cfg.optimizer} {cfg.learning_rate:g}"
                         + (f", narrowed VGG16 (width {cfg.vgg_width:g}, FC {cfg.fc_units})" if cfg.narrowed else "")
                         + (f", first {cfg.max_seconds:g} s of each clip" if cfg.max_seconds else "")
                         + (f", first {units} split(s)" if units else "")))]
