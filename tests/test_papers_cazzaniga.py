@@ -398,7 +398,7 @@ def test_tables_are_built_from_stored_predictions(tmp_path):
 def test_demo_network_is_named_for_its_head_and_bn_momentum_is_checked():
     full, demo = C.Config.for_profile("full"), C.Config.for_profile("demo")
     assert P.network_name(full) == "EfficientNetB3 + the paper's head" and full.bn_momentum == 0.99
-    assert P.network_name(demo) == "EfficientNetB0 + average-pooled head (Dense 64; not the paper's)"
+    assert P.network_name(demo) == "EfficientNetB0 + pooled Dense 64 head (ours)"
     assert demo.bn_momentum < 0.99 and demo.folds == 3
     assert {"bn_momentum", "pooling", "head_units", "folds"} <= set(C.config.scalings(demo)["setting"])
     with pytest.raises(ValueError, match="bn_momentum"):

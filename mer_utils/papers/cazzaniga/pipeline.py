@@ -483,9 +483,9 @@ def network_name(cfg: Config) -> str:
     if (cfg.pooling, tuple(cfg.head_units), tuple(cfg.head_dropouts)) == (
             paper.pooling, tuple(paper.head_units), tuple(paper.head_dropouts)):
         return f"{cfg.backbone} + the paper's head"
-    pool = "" if cfg.pooling == "none" else {"avg": "average-", "max": "max-"}[cfg.pooling] + "pooled "
-    dense = " / ".join(str(u) for u in cfg.head_units)
-    return f"{cfg.backbone} + {pool}head (Dense {dense}; not the paper's)"
+    pool = "" if cfg.pooling == "none" else "pooled "
+    dense = "/".join(str(u) for u in cfg.head_units)
+    return f"{cfg.backbone} + {pool}Dense {dense} head (ours)"
 
 
 def paper_and_control(cfg: Config, exp: str, control: str) -> dict[str, str]:
