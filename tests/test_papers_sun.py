@@ -238,15 +238,29 @@ def test_learning_table_reads_the_stored_units_and_lists_full_profile_only(tmp_p
     exp = SP.Exp("4Q", "quadrant", cfg.duration_quadrant, "simple")
     y = np.array(["Q1", "Q2", "Q3", "Q4"] * 20)
 
-    def perfect(split):
-        hist = [{"epoch": e, "loss_total": 1.0 / e, "pass_accuracy": 0.2 * e} for e in (1, 2, 3)]
-        return UnitResult(ids=np.array([f"t{i}" for i in range(80)]), y_true=y, y_score=np.eye(4)[np.arange(80) % 4],
-                          labels=list(sun.config.LABELS["quadrant"]), info={"history": hist})
+    truth = np.eye(4)[np.arange(80) % 4]
+    rng = np.random.default_rng(0)
 
-    run_protocol(tmp_path, exp.name, [Split(Unit(0, 0), np.arange(4), np.arange(4, 8))], config={"t": 1},
-                 fit_predict=perfect, progress=False)
+    def unit(segment_P):        # the SVM right on every song; two segments per song
+        def fit_predict(split):
+            hist = [{"epoch": e, "loss_total": 1.0 / e, "pass_accuracy": 0.2 * e} for e in (1, 2, 3)]
+            segs = {"song": list(range(80)) * 2, "start_s": [0.0] * 160, "P": segment_P.tolist()}
+            return UnitResult(ids=np.array([f"t{i}" for i in range(80)]), y_true=y, y_score=truth,
+                              labels=list(sun.config.LABELS["quadrant"]), info={"history": hist, "segments": segs})
+        return fit_predict
+
+    split = [Split(Unit(0, 0), np.arange(4), np.arange(4, 8))]
+    run_protocol(tmp_path, exp.name, split, config={"t": 1}, fit_predict=unit(np.vstack([truth, truth])),
+                 progress=False)
+    # a network whose segment outputs carry nothing: the SVM's right answers do not count for it
+    noise = SP.Exp("4Q", "quadrant", cfg.duration_quadrant, "proposed")
+    cfg = sun.Config.for_profile("demo", table3_methods=("simple", "proposed"), injected_noise=0.0)
+    run_protocol(tmp_path, noise.name, split, config={"t": 1}, progress=False,
+                 fit_predict=unit(rng.dirichlet(np.ones(4), size=160)))
     table = ST.learning(ctx, cfg, corpus).set_index("network")
     assert table.loc[exp.title, "learned"] and table.loc[exp.title, "beats chance"]
+    assert table.loc[noise.title, "SVM mean"] == 1.0 and not table.loc[noise.title, "beats chance"]
+    assert not table.loc[noise.title, "learned"]
     assert table.loc["4Q arousal 1 s, Inherited labels", "verdict"] == "not run"
     valence = table.loc["4Q valence 1 s, Inherited labels"]
     assert valence["verdict"].startswith("full profile only: ") and not valence["learned"]
