@@ -92,8 +92,8 @@ class Config(PaperConfig):
                       vgg_width=1 / 16, fc_units=32, noise_methods=("simple", "proposed")),
         "demo": dict(max_songs=24, max_seconds=10.0, durations=(1, 2), table2_datasets=("4Q",),
                      table3_methods=("simple", "proposed"), duration_valence=1, duration_arousal=1,
-                     duration_quadrant=1, folds=3, epochs=5, warmup_epochs=2, batch_size=8,
-                     learning_rate=1e-3, vgg_width=1 / 16, fc_units=64,
+                     duration_quadrant=1, folds=3, epochs=10, warmup_epochs=3, batch_size=16,
+                     learning_rate=3e-4, vgg_width=1 / 16, fc_units=64,
                      full_only=(("valence", VALENCE_DEMO),)),
         "full": {},
     }
