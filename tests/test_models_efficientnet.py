@@ -44,10 +44,24 @@ def test_flatten_of_the_unpooled_map_vs_pooled_head():
     assert head["flat"] == M.head_parameter_count(5120)
     assert head["pooled"] == M.head_parameter_count(1280)
     from mer_utils.papers import cazzaniga as C
-    by_hand = C.tables.head_table(C.Config.for_profile("demo"))      # EfficientNetB0, 64 px
+    by_hand = C.tables.head_table(C.Config.for_profile("full", backbone="EfficientNetB0", image_size=64))
     assert by_hand["parameters"].fillna(0).sum() == head["flat"]
     with pytest.raises(ValueError, match="unknown backbone"):
         M.build_classifier((64, 64, 3), backbone="ResNet50")
+
+
+@pytest.mark.backend
+def test_bn_momentum_option_sets_every_batch_normalisation_and_default_is_keras():
+    import keras
+
+    def momenta(m):
+        return {layer.momentum for layer in m._flatten_layers() if isinstance(layer, keras.layers.BatchNormalization)}
+
+    assert momenta(M.build_classifier((32, 32, 3), 4, backbone="EfficientNetB0", pooling="avg")) == {0.99}
+    fast = M.build_classifier((32, 32, 3), 4, backbone="EfficientNetB0", pooling="avg", bn_momentum=0.5)
+    assert momenta(fast) == {0.5}
+    with pytest.raises(ValueError, match="bn_momentum"):
+        M.build_backbone((32, 32, 3), backbone="EfficientNetB0", bn_momentum=1.5)
 
 
 def _write_legacy_h5(model, path):

@@ -290,7 +290,7 @@ def test_test_part_is_balanced_by_class_source_and_genre():
 
 def test_make_splits_fixed_test_k_folds_saved_and_reused(tmp_path):
     df = _split_table(20)
-    cfg = C.Config.for_profile("demo")
+    cfg = C.Config.for_profile("demo", folds=5)
     ctx = _ctx(tmp_path)
     splits, folder = P.make_splits(ctx, cfg, df)
     # one predefined split per fold, stored by the protocol layer (evaluation.protocols)
@@ -321,7 +321,7 @@ def test_make_splits_fixed_test_k_folds_saved_and_reused(tmp_path):
 
 def test_make_splits_refuses_one_class_and_too_small_classes(tmp_path):
     df = _split_table(20)
-    cfg = C.Config.for_profile("demo")
+    cfg = C.Config.for_profile("demo", folds=5)
     with pytest.raises(ValueError, match="one class only"):
         P.make_splits(_ctx(tmp_path), cfg, df[df["quadrant"] == "Q1"])
     small = pd.concat([df[df["quadrant"] != "Q4"], df[df["quadrant"] == "Q4"].head(4)])
@@ -360,7 +360,7 @@ def test_tables_are_built_from_stored_predictions(tmp_path):
     from mer_utils.experiment import UnitResult, run_protocol
 
     df = _split_table(10)
-    cfg = C.Config.for_profile("demo")
+    cfg = C.Config.for_profile("demo", folds=5)
     ctx = _ctx(tmp_path)
     splits, _ = P.make_splits(ctx, cfg, df)
     y = df["quadrant"].map({q: i for i, q in enumerate(C.config.CLASSES)}).to_numpy()
@@ -387,6 +387,22 @@ def test_tables_are_built_from_stored_predictions(tmp_path):
     assert wide4.loc["A+V-", ("recall", "paper")] == 0.78
     fig = FIG.fig5_losses(ctx, "cazzaniga_source_all")
     assert "fold 3" in fig.axes[0].figure._suptitle.get_text()
+    learned = T.learning(ctx, cfg, "cazzaniga_source_all").iloc[0]
+    assert learned["network"] == P.network_name(cfg) and learned["units"] == 5
+    assert learned["mean"] == pytest.approx(T.fold_scores(ctx, "cazzaniga_source_all")["f1"].mean())
+    assert learned["learned"] == (learned["mean"] >= 0.40) and learned["single-class units"] == 0
+    fig = FIG.learning_curves(ctx, cfg, "cazzaniga_source_all")
+    assert len(fig.axes) == 2 and P.network_name(cfg) in fig.axes[0].get_title(loc="left")
+
+
+def test_demo_network_is_named_for_its_head_and_bn_momentum_is_checked():
+    full, demo = C.Config.for_profile("full"), C.Config.for_profile("demo")
+    assert P.network_name(full) == "EfficientNetB3 + the paper's head" and full.bn_momentum == 0.99
+    assert P.network_name(demo) == "EfficientNetB0 + pooled Dense 64 head (ours)"
+    assert demo.bn_momentum < 0.99 and demo.folds == 3
+    assert {"bn_momentum", "pooling", "head_units", "folds"} <= set(C.config.scalings(demo)["setting"])
+    with pytest.raises(ValueError, match="bn_momentum"):
+        C.Config.for_profile("demo", bn_momentum=1.0)
 
 
 # --------------------------------------------------------------------------- the notebook on real 4Q
@@ -492,7 +508,7 @@ def test_ensemble_and_models_table_use_evaluation_metrics(tmp_path):
 
     df = _split_table(10)
     ctx = _ctx(tmp_path)
-    splits, _ = P.make_splits(ctx, C.Config.for_profile("demo"), df)
+    splits, _ = P.make_splits(ctx, C.Config.for_profile("demo", folds=5), df)
     y = df["quadrant"].map({q: i for i, q in enumerate(C.config.CLASSES)}).to_numpy()
     ids = df["track_id"].to_numpy()
     rng = np.random.default_rng(0)

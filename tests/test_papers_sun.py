@@ -208,6 +208,66 @@ def test_plans_cover_the_papers_tables():
     assert SP.longest_duration(full, ["EiM"]) == 5
 
 
+def test_full_only_tasks_are_left_out_of_the_plans_and_listed_with_their_reason():
+    corpus = SP.Corpus("demo", {}, {d: pd.DataFrame() for d in sun.config.DATASETS}, {}, "")
+    demo = sun.Config.for_profile("demo")
+    assert not demo.trains("valence") and demo.trains("arousal") and demo.trains("quadrant")
+    planned = SP.plan_table2(demo, corpus) + SP.plan_table3(demo, corpus) + SP.plan_noise(demo, corpus)
+    assert planned and "valence" not in {e.task for e in planned}
+    skipped = SP.plan_full_only(demo, corpus)
+    assert {e.task for e, _ in skipped} == {"valence"} and {e.dataset for e, _ in skipped} == {"PMEmo", "4Q"}
+    assert all("smoke and full" in why for _, why in skipped)
+    for profile in ("smoke", "full"):
+        cfg = sun.Config.for_profile(profile)
+        assert SP.plan_full_only(cfg, corpus) == [] and "valence" in {e.task for e in SP.plan_table3(cfg, corpus)}
+    # the noise study is not run when its task is full profile only
+    assert SP.plan_noise(sun.Config.for_profile("demo", full_only=(("arousal", "why"),)), corpus) == []
+
+
+def test_learning_table_reads_the_stored_units_and_lists_full_profile_only(tmp_path):
+    from types import SimpleNamespace
+
+    from mer_utils.experiment import UnitResult, run_protocol
+    from mer_utils.evaluation.protocols import Split
+    from mer_utils.results import Unit
+
+    songs = pd.DataFrame({"track_id": [f"s{i}" for i in range(8)]})
+    corpus = SP.Corpus("demo", {}, {"4Q": songs}, {}, "")
+    cfg = sun.Config.for_profile("demo", table3_methods=("simple",), injected_noise=0.0)
+    ctx = SimpleNamespace(results_dir=tmp_path, profile="demo")
+    exp = SP.Exp("4Q", "quadrant", cfg.duration_quadrant, "simple")
+    y = np.array(["Q1", "Q2", "Q3", "Q4"] * 20)
+
+    truth = np.eye(4)[np.arange(80) % 4]
+    rng = np.random.default_rng(0)
+
+    def unit(segment_P):        # the SVM right on every song; two segments per song
+        def fit_predict(split):
+            hist = [{"epoch": e, "loss_total": 1.0 / e, "pass_accuracy": 0.2 * e} for e in (1, 2, 3)]
+            segs = {"song": list(range(80)) * 2, "start_s": [0.0] * 160, "P": segment_P.tolist()}
+            return UnitResult(ids=np.array([f"t{i}" for i in range(80)]), y_true=y, y_score=truth,
+                              labels=list(sun.config.LABELS["quadrant"]), info={"history": hist, "segments": segs})
+        return fit_predict
+
+    split = [Split(Unit(0, 0), np.arange(4), np.arange(4, 8))]
+    run_protocol(tmp_path, exp.name, split, config={"t": 1}, fit_predict=unit(np.vstack([truth, truth])),
+                 progress=False)
+    # a network whose segment outputs carry nothing: the SVM's right answers do not count for it
+    noise = SP.Exp("4Q", "quadrant", cfg.duration_quadrant, "proposed")
+    cfg = sun.Config.for_profile("demo", table3_methods=("simple", "proposed"), injected_noise=0.0)
+    run_protocol(tmp_path, noise.name, split, config={"t": 1}, progress=False,
+                 fit_predict=unit(rng.dirichlet(np.ones(4), size=160)))
+    table = ST.learning(ctx, cfg, corpus).set_index("network")
+    assert table.loc[exp.title, "learned"] and table.loc[exp.title, "beats chance"]
+    assert table.loc[noise.title, "SVM mean"] == 1.0 and not table.loc[noise.title, "beats chance"]
+    assert not table.loc[noise.title, "learned"]
+    assert table.loc["4Q arousal 1 s, Inherited labels", "verdict"] == "not run"
+    valence = table.loc["4Q valence 1 s, Inherited labels"]
+    assert valence["verdict"].startswith("full profile only: ") and not valence["learned"]
+    fig = sun.figures.learning_curves(ctx, cfg, corpus)
+    assert any(exp.title in ax.get_title(loc="left") for ax in fig.axes)
+
+
 def test_fidelity_table_is_complete():
     fid = sun.fidelity.fidelity(sun.Config.for_profile("full"))
     assert {"segment classifier", "R-Drop (Eq. 8)", "song-level decision (Eq. 10)", "bad input"} <= set(fid["point"])

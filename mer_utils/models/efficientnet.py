@@ -95,8 +95,14 @@ def imagenet_weights(backbone: str = "EfficientNetB3", *, search: Sequence[str |
 
 
 def build_backbone(input_shape: Sequence[int], *, backbone: str = "EfficientNetB3",
-                   weights: str | os.PathLike | None = None, pooling: str | None = None):
+                   weights: str | os.PathLike | None = None, pooling: str | None = None,
+                   bn_momentum: float | None = None):
     """``keras.applications.<backbone>(include_top=False, weights=weights, ...)``.
+
+    ``bn_momentum``: None keeps Keras's batch-normalisation momentum (0.99); a smaller value
+    makes the moving mean and variance (what inference uses) follow the batches faster — a
+    network trained from random initialisation for a few dozen steps otherwise predicts with
+    statistics still close to their initial (0, 1) and gives one class for every input.
 
     ``weights``: None (random initialisation), a weights file (loaded by Keras exactly as
     after its own ImageNet download), or ``"imagenet"`` (Keras downloads it; prefer
@@ -107,15 +113,22 @@ def build_backbone(input_shape: Sequence[int], *, backbone: str = "EfficientNetB
         weights = str(weights)
         if not Path(weights).is_file():
             raise FileNotFoundError(f"backbone weights file {weights} does not exist")
-    return BACKBONES[backbone](include_top=False, weights=weights, input_shape=tuple(input_shape),
+    base = BACKBONES[backbone](include_top=False, weights=weights, input_shape=tuple(input_shape),
                                pooling=pooling)
+    if bn_momentum is not None:
+        if not 0.0 <= float(bn_momentum) < 1.0:
+            raise ValueError(f"bn_momentum must be in [0, 1), not {bn_momentum!r}")
+        for layer in base._flatten_layers(include_self=False):
+            if isinstance(layer, keras.layers.BatchNormalization):
+                layer.momentum = float(bn_momentum)
+    return base
 
 
 def build_classifier(input_shape: Sequence[int] = (300, 300, 3), n_classes: int = 4, *,
                      backbone: str = "EfficientNetB3", weights: str | os.PathLike | None = None,
                      pooling: str | None = None, units: Sequence[int] = HEAD_UNITS,
                      dropouts: Sequence[float] = HEAD_DROPOUTS, trainable_backbone: bool = True,
-                     name: str = "cazzaniga_efficientnet") -> keras.Model:
+                     bn_momentum: float | None = None, name: str = "cazzaniga_efficientnet") -> keras.Model:
     """Backbone + Flatten + (Dense ReLU, Dropout) x len(units) + Dense softmax: Cazzaniga et
     al.'s classifier (Sec. 4.2: EfficientNetB3, Dense 512/128/64 ReLU with Dropout 0.5/0.3/0.1,
     Dense 4 softmax) with the paper's values as defaults.
@@ -126,7 +139,8 @@ def build_classifier(input_shape: Sequence[int] = (300, 300, 3), n_classes: int 
         raise ValueError(f"one dropout per dense layer: {len(units)} units, {len(dropouts)} dropouts")
     if len(input_shape) != 3 or input_shape[-1] != 3:
         raise ValueError(f"input_shape must be (height, width, 3), not {tuple(input_shape)}")
-    base = build_backbone(input_shape, backbone=backbone, weights=weights, pooling=pooling)
+    base = build_backbone(input_shape, backbone=backbone, weights=weights, pooling=pooling,
+                          bn_momentum=bn_momentum)
     base.trainable = bool(trainable_backbone)
     inputs = keras.Input(shape=tuple(input_shape), name="image")
     x = base(inputs)

@@ -9,15 +9,17 @@ from mer_utils.features import extract_spectrograms
 from mer_utils.features.images import source_references
 
 from .config import PAPER, Config
-from .pipeline import front_end, render_images, resolve_weights, trainer
+from .pipeline import front_end, network_name, render_images, resolve_weights, trainer
 
 #: Settings of the EfficientNet on the shared 4Q splits, per profile (the paper's own
-#: ``Config`` of that profile, then these): the smallest backbone on small images, eager,
-#: a few epochs, on ``units`` of the shared splits (None: all 100).
+#: ``Config`` of that profile, then these): under smoke the smallest backbone on 32-px
+#: images, eager, one epoch; under demo the notebook's demo recipe with at most 12 epochs; on
+#: ``units`` of the shared splits (None: all 100).
 BOARD = {"smoke": dict(backbone="EfficientNetB0", weights="none", image_size=32, epochs=1, patience=1,
                        batch_size=16, random_init_learning_rate=1e-3, run_eagerly=True, units=1),
-         "demo": dict(backbone="EfficientNetB0", weights="none", image_size=32, epochs=1, patience=1,
-                      batch_size=16, random_init_learning_rate=1e-3, run_eagerly=True, units=2),
+         # demo: the notebook's demo recipe (64 px, pooled head, BN momentum 0.5, early stopping on
+         # validation accuracy), fewer epochs at most
+         "demo": dict(backbone="EfficientNetB0", weights="none", epochs=12, patience=4, units=2),
          "full": dict(units=None)}
 
 
@@ -35,8 +37,10 @@ def quadrant_entries(profile: str, **overrides) -> list:
     return [Entry(f"{cfg.backbone} on spectrogram images", PAPER, "pretrained image CNN",
                   make=partial(_board_effnet, cfg=cfg), units=units, validation=0.15,
                   config={"paper": PAPER, "paper_config": cfg.to_dict()},
-                  note=f"{cfg.backbone}, {cfg.image_size}-px images, weights {cfg.weights}, "
-                       f"{cfg.epochs} epoch(s) at most" + (f", first {units} split(s)" if units else ""))]
+                  note=f"{network_name(cfg)}, {cfg.image_size}-px images, weights {cfg.weights}, "
+                       f"{cfg.epochs} epoch(s) at most, early stopping on {cfg.stop_monitor}"
+                       + (f", BN momentum {cfg.bn_momentum:g}" if cfg.bn_momentum != Config().bn_momentum else "")
+                       + (f", first {units} split(s)" if units else ""))]
 
 
 class _BoardEffNet:

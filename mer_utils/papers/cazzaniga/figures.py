@@ -108,3 +108,16 @@ def fig5_losses(ctx, exp: str, fold: int = 3):
     return plot_training_curves(hist, metrics=("loss",), title=f"Fig. 5: train and validation loss, fold {f}")
 
 
+
+
+def learning_curves(ctx, cfg: Config, exp: str):
+    """Training and validation loss and accuracy per epoch of the network's first fold (the
+    engine's history, as stored with the fold), with the epoch the early stopping fired and
+    the epoch whose weights were kept."""
+    from mer_utils.evaluation import stored_histories
+    from mer_utils.plots.classification import plot_learning_curves
+
+    from .pipeline import network_name
+
+    return plot_learning_curves(stored_histories(ctx.results_dir, {network_name(cfg): exp}),
+                                title=f"Cazzaniga et al.: learning curves, fold 1 ({cfg.profile})")

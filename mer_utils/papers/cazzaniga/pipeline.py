@@ -345,12 +345,13 @@ def recipe(cfg: Config, weights: Weights):
     """How the paper trains its network (Sec. 4.2): sparse categorical cross-entropy, Adam at
     the weights' learning rate (the paper's 1e-5 from ImageNet), ``cfg.epochs`` epochs,
     "EarlyStopping ... if the validation loss fails to decrease, restoring the model to its
-    best weights" (patience ``cfg.patience``: not given), batches of ``cfg.batch_size``."""
+    best weights" (patience ``cfg.patience``: not given; ``cfg.stop_monitor``: the validation loss
+    unless a profile says otherwise), batches of ``cfg.batch_size``."""
     from mer_utils.training import Recipe, ValidationStop
 
     return Recipe(epochs=int(cfg.epochs), batch_size=int(cfg.batch_size), learning_rate=float(weights.learning_rate),
-                  stop=ValidationStop(patience=int(cfg.patience)), execution="eager" if cfg.run_eagerly else "xla",
-                  predict_batch_size=int(cfg.batch_size))
+                  stop=ValidationStop(patience=int(cfg.patience), monitor=cfg.stop_monitor),
+                  execution="eager" if cfg.run_eagerly else "xla", predict_batch_size=int(cfg.batch_size))
 
 
 def trainer(cfg: Config, weights: Weights, input_shape: Sequence[int]):
@@ -362,7 +363,8 @@ def trainer(cfg: Config, weights: Weights, input_shape: Sequence[int]):
 
     build = partial(build_classifier, tuple(int(d) for d in input_shape), len(CLASSES), backbone=cfg.backbone,
                     weights=weights.path, pooling=None if cfg.pooling == "none" else cfg.pooling,
-                    units=tuple(cfg.head_units), dropouts=tuple(cfg.head_dropouts))
+                    units=tuple(cfg.head_units), dropouts=tuple(cfg.head_dropouts),
+                    bn_momentum=float(cfg.bn_momentum))
     return Trainer(build, recipe(cfg, weights), name=f"{cfg.backbone} + head")
 
 
@@ -475,9 +477,20 @@ def run_control(ctx, cfg: Config, X: np.ndarray, kept: pd.DataFrame, splits: Seq
     return exp
 
 
+def network_name(cfg: Config) -> str:
+    """The network's name a reader sees: the backbone and whether the head is the paper's."""
+    paper = Config()
+    if (cfg.pooling, tuple(cfg.head_units), tuple(cfg.head_dropouts)) == (
+            paper.pooling, tuple(paper.head_units), tuple(paper.head_dropouts)):
+        return f"{cfg.backbone} + the paper's head"
+    pool = "" if cfg.pooling == "none" else "pooled "
+    dense = "/".join(str(u) for u in cfg.head_units)
+    return f"{cfg.backbone} + {pool}Dense {dense} head (ours)"
+
+
 def paper_and_control(cfg: Config, exp: str, control: str) -> dict[str, str]:
     """The two experiments the models table compares, under the names a reader sees."""
-    return {f"{cfg.backbone} + the paper's head": exp,
+    return {network_name(cfg): exp,
             "control: logistic regression on image band statistics (ours)": control}
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from mer_utils.papers.sun.config import METHODS, TASKS_OF, Config
-from mer_utils.papers.sun.pipeline import Corpus, Exp, plan_noise
+from mer_utils.papers.sun.pipeline import Corpus, Exp, plan_noise, plan_table2, plan_table3
 from mer_utils.results import load_predictions
 
 
@@ -126,3 +126,29 @@ def plot_fig2(ctx, cfg: Config, corpus: Corpus):
     ax.legend(ncol=4, fontsize=8)
     fig.tight_layout()
     return fig, why
+
+
+def learning_curves(ctx, cfg: Config, corpus: Corpus):
+    """Per experiment of Tables 2 and 3 and the noise study, its first unit's training curves
+    from the engine's history (stored per epoch with the unit): the training loss (L_MIX +
+    lambda L_KL; plain cross-entropy in the warm-up and for inherited labels) and the segment
+    accuracy against the inherited labels at the epoch's loss pass (SSSL epochs only: the
+    warm-up and the inherited-label baseline make no loss pass, their panel says so). SSSL
+    trains every epoch (no validation share, no stop rule), so there is no validation curve."""
+    from mer_utils.plots.classification import plot_learning_curves
+
+    exps = list(dict.fromkeys(plan_table2(cfg, corpus) + plan_table3(cfg, corpus) + plan_noise(cfg, corpus)))
+    histories = {}
+    for e in exps:
+        try:
+            folds = load_predictions(ctx.results_dir, e.name)
+        except FileNotFoundError:
+            continue
+        rows = folds[0].info.get("history") or []
+        if rows:
+            h = {"epoch": [int(r["epoch"]) for r in rows], "loss": [float(r.get("loss_total", np.nan)) for r in rows]}
+            acc = [float(r.get("pass_accuracy", np.nan)) for r in rows]
+            if np.isfinite(acc).any():         # the loss pass runs in SSSL epochs (and logged fits) only
+                h["accuracy"] = acc
+            histories[e.title] = h
+    return plot_learning_curves(histories, title=f"Sun et al.: learning curves, first unit ({ctx.profile})")

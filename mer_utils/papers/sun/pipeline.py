@@ -279,23 +279,42 @@ class Exp:
     def labels(self) -> tuple[str, ...]:
         return LABELS[self.task]
 
+    @property
+    def title(self) -> str:
+        """The experiment's name a reader sees, e.g. '4Q quadrant 1 s, Proposed'."""
+        n = f", {int(round(100 * self.noise))} % labels flipped" if self.noise else ""
+        return f"{self.dataset} {self.task} {self.duration} s, {METHODS[self.method]}{n}"
+
 
 def plan_table2(cfg: Config, corpus: Corpus) -> list[Exp]:
-    """Proposed, binary valence and arousal, every duration, PMEmo and 4Q."""
+    """Proposed, binary valence and arousal, every duration, PMEmo and 4Q (tasks listed in
+    ``cfg.full_only`` left out)."""
     return [Exp(d, t, int(dur), "proposed") for d in corpus.datasets if d in cfg.table2_datasets
-            for t in ("valence", "arousal") for dur in cfg.durations]
+            for t in ("valence", "arousal") if cfg.trains(t) for dur in cfg.durations]
 
 
 def plan_table3(cfg: Config, corpus: Corpus) -> list[Exp]:
-    """The methods on every task of every data set at the task's duration."""
-    return [Exp(d, t, cfg.duration_for(t), m) for d in corpus.datasets for t in TASKS_OF[d]
+    """The methods on every task of every data set at the task's duration (tasks listed in
+    ``cfg.full_only`` left out)."""
+    return [Exp(d, t, cfg.duration_for(t), m) for d in corpus.datasets for t in TASKS_OF[d] if cfg.trains(t)
             for m in cfg.table3_methods]
+
+
+def plan_full_only(cfg: Config, corpus: Corpus) -> list[tuple[Exp, str]]:
+    """The experiments of Tables 2 and 3 not trained under this profile, each with the reason
+    (``cfg.full_only``)."""
+    if not cfg.full_only:
+        return []
+    every = dataclasses.replace(cfg, full_only=())
+    why = dict(cfg.full_only)
+    exps = dict.fromkeys(plan_table2(every, corpus) + plan_table3(every, corpus))
+    return [(e, str(why[e.task])) for e in exps if e.task in why]
 
 
 def plan_noise(cfg: Config, corpus: Corpus) -> list[Exp]:
     """The noisy-label experiment: ``cfg.injected_noise`` of the training segments' labels
     flipped, each method in ``cfg.noise_methods``."""
-    if cfg.noise_dataset not in corpus.datasets or not cfg.injected_noise:
+    if cfg.noise_dataset not in corpus.datasets or not cfg.injected_noise or not cfg.trains(cfg.noise_task):
         return []
     return [Exp(cfg.noise_dataset, cfg.noise_task, int(cfg.noise_duration), m, float(cfg.injected_noise))
             for m in cfg.noise_methods]

@@ -326,3 +326,66 @@ def epoch_seconds(ctx, exps: Sequence[Exp]) -> pd.DataFrame:
     return d.groupby(["duration (s)", "method", "phase"]).agg(
         seconds_per_epoch=("seconds", "mean"), training_segments=("segments", "mean"), epochs=("seconds", "size")
     ).reset_index()
+
+
+# =========================================================================== did the networks learn?
+def network_folds(ctx, experiment: str) -> list:
+    """The stored units of ``experiment`` with the segment classifier's own song decision in
+    place of the SVM's: each test song's score is the mean of its segments' probabilities
+    (stored with the unit). The SVM is trained on the true song labels and can separate songs
+    even on the statistics of an untrained network's outputs, so it cannot tell whether the
+    network learned; the mean probability can."""
+    import dataclasses
+
+    out = []
+    for fp in load_predictions(ctx.results_dir, experiment):
+        P, song, _ = _segment_arrays(fp)
+        K = len(fp.labels)
+        score = np.full((len(fp.ids), K), 1.0 / K)
+        if len(P):
+            songs, M = mean_probability(song, P)
+            score[songs.astype(int)] = M
+        out.append(dataclasses.replace(fp, y_score=score, y_pred=None))
+    return out
+
+
+def learning(ctx, cfg: Config, corpus: Corpus) -> pd.DataFrame:
+    """Did each segment classifier learn? One row per experiment of Tables 2 and 3 and the
+    noise study, judged on the network's own song decision (:func:`network_folds`: the mean
+    of a song's segment probabilities): four quadrants against the bar macro-F1 >= 0.40,
+    binary valence / arousal against accuracy >= 0.60 (:data:`mer_utils.evaluation.BARS`);
+    units that predict one class; the pooled test against the majority class
+    (:func:`mer_utils.evaluation.learning.beats_chance`). ``SVM mean`` is the paper's song
+    decision on the same units, for comparison. Experiments not trained under this profile
+    (``cfg.full_only``) are listed as "full profile only" with the reason."""
+    from mer_utils.evaluation.learning import BARS, beats_chance
+    from mer_utils.evaluation.metrics import METRICS
+    from mer_utils.papers.sun.pipeline import plan_full_only
+
+    exps = list(dict.fromkeys(plan_table2(cfg, corpus) + plan_table3(cfg, corpus) + plan_noise(cfg, corpus)))
+    recs = []
+    for e in exps:
+        bar = BARS["quadrant" if e.task == "quadrant" else "binary"]
+        base = {"network": e.title, "task": e.task, "experiment": e.name, "metric": bar.metric, "bar": bar.value}
+        try:
+            folds = network_folds(ctx, e.name)
+            svm = load_predictions(ctx.results_dir, e.name)
+        except FileNotFoundError:
+            recs.append({**base, "units": 0, "learned": False, "beats chance": False, "verdict": "not run"})
+            continue
+        mean = float(np.nanmean([METRICS[bar.metric](f) for f in folds]))
+        single = sum(len(np.unique(np.asarray(f.predicted()).astype(str))) < 2 for f in folds)
+        chance = beats_chance(folds)
+        learned = bool(np.isfinite(mean) and mean >= bar.value and single == 0)
+        why = ("learned" if learned else f"{single} of {len(folds)} unit(s) predict one class" if single
+               else f"below the bar ({bar.metric} {mean:.3f} < {bar.value:g})")
+        recs.append({**base, "units": len(folds), "mean": mean, "single-class units": int(single),
+                     "p vs chance": chance["p_value"], "beats chance": chance["beats_chance"], "learned": learned,
+                     "verdict": why, "SVM mean": float(np.nanmean([METRICS[bar.metric](f) for f in svm]))})
+    for e, why in plan_full_only(cfg, corpus):
+        recs.append({"network": e.title, "task": e.task, "experiment": e.name, "units": 0, "learned": False,
+                     "beats chance": False, "verdict": f"full profile only: {why}"})
+    cols = ["network", "task", "experiment", "units", "metric", "mean", "bar", "single-class units",
+            "p vs chance", "beats chance", "learned", "verdict", "SVM mean"]
+    out = pd.DataFrame(recs)
+    return out[[c for c in cols if c in out.columns]]
