@@ -42,7 +42,10 @@ def quadrant_entries(profile: str, **overrides) -> list:
                         f"batches of {cfg.batch_size}, {cfg.optimizer} {cfg.learning_rate:g}"
                         + (f", narrowed VGG16 (width {cfg.vgg_width:g}, FC {cfg.fc_units})" if cfg.narrowed else "")
                         + (f", first {cfg.max_seconds:g} s of each clip" if cfg.max_seconds else "")
-                        + (f", first {units} split(s)" if units else "")))]
+                        + (f", first {units} split(s)" if units else "")
+                        + "; scored at song level by the SVM, which learns from the network's segment "
+                          "outputs even when the network itself did not (notebook 30's learning table "
+                          "judges the network on its own decisions)"))]
 
 
 class _BoardSSSL:
