@@ -108,6 +108,13 @@ def plot_fig2(ctx, cfg: Config, corpus: Corpus):
     """Fig. 2: the segment classifier's class probabilities over one test song."""
     import matplotlib.pyplot as plt
 
+    if not cfg.trains("quadrant"):                   # Fig. 2 shows the quadrant network's segments
+        why = f"full profile only under {cfg.profile}: {dict(cfg.full_only)['quadrant']}"
+        fig, ax = plt.subplots(figsize=(10, 1.6))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "Fig. 2 needs the 4-quadrant network, not trained under this profile (full profile only)",
+                ha="center", va="center", fontsize=9)
+        return fig, why
     exp, fp, i, why = fig2_example(ctx, cfg, corpus)
     seg = fp.info["segments"]
     song = np.asarray(seg["song"])
