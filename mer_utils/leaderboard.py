@@ -114,11 +114,15 @@ def read_caption(results_dir, name: str = "leaderboard") -> str:
 
 def align_rows(clips: Clips, kept: pd.DataFrame, X: np.ndarray) -> tuple[np.ndarray, int]:
     """``X`` (rows of ``kept``, as an extractor returned them) laid out on the clips' rows;
-    a clip the extractor skipped gets zeros. Returns (array, number of clips filled)."""
+    a clip the extractor skipped gets zeros, and its id is recorded in
+    ``clips.df.attrs["zero_filled"]`` (so that a caller predicting a user's file can say that
+    its input could not be made rather than show a prediction of zeros). Returns (array,
+    number of clips filled with zeros)."""
     pos = {t: i for i, t in enumerate(kept["track_id"].astype(str))}
     out = np.zeros((len(clips),) + tuple(X.shape[1:]), dtype=X.dtype)
     have = np.asarray([t in pos for t in clips.ids])
     out[have] = X[[pos[t] for t in clips.ids[have]]]
+    clips.df.attrs.setdefault("zero_filled", set()).update(clips.ids[~have].tolist())
     return out, int((~have).sum())
 
 

@@ -341,7 +341,17 @@ def train_on_all(ctx, entry: Entry, clips: Clips, y: Sequence, *, files: Sequenc
     }
     atomic_write_text(out / MANIFEST, json.dumps(manifest, indent=2, default=str))
     rows = {p: n + i for i, p in enumerate(usable)}
+    skipped = dict(skipped)
+    for p, r in list(rows.items()):          # an input the entry's extractor could not make
+        if str(combined.ids[r]) in combined.df.attrs.get("zero_filled", ()):
+            skipped[p] = _not_extracted(p, entry)
+            del rows[p]
     return TrainedModel(out, entry, method, combined, rows, manifest, skipped, ctx)
+
+
+def _not_extracted(path: str, entry: Entry) -> str:
+    return (f"{path}: not predicted: {entry.name} could not make its input from this file (too short for "
+            "its input, or unreadable by its front end); use a longer excerpt (30 s works for every entry)")
 
 
 def _all_rows(rows: np.ndarray):
@@ -437,7 +447,13 @@ def predict_files(model: TrainedModel | str | Path, paths: Sequence) -> pd.DataF
             clips = Clips(own_clips(new_ok), "own files", False)
             method = model.entry.make(model.ctx, clips)
             _restore_state(method, Path(model.folder), model.manifest["state"])
-            P_new = np.asarray(method.predict(np.arange(len(new_ok))), dtype=np.float32)
+            zero = clips.df.attrs.get("zero_filled", ())
+            made = [i for i in range(len(new_ok)) if str(clips.ids[i]) not in zero]
+            for i in sorted(set(range(len(new_ok))) - set(made)):
+                bad[new_ok[i]] = _not_extracted(new_ok[i], model.entry)
+            P_new = (np.asarray(method.predict(np.asarray(made, dtype=int)), dtype=np.float32) if made
+                     else np.zeros((0, len(LABELS)), np.float32))
+            new_ok = [new_ok[i] for i in made]
     return _rows_table(known + new_ok, np.concatenate([P_known, P_new]), bad, order, model)
 
 

@@ -185,3 +185,35 @@ def test_a_method_without_saved_form_predicts_only_its_files(run):
     assert "no saved form" in table["error"].iloc[1] and files[1] in table["error"].iloc[1]
     with pytest.raises(pr.ModelError, match="train again"):
         pr.load_model(model.folder, ctx)
+
+
+class _NeedsLongClips:
+    """A method whose extractor skips clips shorter than 20 s (as EfficientNet's 24-s crop
+    does): it zero-fills them through leaderboard.align_rows."""
+
+    n_params = None
+
+    def __init__(self, clips):
+        from mer_utils.leaderboard import align_rows
+
+        long = clips.df[clips.df["path"].map(lambda p: __import__("soundfile").info(p).duration >= 20)]
+        self.X, _ = align_rows(clips, long.reset_index(drop=True), np.ones((len(long), 3), np.float32))
+
+    def fit(self, train, y_train, validation, y_validation):
+        pass
+
+    def predict(self, rows):
+        return np.full((len(rows), 4), 0.25, np.float32)
+
+
+def test_a_file_too_short_for_the_entry_is_named_not_predicted_from_zeros(run, tmp_path):
+    from conftest import write_tone
+
+    ctx, clips, y = run
+    short = str(write_tone(tmp_path / "short.wav", seconds=3.0, sr=16000))
+    entry = Entry("needs 20 s", "javadi", "test", make=lambda ctx, clips: _NeedsLongClips(clips))
+    long_clip = next(p for p in clips.df["path"] if __import__("soundfile").info(p).duration >= 20)
+    model = pr.train_on_all(ctx, entry, clips, y, files=[short, long_clip])
+    table = pr.predict_files(model, [short, long_clip]).set_index("file")
+    assert table.loc[long_clip, "error"] == pr.NO_ERROR
+    assert table.loc[short, "error"].startswith(short) and "could not make its input" in table.loc[short, "error"]
