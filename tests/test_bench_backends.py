@@ -39,3 +39,22 @@ def test_audit_compares_repeats_and_backends_in_the_same_mode():
     assert vs.decisions_equal.tolist() == pytest.approx([5 / 6] * len(vs)) and (vs.abs_f1_diff > 0).all()
     rep_torch = df[(df.comparison == "repeat") & (df.backend == "torch")]
     assert (rep_torch.max_abs_prob_diff > 0).all()     # torch's two runs differ here: reported as such
+
+
+def test_the_audit_feeds_each_network_demo_clips_in_its_shape():
+    """Demo-corpus mels cut and averaged to each network's input; Velankar's 3 classes are the
+    clips of Q1, Q3 and Q4 (happy, sad, calm)."""
+    rng = np.random.default_rng(0)
+    mels = rng.normal(size=(8, 157, 128)).astype(np.float32)
+    q = np.array([0, 1, 2, 3, 0, 1, 2, 3])
+    for paper, (_, shape, k) in B.networks().items():
+        x, y = B.paper_inputs(mels, q, shape, k)
+        assert x.shape[1:] == tuple(shape), paper
+        assert abs(float(x.mean())) < 1e-4 and abs(float(x.std()) - 1) < 1e-3
+        if k == 3:
+            assert len(y) == 6 and set(y) == {0, 1, 2}
+        else:
+            assert np.array_equal(y, q)
+    x, _ = B.paper_inputs(mels, q, (96, 64), 4)          # bands averaged in pairs, first 96 frames
+    ref = mels[:, :96].reshape(8, 96, 64, 2).mean(-1)
+    np.testing.assert_allclose(x, (ref - ref.mean()) / (ref.std() + 1e-6), rtol=1e-4, atol=1e-4)
