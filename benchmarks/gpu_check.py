@@ -8,9 +8,11 @@ the largest difference between the unit's GPU and CPU predictions, against ``--t
 Without a GPU it runs the same path on the CPU (CI runs it that way with a tiny budget):
 the timings are then CPU figures and the unit check compares two CPU runs.
 
-Inputs are random arrays of the papers' shapes (the cost of a step does not depend on the
-values, and the check then needs no data set); the unit check trains the Velankar CRNN on
-a seeded synthetic set (--unit-rows rows of 640 x 128) under MER_DETERMINISTIC=1.
+The timed steps read random arrays of the papers' shapes (the cost of a step does not depend
+on the values); the unit check trains Velankar's CRNN (the cross-backend audit's small
+version) on demo-corpus clips (--unit-rows of the smoke corpus's 48 happy / sad / calm
+clips, each clip's first 5 s as log-mel, as benchmarks/bench_backends.py makes them) under
+MER_DETERMINISTIC=1.
 """
 from __future__ import annotations
 
@@ -78,20 +80,21 @@ def _peak_gib() -> float | None:
 
 
 def unit(rows: int, epochs: int, seed: int = 0) -> np.ndarray:
-    """One seeded unit: the Velankar CRNN trained on a synthetic set; its test predictions."""
-    from functools import partial
+    """One seeded unit: Velankar's CRNN (small) trained on ``rows`` demo clips (3 classes);
+    its test predictions."""
+    from bench_backends import demo_mels, networks, paper_inputs
 
     from mer_utils.config import seed_everything
-    from mer_utils.models.crnn import build_crnn
     from mer_utils.training import Recipe, Trainer
 
     seed_everything(seed, deterministic=True)
-    rng = np.random.default_rng(seed)
-    y = np.arange(rows) % 3
-    x = rng.normal(size=(rows, 640, 128)).astype(np.float32) + y[:, None, None].astype(np.float32) * 0.5
-    tr, te = np.arange(rows) % 4 != 0, np.arange(rows) % 4 == 0
-    trainer = Trainer(partial(build_crnn, (640, 128), 3), Recipe(epochs=epochs, batch_size=8, optimizer="adam",
-                                                                  learning_rate=1e-3))
+    build, shape, k = networks()["velankar"]
+    mels, q = demo_mels()
+    x, y = paper_inputs(mels, q, shape, k)
+    pick = np.random.default_rng(seed).permutation(len(y))[:max(4, min(rows, len(y)))]
+    x, y = x[pick], y[pick]
+    tr, te = np.arange(len(y)) % 4 != 0, np.arange(len(y)) % 4 == 0
+    trainer = Trainer(build, Recipe(epochs=epochs, batch_size=8, optimizer="adam", learning_rate=1e-3))
     trainer.fit(x[tr], y[tr], seed=seed)
     return trainer.predict(x[te])
 
@@ -102,7 +105,7 @@ def main(argv=None) -> int:
     ap.add_argument("--steps", type=int, default=3, help="timed training steps per network (default 3)")
     ap.add_argument("--batch-cap", type=int, default=64, help="largest batch timed (default 64)")
     ap.add_argument("--only", action="append", help="a paper (repeatable)")
-    ap.add_argument("--unit-rows", type=int, default=48, help="rows of the unit check's synthetic set")
+    ap.add_argument("--unit-rows", type=int, default=48, help="demo clips of the unit check (at most 48)")
     ap.add_argument("--unit-epochs", type=int, default=2)
     ap.add_argument("--tolerance", type=float, default=1e-3,
                     help="largest |GPU - CPU| difference of a predicted probability accepted (default 1e-3)")
