@@ -211,11 +211,13 @@ def test_plans_cover_the_papers_tables():
 def test_full_only_tasks_are_left_out_of_the_plans_and_listed_with_their_reason():
     corpus = SP.Corpus("demo", {}, {d: pd.DataFrame() for d in sun.config.DATASETS}, {}, "")
     demo = sun.Config.for_profile("demo")
-    assert not demo.trains("valence") and demo.trains("arousal") and demo.trains("quadrant")
+    assert not demo.trains("valence") and demo.trains("arousal") and not demo.trains("quadrant")
     planned = SP.plan_table2(demo, corpus) + SP.plan_table3(demo, corpus) + SP.plan_noise(demo, corpus)
-    assert planned and "valence" not in {e.task for e in planned}
+    assert planned and not {"valence", "quadrant"} & {e.task for e in planned}
     skipped = SP.plan_full_only(demo, corpus)
-    assert {e.task for e, _ in skipped} == {"valence"} and {e.dataset for e, _ in skipped} == {"PMEmo", "4Q"}
+    assert {e.task for e, _ in skipped} == {"valence", "quadrant"}
+    assert {e.dataset for e, _ in skipped if e.task == "valence"} == {"PMEmo", "4Q"}
+    assert {e.dataset for e, _ in skipped if e.task == "quadrant"} == {"4Q", "EiM"}
     assert all("smoke and full" in why for _, why in skipped)
     for profile in ("smoke", "full"):
         cfg = sun.Config.for_profile(profile)
@@ -233,7 +235,8 @@ def test_learning_table_reads_the_stored_units_and_lists_full_profile_only(tmp_p
 
     songs = pd.DataFrame({"track_id": [f"s{i}" for i in range(8)]})
     corpus = SP.Corpus("demo", {}, {"4Q": songs}, {}, "")
-    cfg = sun.Config.for_profile("demo", table3_methods=("simple",), injected_noise=0.0)
+    only_valence = (("valence", sun.config.VALENCE_DEMO),)      # the quadrant networks trained here
+    cfg = sun.Config.for_profile("demo", table3_methods=("simple",), injected_noise=0.0, full_only=only_valence)
     ctx = SimpleNamespace(results_dir=tmp_path, profile="demo")
     exp = SP.Exp("4Q", "quadrant", cfg.duration_quadrant, "simple")
     y = np.array(["Q1", "Q2", "Q3", "Q4"] * 20)
@@ -254,7 +257,8 @@ def test_learning_table_reads_the_stored_units_and_lists_full_profile_only(tmp_p
                  progress=False)
     # a network whose segment outputs carry nothing: the SVM's right answers do not count for it
     noise = SP.Exp("4Q", "quadrant", cfg.duration_quadrant, "proposed")
-    cfg = sun.Config.for_profile("demo", table3_methods=("simple", "proposed"), injected_noise=0.0)
+    cfg = sun.Config.for_profile("demo", table3_methods=("simple", "proposed"), injected_noise=0.0,
+                                 full_only=only_valence)
     run_protocol(tmp_path, noise.name, split, config={"t": 1}, progress=False,
                  fit_predict=unit(rng.dirichlet(np.ones(4), size=160)))
     table = ST.learning(ctx, cfg, corpus).set_index("network")

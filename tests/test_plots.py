@@ -61,6 +61,8 @@ CASES = {
     # classification
     "classification.plot_training_curves": lambda: PC.plot_training_curves(
         [_history(0), _history(1)], labels=["seed 0", "seed 1"], title="curves"),
+    "classification.plot_learning_curves": lambda: PC.plot_learning_curves(
+        {"with a stop": dict(_history(0), stopped_at=2), "no history": {}}, title="learning"),
     "classification.plot_classification_report": lambda: PC.plot_classification_report(
         *_report_with_paper()[:1], std=_report_with_paper()[1], paper=_report_with_paper()[2], title="report"),
     "classification.plot_confusion_matrix": lambda: PC.plot_confusion_matrix(
