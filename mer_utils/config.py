@@ -110,6 +110,23 @@ def get_profile(name: str) -> Profile:
     return PROFILES[name]
 
 
+def new_stamped_folder(parent: Path, prefix: str, what: str = "folder") -> Path:
+    """A folder of its own, ``<parent>/<prefix>-<YYYYmmdd-HHMMSS>`` (``-2``, ``-3``... when
+    another one was made in the same second), created atomically: never an earlier one, so
+    nothing a user ran or saved before is overwritten (run folders, saved models)."""
+    parent = Path(parent)
+    parent.mkdir(parents=True, exist_ok=True)
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    for n in range(1, 1000):
+        folder = parent / (f"{prefix}-{stamp}" + (f"-{n}" if n > 1 else ""))
+        try:
+            folder.mkdir()
+            return folder
+        except FileExistsError:
+            continue
+    raise RuntimeError(f"could not create a {what} under {parent}")
+
+
 DETERMINISTIC_ENV = "MER_DETERMINISTIC"
 _deterministic_override: bool | None = None    # set by seed_everything(..., deterministic=...)
 _determinism_applied: dict[str, Any] = {}      # backend + settings, once switched on

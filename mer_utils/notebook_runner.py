@@ -377,16 +377,9 @@ def new_run_folder(parent: Path, profile: str) -> Path:
     """A run folder of its own, ``<parent>/<profile>-<YYYYmmdd-HHMMSS>`` (``-2``, ``-3``... when
     another run started in the same second): created here, atomically, so two runs never
     share one (their timings and reports would mix)."""
-    parent.mkdir(parents=True, exist_ok=True)
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    for n in range(1, 1000):
-        folder = parent / (f"{profile}-{stamp}" + (f"-{n}" if n > 1 else ""))
-        try:
-            folder.mkdir()
-            return folder
-        except FileExistsError:
-            continue
-    raise RuntimeError(f"could not create a run folder under {parent}")
+    from mer_utils.config import new_stamped_folder
+
+    return new_stamped_folder(parent, profile, "run folder")
 
 
 class NotebookBusy(RuntimeError):

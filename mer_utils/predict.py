@@ -48,6 +48,7 @@ import numpy as np
 import pandas as pd
 
 from mer_utils.audio import AudioError, check_file
+from mer_utils.download import sha256sum
 from mer_utils.config import atomic_write_text, git_commit
 from mer_utils.leaderboard import LABELS, Clips, Entry, ForestMethod, KerasMethod, clip_fingerprints, with_validation
 from mer_utils.results import Unit
@@ -207,16 +208,9 @@ def _slug(name: str) -> str:
 def new_model_folder(parent: Path, entry_name: str) -> Path:
     """A folder of its own, ``<parent>/<entry>-<YYYYmmdd-HHMMSS>`` (``-2``, ``-3``... when
     another save happened in the same second), created atomically: never an earlier one."""
-    parent.mkdir(parents=True, exist_ok=True)
-    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    for n in range(1, 1000):
-        folder = parent / (f"{_slug(entry_name)}-{stamp}" + (f"-{n}" if n > 1 else ""))
-        try:
-            folder.mkdir()
-            return folder
-        except FileExistsError:
-            continue
-    raise RuntimeError(f"could not create a model folder under {parent}")
+    from mer_utils.config import new_stamped_folder
+
+    return new_stamped_folder(parent, _slug(entry_name), "model folder")
 
 
 def config_hash(entry: Entry) -> str:
@@ -235,14 +229,6 @@ def _versions() -> dict[str, str]:
         except md.PackageNotFoundError:
             pass
     return out
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _save_state(method, folder: Path) -> dict:
@@ -265,7 +251,7 @@ def _save_state(method, folder: Path) -> dict:
     else:
         return {"kind": None, "why": f"{type(method).__name__} has no saved form here (a random forest or a "
                                      "Keras method does): it predicts only the files named when it was trained"}
-    return {"kind": kind, "files": {n: _sha256(folder / n) for n in names}}
+    return {"kind": kind, "files": {n: sha256sum(folder / n) for n in names}}
 
 
 def _restore_state(method, folder: Path, state: dict) -> None:
@@ -273,7 +259,7 @@ def _restore_state(method, folder: Path, state: dict) -> None:
         path = folder / name
         if not path.exists():
             raise ModelError(f"{folder}: {name} is missing; train again (a new folder) or restore the file")
-        if _sha256(path) != digest:
+        if sha256sum(path) != digest:
             raise ModelError(f"{path}: its SHA-256 differs from the manifest's (changed or replaced since it was "
                              "saved); it is not loaded. Train again to get a new model folder")
     if state["kind"] == "forest":

@@ -125,6 +125,18 @@ def _notebook_paper(notebook: str, papers: Iterable[str]) -> str | None:
     return None
 
 
+def _paper_manifests(results_dir: Path | str, papers: list[str]):
+    """(paper, manifest dict) for every readable notebook manifest of one of ``papers``."""
+    for m in sorted((Path(results_dir) / "manifests").glob("*/manifest.json")):
+        p = _notebook_paper(m.parent.name, papers)
+        if p is None:
+            continue
+        try:
+            yield p, json.loads(m.read_text())
+        except (OSError, ValueError):
+            continue
+
+
 def recorded_reasons(results_dir: Path | str, papers: Iterable[str]) -> dict[str, dict[str, list[str]]]:
     """paper -> {"different data": [...], "weights absent": [...], "departure": [...]}: the
     substitutions its notebook's manifest recorded and its fidelity table's departures."""
@@ -132,14 +144,7 @@ def recorded_reasons(results_dir: Path | str, papers: Iterable[str]) -> dict[str
     out: dict[str, dict[str, list[str]]] = {p: {"different data": [], "weights absent": [], "departure": []}
                                             for p in papers}
     results_dir = Path(results_dir)
-    for m in sorted((results_dir / "manifests").glob("*/manifest.json")):
-        p = _notebook_paper(m.parent.name, papers)
-        if p is None:
-            continue
-        try:
-            man = json.loads(m.read_text())
-        except (OSError, ValueError):
-            continue
+    for p, man in _paper_manifests(results_dir, papers):
         subs = list(man.get("substitutions", []))
         for what, desc in (man.get("data_sources") or {}).items():
             if "demo corpus" in str(desc) or "synthetic" in str(desc):
@@ -179,14 +184,7 @@ def run_sources(results_dir: Path | str, papers: Iterable[str]) -> dict[str, dic
     """paper -> the data sources its notebooks' manifests recorded (key -> description)."""
     papers = list(papers)
     out: dict[str, dict[str, str]] = {p: {} for p in papers}
-    for m in sorted((Path(results_dir) / "manifests").glob("*/manifest.json")):
-        p = _notebook_paper(m.parent.name, papers)
-        if p is None:
-            continue
-        try:
-            man = json.loads(m.read_text())
-        except (OSError, ValueError):
-            continue
+    for p, man in _paper_manifests(results_dir, papers):
         out[p].update({str(k): str(v) for k, v in (man.get("data_sources") or {}).items()})
     return out
 

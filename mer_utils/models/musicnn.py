@@ -40,7 +40,6 @@ after batch norm).
 """
 from __future__ import annotations
 
-import hashlib
 import os
 import subprocess
 import sys
@@ -49,6 +48,8 @@ import zipfile
 from pathlib import Path
 
 import numpy as np
+
+from mer_utils.download import sha256sum
 
 __all__ = [
     "SR", "FFT_SIZE", "FFT_HOP", "N_MELS", "N_FRAMES", "MTT_LABELS", "MSD_LABELS",
@@ -120,14 +121,6 @@ def labels_for(checkpoint: str) -> list[str]:
     return list(MTT_LABELS if CHECKPOINTS[checkpoint]["labels"] == "MTT" else MSD_LABELS)
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 # --------------------------------------------------------------------------- fetching
 def ensure_musicnn_wheel(dest_dir: str | os.PathLike | None = None, *, download: bool = True,
                          timeout: float = 300.0) -> Path:
@@ -162,7 +155,7 @@ def ensure_musicnn_wheel(dest_dir: str | os.PathLike | None = None, *, download:
                 f"  pip said: {' | '.join(tail)}\n"
                 f"  Run this where the index is reachable and copy the wheel to {dest}:\n"
                 f"    {cmd_text}")
-    got = _sha256(wheel)
+    got = sha256sum(wheel)
     if got != WHEEL_SHA256:
         raise MusicnnUnavailable(
             f"{wheel} has sha256 {got}, expected {WHEEL_SHA256} (corrupt or a different build). "
