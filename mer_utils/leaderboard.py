@@ -90,6 +90,10 @@ def leaderboard_caption(clips: Clips, *, paper_clips: int = PAPER_CLIPS) -> str:
         names = ", ".join(f"{_SOURCE_TITLES.get(x, x)}-like" for x in src)
         of = f" of its {names} source{'s' if len(src) > 1 else ''}" if src else ""
         return f"{CAPTION_PREFIX}demo corpus (synthetic, {n} clips{of}); not the paper's data"
+    if "collection" in clips.df.columns:            # the expanded 4Q set (New-4QAED or MERGE Audio)
+        name = str(clips.df["collection"].iloc[0]) if n else "expanded 4Q set"
+        return (f"{CAPTION_PREFIX}real {name}, {n} clips: the expanded 4Q set, not Original-4QAED (the "
+                "other papers' numbers are not on it)")
     if n >= paper_clips:
         return (f"{CAPTION_PREFIX}real 4Q, all {n} of {paper_clips} clips: the methods-comparison paper's "
                 f"data (Original-4QAED)")

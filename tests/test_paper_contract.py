@@ -5,6 +5,7 @@ leaderboard entries, and no training or scoring of its own."""
 from __future__ import annotations
 
 import ast
+import re
 import dataclasses
 import importlib
 from pathlib import Path
@@ -56,6 +57,28 @@ def test_fidelity_points_say_their_kind(paper):
         assert p.paper and p.ours, p
         if p.status != "same":
             assert p.reason, p
+
+
+#: Words by which a point admits the paper does not say it (or that the choice is ours).
+SILENCE = re.compile(r"\bnot (given|said|stated|named|specified)\b|\b(is|are) ours\b|\bour choice\b|"
+                     r"\bdoes not say\b|\bnot in the paper\b", re.IGNORECASE)
+
+
+def test_no_point_says_same_where_the_paper_is_silent(paper):
+    """A point is 'same' only where the paper says what we do: not when the paper's column is
+    empty ('—', 'not given', 'not said') nor when its own reason admits a silence ('not
+    given', 'our choice', 'kernel size ... are ours'); such a point is 'paper silent' (or
+    split into the part the paper says and the part it does not)."""
+    mod = importlib.import_module(f"mer_utils.papers.{paper}")
+    wrong = []
+    for p in mod.FIDELITY:
+        if p.status != "same":
+            continue
+        if p.paper.strip().lower() in ("—", "-", "not given", "not said", "not stated") or SILENCE.search(p.paper):
+            wrong.append((p.point, "paper column is a silence"))
+        if SILENCE.search(p.reason or ""):
+            wrong.append((p.point, f"reason admits a silence: {p.reason!r}"))
+    assert not wrong, f"{paper}: 'same' where the paper is silent: {wrong}"
 
 
 def test_compared_cells_are_transcribed(paper):

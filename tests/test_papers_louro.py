@@ -429,6 +429,9 @@ def test_loader_takes_an_expanded_4q_set_unchanged(expanded_4q):
     cfg = C.Config.for_profile("demo", repeats=1, svm_C=(1.0,), svm_gamma=(0.1,), inner_folds=2)
     data = P.load_data(ctx, cfg)
     assert data.real and len(data.df) == 43 and data.mel_all.shape == (43, 942, 128)
+    # 43 clips are none of Table 3's data sets, whatever the folder calls itself
+    assert data.column.name is None and data.column.stands_for == "Original-4QAED"
+    assert ctx.manifest.data_sources[C.COLUMN_SOURCE].startswith("different data: 4Q: 43 clips")
     t2 = T.table2(data).set_index("data set")
     assert t2.iloc[-1][["Q1", "Q2", "Q3", "Q4", "total"]].tolist() == [12, 11, 10, 10, 43]
     splits = P.make_splits(ctx, cfg, data)
@@ -695,7 +698,8 @@ def test_part2_rows_registered_with_paper_cells():
     cells = set(P.PAPER_CELLS)
     for key in R.PART2_ROWS:
         for m in ("precision", "recall", "f1"):
-            assert (f"3/{C.DATASET}", R.ROWS[key].table3, m) in cells
+            for col in C.COLUMNS:
+                assert (f"3/{col}", R.ROWS[key].table3, m) in cells
     assert ("1", "CRNN MTAT", "batch_size") in cells and ("1", "CRNN MTAT", "learning_rate") not in cells
     assert ("1", "Artists CNN", "input_frames") in cells
     pv = paper_values("louro", f"3/{C.DATASET}").set_index(["row", "metric"])["value"]
@@ -710,7 +714,9 @@ def test_table1_and_table3_include_part2_rows_with_require_paper():
     status = pd.DataFrame([{"row": k, "status": "not runnable", "reason": "x", "units": 0, "seconds": 0.0,
                             "label": ""} for k in R.PART2_ROWS])
     wide, long = T.table3(types.SimpleNamespace(), cfg, status, pd.DataFrame())
-    assert len(wide) == len(R.PART2_ROWS) and wide["paper F1"].notna().all()
+    assert len(wide) == len(R.PART2_ROWS)
+    for col in C.COLUMNS:                                 # every row of the paper in its three columns
+        assert wide[f"{col} F1"].notna().all(), col
 
 
 # --------------------------------------------------------------------------- the notebook on real 4Q: part-2 rows
@@ -735,7 +741,7 @@ def test_notebook_50_part2_rows_on_the_4q_dev_clips(out_dir):
     for key in ("baseline_tfm", "baseline_sb", "baseline_rg", "baseline_deepsmote", "ae_rf", "openl3_rf",
                 "crnn_mtat"):                             # these run offline (Artists CNN: weights absent)
         assert t3.loc[R.ROWS[key].name, "units"] == 1, key
-        assert np.isfinite(float(str(t3.loc[R.ROWS[key].name, "f1"]).split(" ")[0])), key
+        assert np.isfinite(float(str(t3.loc[R.ROWS[key].name, "ours F1"]).split(" ")[0])), key
     assert "substitute" in t3.loc["CRNN Pre-trained MTAT", "method"]
     manifest = json.loads((res / "manifests" / "50_louro_methods" / "manifest.json").read_text())
     assert any("4q-dev" in v for v in manifest["data_sources"].values())
@@ -778,3 +784,112 @@ def test_rows_listed_full_only_are_not_trained_and_say_why(tmp_path):
     status = P.run_rows(ctx, cfg, data=None, splits=[], rows=("dl_baseline",))
     r = status.iloc[0]
     assert (r["status"], r["units"]) == ("full profile only", 0) and "too slow" in r["reason"]
+
+
+# --------------------------------------------------------------------------- Table 3's data-set columns
+def _clips(counts, dataset="4q", collection=None) -> pd.DataFrame:
+    q = np.repeat(LABELS, counts)
+    df = pd.DataFrame({"track_id": [f"S{i}" for i in range(len(q))], "quadrant": q, "dataset": dataset})
+    return df.assign(collection=collection) if collection else df
+
+
+def test_the_column_comes_from_the_clips_counts():
+    """Table 2's counts (read from the transcribed paper values) decide the column, not the name."""
+    assert P.paper_column(_clips((225,) * 4)).name == "Original-4QAED"
+    c = P.paper_column(_clips((434, 440, 397, 358), "new-4qaed", "New-4QAED C"))
+    assert (c.name, c.stands_for) == ("New-4QAED C", "New-4QAED C") and c.record.startswith("New-4QAED C (real)")
+    assert P.paper_column(_clips((343,) * 4, "new-4qaed", "New-4QAED B")).name == "New-4QAED B"
+    assert P.paper_column(_clips((434, 440, 397, 358))).name == "New-4QAED C"   # C's clips in a 4Q layout
+    dev = P.paper_column(_clips((30,) * 4))                                         # the 4Q dev copy
+    assert dev.name is None and dev.stands_for == "Original-4QAED"
+    assert dev.label.startswith("none: different data (4Q: 120 clips, 30/30/30/30 per quadrant")
+    assert dev.record.startswith("different data:") and "Original-4QAED" not in dev.record
+    merge = P.paper_column(_clips((875, 915, 808, 956), "new-4qaed", "MERGE Audio Complete"))
+    assert merge.name is None and merge.stands_for == "New-4QAED C"
+    assert P.paper_column(_clips((343,) * 4, "new-4qaed", "MERGE Audio Balanced")).name == "New-4QAED B"
+    demo = P.paper_column(_clips((225,) * 4, "demo"))                               # never a paper column
+    assert demo.name is None and "demo corpus" in demo.record
+
+
+@pytest.fixture
+def new_4qaed_c(tmp_path) -> Path:
+    """New-4QAED C in the released code's layout, with Table 2's exact counts (empty audio
+    files: the loader only needs them to exist when durations are not read)."""
+    from mer_utils.results import paper_values
+
+    t2 = paper_values("louro", "2").pivot(index="row", columns="metric", values="value")
+    folder = tmp_path / "New_MERGE_Complete_Data"
+    rows = []
+    for q in LABELS:
+        (folder / q).mkdir(parents=True)
+        for i in range(int(t2.loc["New-4QAED C", q])):
+            song = f"A{q}{i:04d}"
+            (folder / q / f"{song}.mp3").touch()
+            rows.append((song, q))
+    pd.DataFrame(rows, columns=["SongID", "Quadrant"]).to_csv(folder / "new_pub_complete_targets.csv", index=False)
+    return tmp_path
+
+
+def test_a_new_4qaed_fixture_is_compared_against_its_own_column(new_4qaed_c):
+    from mer_utils.datasets import load
+    from mer_utils.scorecard import data_verdict
+
+    df = load("new-4qaed", new_4qaed_c, with_duration=False)
+    assert len(df) == 1629
+    column = P.paper_column(df)
+    assert column.name == "New-4QAED C"
+    rng = np.random.default_rng(0)
+    scores = pd.DataFrame([{"row": k, "repeat": 0, "fold": f, "seed": 0, "precision": v, "recall": v, "f1": v,
+                            "method": R.ROWS[k].name}
+                           for k in ("svm_baseline", "dl_baseline") for f in range(3)
+                           for v in [0.6 + 0.01 * rng.normal()]])
+    status = pd.DataFrame([{"row": k, "status": "run", "reason": "", "units": 3, "seconds": 0.0, "label": ""}
+                           for k in ("svm_baseline", "dl_baseline")])
+    wide, long = T.table3(types.SimpleNamespace(), C.Config.for_profile("demo"), status, scores, column=column)
+    ours = long[long["reproduced"].notna()]
+    assert set(ours["data set"]) == {"New-4QAED C"} and len(ours) == 6              # 2 rows x P / R / F1
+    from mer_utils.results import paper_values
+
+    c_f1 = paper_values("louro", "3/New-4QAED C").set_index(["row", "metric"])["value"]
+    assert ours.set_index(["row", "metric"]).loc[("SVM Baseline", "f1"), "paper"] == c_f1[("SVM Baseline", "f1")]
+    assert len(long[long["data set"] == "Original-4QAED"]) == 6                      # shown, with no value of ours
+    cols = list(wide.columns)
+    assert cols.index("ours F1") == cols.index("New-4QAED C F1") + 3   # ours right after C
+    assert "New-4QAED C column" in T.table3_caption(column)
+    # the scorecard compares these cells only on that column's data
+    sources = {C.COLUMN_SOURCE: column.record}
+    assert data_verdict(C.PAPER_DATA["3/New-4QAED C"], sources)[0]
+    assert not data_verdict(C.PAPER_DATA["3/Original-4QAED"], sources)[0]
+    assert not data_verdict(C.PAPER_DATA["3/New-4QAED B"], sources)[0]
+    sub = P.paper_column(df.iloc[:-1])                                              # one clip fewer
+    assert sub.name is None and not data_verdict(C.PAPER_DATA["3/New-4QAED C"], {C.COLUMN_SOURCE: sub.record})[0]
+
+
+def test_load_data_reads_the_released_layout_and_sets_ours_beside_its_column(tmp_path):
+    """The released code's New-4QAED layout through the notebook's path: loaded, features beside
+    it, SVM run, and Table 3's values of ours beside the C column (as different data: 43 clips)."""
+    from mer_utils.context import setup_run
+
+    folder = tmp_path / "New_MERGE_Complete_Data"
+    rows, feats = [], []
+    rng = np.random.default_rng(0)
+    for qi, (q, n) in enumerate({"Q1": 12, "Q2": 11, "Q3": 10, "Q4": 10}.items()):
+        for i in range(n):
+            song = f"A{qi}{i:03d}"
+            write_tone(folder / q / f"{song}.wav", 1.5, sr=16000, freq=200 + 60 * qi + 7 * i)
+            rows.append((song, q))
+            feats.append([song, *(rng.normal(size=5) + qi), q])
+    pd.DataFrame(rows, columns=["SongID", "Quadrant"]).to_csv(folder / "new_pub_complete_targets.csv", index=False)
+    pd.DataFrame(feats, columns=["SongID", "F1", "F2", "F3", "F4", "F5", "Quadrant"]).to_csv(
+        tmp_path / "top100_features.csv", index=False)
+    ctx = setup_run("50_louro_methods", profile="demo", data_root=str(tmp_path))
+    cfg = C.Config.for_profile("demo", repeats=1, svm_C=(1.0,), svm_gamma=(0.1,), inner_folds=2)
+    data = P.load_data(ctx, cfg)
+    assert data.corpus.startswith("New-4QAED C (real)") and data.features is not None
+    assert data.column.name is None and data.column.stands_for == "New-4QAED C"
+    splits = P.make_splits(ctx, cfg, data)
+    status = P.run_rows(ctx, cfg, data, splits, rows=("svm_baseline",))
+    scores = T.unit_scores(ctx, status)
+    wide, long = T.table3(ctx, cfg, status, scores, column=data.column)
+    assert set(long.loc[long["reproduced"].notna(), "data set"]) == {"New-4QAED C"}
+    assert wide.loc[0, "units"] == 10 and "do not compare" in T.table3_caption(data.column)

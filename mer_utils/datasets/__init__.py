@@ -43,6 +43,9 @@ class DatasetSpec:
 REGISTRY: dict[str, DatasetSpec] = {
     "mtg-jamendo": DatasetSpec("mtg-jamendo", jamendo.detect, jamendo.load, jamendo.instructions,
                                "MTG-Jamendo auto-tagging mood/theme (59 tags, split-0)"),
+    # before 4Q: its quadrant folders of MT* clips also look like a 4Q copy without annotations
+    "new-4qaed": DatasetSpec("new-4qaed", fourq.detect_expanded, fourq.load_expanded, fourq.expanded_instructions,
+                             "New-4QAED, the expanded 4Q set (C: 1629 clips, B: 1372) or the MERGE Audio release"),
     "4q": DatasetSpec("4q", fourq.detect, fourq.load, fourq.instructions,
                       "4Q audio emotion data set (900 clips, 4 quadrants)"),
     "pmemo": DatasetSpec("pmemo", va_sets.pmemo_detect, va_sets.load_pmemo, va_sets.pmemo_instructions,
@@ -190,11 +193,13 @@ def cap_stratified(df: pd.DataFrame, n: int | None, by: str, seed: int = 0) -> p
     return pd.concat(parts).sort_values("track_id").reset_index(drop=True)
 
 
-def select_corpus(ctx, task: str, *, sources: tuple[str, ...] | None = None) -> tuple[pd.DataFrame, str]:
+def select_corpus(ctx, task: str, *, sources: tuple[str, ...] | None = None,
+                  subset: str = "auto") -> tuple[pd.DataFrame, str]:
     """The table a paper notebook trains on, with a one-line description.
 
-    * ``quadrant``    real 4Q if under the data root, else the demo corpus (all sources,
-                      or those in ``sources``);
+    * ``quadrant``    real 4Q if under the data root, else the expanded 4Q set (New-4QAED;
+                      ``subset``: 'auto', 'complete', 'balanced'), else the demo corpus (all
+                      sources, or those in ``sources``);
     * ``label3``      a user's folder of classes, else a 3-class 4Q subset (Q1 happy, Q3 sad,
                       Q4 calm), else the demo corpus's ``label3``; column ``label3``;
     * ``tags``        real MTG-Jamendo metadata (tags + split-0; audio may be absent: see
@@ -242,6 +247,10 @@ def select_corpus(ctx, task: str, *, sources: tuple[str, ...] | None = None) -> 
         if "4q" in found:
             df = cap_stratified(load_noted("4q", found["4q"]), cap, "quadrant", ctx.seed)
             desc = f"4Q (real) from {found['4q']}: {len(df)} clips"
+        elif "new-4qaed" in found:
+            df = cap_stratified(load_noted("new-4qaed", found["new-4qaed"], subset=subset), cap, "quadrant",
+                                ctx.seed)
+            desc = f"{df['collection'].iloc[0]} (real) from {found['new-4qaed']}: {len(df)} clips"
         else:
             fell_back("4Q data set")
             df = demo_df()

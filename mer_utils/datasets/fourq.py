@@ -10,6 +10,21 @@ Publisher layout (``MER_audio_taffc_dataset.zip``)::
 
 The loader accepts the folder that holds ``MER_audio_taffc_dataset/`` or that folder
 itself (Q1..Q4 at its top, as in a 120-clip dev copy). 900 clips, 225 per quadrant.
+
+**The expanded set** (Louro et al.'s New-4QAED: 1629 clips, "C", and a balanced subset of
+1372, "B"; :func:`load_expanded`, registered as ``new-4qaed``) keeps the quadrant folders
+and replaces the annotation CSV by one label table per subset::
+
+    New_MERGE_Complete_Data/                    (the released code's layout; or the folder itself)
+        Q1/ Q2/ Q3/ Q4/                         MT*, A*, L* .mp3
+        new_pub_complete_targets.csv            SongID,Quadrant    (C)
+        new_pub_balanced_targets.csv            SongID,Quadrant    (B, when present)
+    MERGE_Audio_Complete/                       (the later public MERGE release, 3554 clips)
+        Q1/ Q2/ Q3/ Q4/
+        merge_audio_complete_metadata.csv       Song,Quadrant,...,Artist,Title,Genres,...
+
+Which of the paper's Table 3 columns a run stands beside is decided from the clips it used
+(``mer_utils.papers.louro``), not from the folder's name.
 """
 from __future__ import annotations
 
@@ -77,8 +92,29 @@ def load(root: Path | str, *, with_duration: bool = True) -> pd.DataFrame:
         if ann.empty:
             raise DatasetError(f"4Q under {a}: no {ANNOTATIONS} and no MT*.mp3 clips in Q1..Q4. "
                                f"{instructions(root)}")
-    songs = ann["Song"].astype(str).str.strip().tolist()
-    quads = ann["Quadrant"].astype(str).str.strip().tolist()
+    df, notes = _match_clips(a, ann_path, ann["Song"], ann["Quadrant"], clips=_clips,
+                             fix=f"remove their rows from a *copy* of {ANNOTATIONS}")
+    meta_path = a / METADATA
+    if meta_path.exists():
+        meta = read_csv(meta_path, what="4Q metadata")
+        meta.columns = [str(c).strip() for c in meta.columns]
+        keep = {"Song": "track_id", "Artist": "artist", "Title": "title", "GenresStr": "genre",
+                "MoodsStrSplit": "allmusic_moods"}
+        meta = meta[[c for c in keep if c in meta.columns]].rename(columns=keep)
+        meta["track_id"] = meta["track_id"].astype(str).str.strip()
+        df = df.merge(meta, on="track_id", how="left")
+    return _finish(df, NAME, notes, with_duration)
+
+
+def _match_clips(a: Path, ann_path: Path, songs: Sequence, quads: Sequence, *, clips, fix: str
+                 ) -> tuple[pd.DataFrame, list[str]]:
+    """One row per annotated song (``track_id, path, quadrant``), its clip found in its
+    quadrant's folder under ``a``. A quadrant that is not Q1..Q4, a song annotated twice with
+    two quadrants, a clip in another quadrant's folder or a missing clip is a
+    :class:`DatasetError` naming the file and line; a song annotated twice alike, and audio
+    files with no row, are notes (returned, and warned)."""
+    songs = [str(s).strip() for s in songs]
+    quads = [str(q).strip() for q in quads]
     first: dict[str, tuple[int, str]] = {}
     repeated = []
     rows, missing, misplaced = [], [], []
@@ -105,42 +141,139 @@ def load(root: Path | str, *, with_duration: bool = True) -> pd.DataFrame:
         rows.append({"track_id": song, "path": str(p), "quadrant": quad})
     if misplaced:
         raise DatasetError(
-            f"4Q under {a}: {len(misplaced)} clip(s) lie in another quadrant folder than {ann_path.name} "
+            f"{ann_path.parent}: {len(misplaced)} clip(s) lie in another quadrant folder than {ann_path.name} "
             f"gives, e.g. {misplaced[:3]}; move each file to its annotated quadrant's folder (or fix the "
             "annotation in a copy of the file).")
     if missing:
         raise DatasetError(
-            f"4Q under {a}: {len(missing)} annotated clips are missing, e.g. {missing[:5]}. "
-            f"Re-extract the archive, or remove their rows from a *copy* of {ANNOTATIONS}.")
+            f"{ann_path.parent}: {len(missing)} clips annotated in {ann_path.name} are missing, e.g. "
+            f"{missing[:5]}. Re-extract the archive, or {fix}.")
     notes = []
     if repeated:
         notes.append(f"{ann_path}: {len(repeated)} song(s) annotated twice with the same quadrant, "
                      f"read once: {repeated[:3]}")
     used = {Path(r["path"]).name.lower() for r in rows}
-    unused = [f"{q}/{p.name}" for q in QUADRANTS for p in _clips(a / q) if p.name.lower() not in used]
+    unused = [f"{q}/{p.name}" for q in QUADRANTS for p in clips(a / q) if p.name.lower() not in used]
     if unused:
         notes.append(f"{a}: {len(unused)} audio file(s) have no row in {ann_path.name} and are not used, "
                      f"e.g. {unused[:3]}")
     for n in notes:
-        warnings.warn(n, stacklevel=2)
-    df = pd.DataFrame(rows)
-    meta_path = a / METADATA
-    if meta_path.exists():
-        meta = read_csv(meta_path, what="4Q metadata")
-        meta.columns = [str(c).strip() for c in meta.columns]
-        keep = {"Song": "track_id", "Artist": "artist", "Title": "title", "GenresStr": "genre",
-                "MoodsStrSplit": "allmusic_moods"}
-        meta = meta[[c for c in keep if c in meta.columns]].rename(columns=keep)
-        meta["track_id"] = meta["track_id"].astype(str).str.strip()
-        df = df.merge(meta, on="track_id", how="left")
-    if with_duration:
-        df["duration"] = audio_durations(df["path"])
-    else:
-        df["duration"] = float("nan")
-    df["source"] = NAME
-    df = tidy(df, NAME)
+        warnings.warn(n, stacklevel=3)
+    return pd.DataFrame(rows, columns=["track_id", "path", "quadrant"]), notes
+
+
+def _finish(df: pd.DataFrame, name: str, notes: list[str], with_duration: bool) -> pd.DataFrame:
+    df["duration"] = audio_durations(df["path"]) if with_duration else float("nan")
+    df["source"] = name
+    df = tidy(df, name)
     df.attrs["load_notes"] = notes
     return df
+
+
+# --------------------------------------------------------------------------- the expanded set (New-4QAED)
+EXPANDED = "new-4qaed"
+EXPANDED_INNER = ("New_MERGE_Complete_Data", "New_MERGE_Balanced_Data", "MERGE_Audio_Complete",
+                  "MERGE_Audio_Balanced")
+"""Folder names the expanded set comes in: the released code's (``New_MERGE_Complete_Data``)
+and the public MERGE release's (``MERGE_Audio_Complete`` / ``_Balanced``)."""
+SUBSETS = ("complete", "balanced")
+
+
+def _expanded_tables(folder: Path) -> dict[str, list[Path]]:
+    """subset ('complete', 'balanced' or '' when the name says neither) -> the label tables
+    of an expanded set in ``folder``: the released code's ``*_targets.csv`` (SongID, Quadrant)
+    or the MERGE release's ``merge_audio_<subset>_metadata.csv`` (Song, Quadrant, ...)."""
+    out: dict[str, list[Path]] = {}
+    for p in sorted(folder.glob("*.csv")):
+        name = p.name.lower()
+        if name.endswith("_targets.csv") or (name.startswith("merge_audio_") and name.endswith("_metadata.csv")):
+            subset = next((s for s in SUBSETS if s in name), "")
+            out.setdefault(subset, []).append(p)
+    return out
+
+
+def _expanded_root(root: Path) -> Path | None:
+    for cand in [root] + [root / n for n in EXPANDED_INNER]:
+        if all((cand / q).is_dir() for q in QUADRANTS) and _expanded_tables(cand):
+            return cand
+    return None
+
+
+def _all_clips(folder: Path) -> list[Path]:
+    return [p for _, p in sorted(audio_files_by_name(folder).items())]
+
+
+def detect_expanded(root: Path) -> bool:
+    return _expanded_root(Path(root)) is not None
+
+
+def expanded_instructions(root: Path) -> str:
+    return (f"New-4QAED (the 4Q expansion of Louro et al.): unpack it so that {root}/Q1..Q4/ hold the clips "
+            f"and {root}/ holds its label table: the released code's new_pub_complete_targets.csv "
+            "(SongID,Quadrant; new_pub_balanced_targets.csv for the balanced subset B) or the MERGE "
+            "release's merge_audio_complete_metadata.csv (Song,Quadrant,...); "
+            f"{' / '.join(EXPANDED_INNER)} folders under {root} are found too.")
+
+
+def collection_name(table: Path, subset: str) -> str:
+    """The set a label table describes, as a reader knows it: 'New-4QAED C' / 'New-4QAED B'
+    (the paper's names, the released code's ``*_targets.csv``) or 'MERGE Audio Complete' /
+    'MERGE Audio Balanced' (the later public release, ``merge_audio_*``)."""
+    if table.name.lower().startswith("merge_audio_"):
+        return f"MERGE Audio {subset.capitalize()}".strip()
+    return {"complete": "New-4QAED C", "balanced": "New-4QAED B"}.get(subset, "New-4QAED")
+
+
+def load_expanded(root: Path | str, *, subset: str = "auto", with_duration: bool = True) -> pd.DataFrame:
+    """The expanded 4Q set (New-4QAED, the paper's Table 2 C and B; or the later MERGE Audio
+    release) in its publisher's layout: ``Q1..Q4/`` clip folders and a label table
+    (:func:`_expanded_tables`). ``subset``: 'complete', 'balanced' or 'auto' (the only one
+    present; the complete set when both are, with a note). Song ids start with MT (the
+    AllMusic clips of 4Q), A or L. Columns as :func:`load`, plus ``collection`` (the set's
+    name: 'New-4QAED C', 'New-4QAED B', 'MERGE Audio Complete', ...) and, from a MERGE
+    metadata table, artist / title / genre."""
+    from mer_utils.datasets.base import find_column
+
+    root = Path(root)
+    a = _expanded_root(root)
+    if a is None:
+        raise DatasetError(f"No New-4QAED layout under {root}.\n{expanded_instructions(root)}")
+    tables = _expanded_tables(a)
+    if subset not in ("auto",) + SUBSETS:
+        raise ValueError(f"subset must be 'auto', 'complete' or 'balanced', not {subset!r}")
+    notes = []
+    if subset == "auto":
+        subset = "complete" if "complete" in tables else ("balanced" if "balanced" in tables else "")
+        if len(tables) > 1:
+            notes.append(f"{a}: label tables of several subsets ({', '.join(s or '?' for s in tables)}); "
+                         f"the {subset or 'unnamed'} one is used (subset= chooses)")
+    elif subset not in tables:
+        raise DatasetError(f"{a}: no label table of the {subset} subset; found "
+                           f"{', '.join(p.name for ps in tables.values() for p in ps)}")
+    paths = tables[subset]
+    if len(paths) > 1:
+        raise DatasetError(f"{a}: {len(paths)} label tables of one subset ({', '.join(p.name for p in paths)}); "
+                           "keep one (move the others out of the folder)")
+    ann_path = paths[0]
+    ann = read_csv(ann_path, what="New-4QAED labels")
+    ann.columns = [str(c).strip() for c in ann.columns]
+    try:
+        idc = find_column(ann.columns, r"song_?id", r"song", where=str(ann_path))
+        qc = find_column(ann.columns, r"quadrant", where=str(ann_path))
+    except Exception as exc:
+        raise DatasetError(f"{ann_path}: expected a song id column (SongID or Song) and Quadrant, found "
+                           f"{list(ann.columns)} ({exc})") from None
+    df, more = _match_clips(a, ann_path, ann[idc], ann[qc], clips=_all_clips,
+                            fix=f"remove their rows from a *copy* of {ann_path.name}")
+    keep = {"Artist": "artist", "Title": "title", "Genres": "genre"}
+    extra = ann[[idc] + [c for c in keep if c in ann.columns]].rename(columns={idc: "track_id", **keep})
+    if len(extra.columns) > 1:
+        extra["track_id"] = extra["track_id"].astype(str).str.strip()
+        df = df.merge(extra.drop_duplicates("track_id"), on="track_id", how="left")
+    df["collection"] = collection_name(ann_path, subset)
+    for n in notes:
+        warnings.warn(n, stacklevel=2)
+    return _finish(df, EXPANDED, notes + more, with_duration)
 
 
 def top100_path(root: Path | str) -> Path | None:

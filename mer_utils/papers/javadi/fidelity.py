@@ -26,14 +26,20 @@ FIDELITY = [
              "Brown et al.'s script: peak normalisation, silence trimming, duration / tempo / onset count / "
              "Hilbert-envelope period, RMS / centroid / roll-off / ZCR and 13 DCT-III MFCCs + Δ + ΔΔ on "
              "100-ms frames with 50 % overlap, 11 statistics each", "same",
-             "one correction: the period uses the peak's own FFT bin (the cited code is one bin off); "
              "our earlier set stays available as javadi477_ours"),
+    Fidelity("handcrafted period bin", '"the same approach as Brown C. et al. [5]"',
+             "the Hilbert-envelope period from the spectral peak's own FFT bin", "departure",
+             "the cited script reads the bin next to the peak (off by one); we correct it"),
     Fidelity("resampling", '"we resampled them to 22KHz"', "22,050 Hz for the 477-D set and the mel; "
              "16 kHz inside VGGish / musicnn (their own front ends)", "same"),
     Fidelity("batch size (4)", '"(16, 1, 128, 1407)"', "16 under full (8 under smoke)", "same"),
     Fidelity("strided convolutions (5)", '"by applying strides and kernels we reduce the width and height"',
-             "four blocks Conv 3×3 stride 2 → BatchNorm → ReLU, no pooling layers; global average pool to "
-             "128; linear; sigmoid", "same", "kernel size and first three filter counts are ours"),
+             "stride-2 convolution blocks (Conv → BatchNorm → ReLU), no pooling layers; sigmoid output per label",
+             "same"),
+    Fidelity("CNN sizes", '"four convolutional blocks", pooled to 128 (kernels and first three filter counts: —)',
+             "kernel 3×3, filters 16 / 32 / 64 / 128 (cnn_kernel, cnn_filters), global average pool to 128; linear; "
+             "sigmoid", "paper silent", "kernel size and the first three filter counts are not given: a doubling "
+             "stack ending at the paper's 128"),
     Fidelity("RAkEL-d base (6)", '"training separate RF or kNN classifiers"',
              "RAkEL-d with a Random Forest and with a k-NN base, both reported (k = 3 label sets)", "same"),
     Fidelity("Label Powerset base", "not named", "Random Forest (100 trees)", "paper silent",
@@ -47,8 +53,9 @@ FIDELITY = [
              "Adam 1e-3, up to 100 epochs under full, early stopping on the validation loss", "departure",
              "early stopping (patience 10, best weights restored) is ours; the paper trains 100 epochs"),
     Fidelity("thresholds", '"predict a threshold for each label ... based on their maximized F1 score"',
-             "per label, the threshold maximising F1 on the validation split, applied to test", "same",
-             "the paper does not say on which data; validation keeps test out"),
+             "per label, the threshold maximising F1, applied to test", "same"),
+    Fidelity("threshold data", "— (which split the thresholds are chosen on)",
+             "split-0's validation split", "paper silent", "chosen on test they would inflate the scores"),
     Fidelity("metrics", '"macro ROC-AUC", "F1 score (macro and micro)", "Avg-precision"',
              "macro ROC-AUC, macro / micro F1, Avg-precision read as macro average precision (PR-AUC)",
              "paper silent", "Avg-precision is not defined in the paper"),

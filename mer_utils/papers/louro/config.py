@@ -15,16 +15,28 @@ from mer_utils.results import SETTINGS, PaperData
 
 PAPER = "louro"
 LABELS = ("Q1", "Q2", "Q3", "Q4")
-DATASET = "Original-4QAED"          # the paper's data set our runs stand beside (Table 3 columns)
-ORIGINAL_4QAED = PaperData("Original-4QAED (4Q: 900 clips, 225 per quadrant)", recorded_as="quadrant",
-                           marker="4Q (real)", items=(900,))
+COLUMNS = ("Original-4QAED", "New-4QAED C", "New-4QAED B")
+"""Table 3's three data-set columns (and Table 2's rows). A run stands beside the one whose
+quadrant counts (Table 2) its clips match exactly; else beside none ("different data"):
+:func:`.pipeline.paper_column`."""
+DATASET = COLUMNS[0]                # the paper's first data set: the demo corpus stands in for it
+COLUMN_SOURCE = "louro Table 3 column"
+"""The manifest key under which notebook 50 records which column its clips are
+(:attr:`.pipeline.PaperColumn.record`): the scorecard compares a cell only on its column's data."""
+ORIGINAL_4QAED = PaperData("Original-4QAED (4Q: 900 clips, 225 per quadrant)", recorded_as=COLUMN_SOURCE,
+                           marker="Original-4QAED (real)", items=(900,))
+NEW_4QAED_C = PaperData("New-4QAED C (1629 clips: 434 / 440 / 397 / 358 per quadrant)", recorded_as=COLUMN_SOURCE,
+                        marker="New-4QAED C (real)", items=(1629,))
+NEW_4QAED_B = PaperData("New-4QAED B (1372 clips, 343 per quadrant)", recorded_as=COLUMN_SOURCE,
+                        marker="New-4QAED B (real)", items=(1372,))
 PAPER_DATA = {
     "1": SETTINGS,                                   # input sizes and hyperparameters
     ("2", "Original-4QAED"): ORIGINAL_4QAED,
-    "2": PaperData("New-4QAED (not public)"),        # C and B rows: no loader reads them
-    f"3/{DATASET}": ORIGINAL_4QAED,
-    "3/New-4QAED C": PaperData("New-4QAED C (not public)"),
-    "3/New-4QAED B": PaperData("New-4QAED B (not public)"),
+    ("2", "New-4QAED C"): NEW_4QAED_C,
+    ("2", "New-4QAED B"): NEW_4QAED_B,
+    "3/Original-4QAED": ORIGINAL_4QAED,
+    "3/New-4QAED C": NEW_4QAED_C,
+    "3/New-4QAED B": NEW_4QAED_B,
 }
 """The data each compared table was measured on (:class:`mer_utils.results.PaperData`)."""
 SR = 16000
@@ -90,6 +102,10 @@ class Config(PaperConfig):
                             note="in-fold variant: ANOVA-F top k inside each training fold (no ReliefF in scikit-learn)")
     full_features_file: str = setting("", paper="the 1714-feature release of 4QAED",
                                       note="path of that CSV (SongID, features, Quadrant); '' = search beside the 4Q data")
+    new_4qaed_subset: str = setting("auto", paper="New-4QAED C (complete) and B (balanced subset), Table 2",
+                                    note="which subset of an expanded 4Q set under the data root is read: 'auto' "
+                                         "(the only one, or C when both label tables are there)",
+                                    choices=("auto", "complete", "balanced"))
     demo_sources: tuple = setting(("4q", "pmemo", "deam", "bimodal"), paper="4QAED: 30-s clips",
                                   note="demo corpus only: its four mimicked sources pooled as one 4-quadrant set "
                                        "(240 clips under demo); the 4Q-like source alone (60 clips) leaves 6 test "

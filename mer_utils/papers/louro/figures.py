@@ -13,13 +13,14 @@ from .pipeline import LouroData, Workspace, deepsmote_samples
 from .rows import ROWS
 
 
-def boxplot(scores: pd.DataFrame, *, metric: str = "f1", title: str = ""):
-    """Box plot of per-split ``metric`` per method (paper values marked where given)."""
+def boxplot(scores: pd.DataFrame, *, metric: str = "f1", title: str = "", column: str = DATASET):
+    """Box plot of per-split ``metric`` per method, the paper's value in Table 3's ``column``
+    (the run's :attr:`.pipeline.PaperColumn.stands_for`) marked where given."""
     import matplotlib.pyplot as plt
 
     from mer_utils.results import paper_values
 
-    pv = paper_values(PAPER, f"3/{DATASET}")
+    pv = paper_values(PAPER, f"3/{column}")
     pv = pv[pv["metric"] == metric].set_index("row")["value"]
     order = [k for k in dict.fromkeys(scores["row"])]
     fig, ax = plt.subplots(figsize=(1.3 * len(order) + 2, 4))
@@ -30,7 +31,7 @@ def boxplot(scores: pd.DataFrame, *, metric: str = "f1", title: str = ""):
                    s=8, alpha=0.5, color="C0")
         if ROWS[k].table3 in pv.index and k != "svm_infold":
             ax.scatter([i], [pv[ROWS[k].table3]], marker="x", color="C3", s=60,
-                       label="paper (Original-4QAED)" if i == 1 or not ax.get_legend_handles_labels()[0] else None)
+                       label=f"paper ({column})" if i == 1 or not ax.get_legend_handles_labels()[0] else None)
     ax.set_xticks(range(1, len(order) + 1))
     ax.set_xticklabels([ROWS[k].name.replace(", ", ",\n").replace(" with ", "\nwith ") for k in order], fontsize=8)
     ax.set_ylabel(f"macro {metric.upper() if metric == 'f1' else metric} per split")

@@ -41,10 +41,66 @@ import pandas as pd
 from mer_utils import audio
 from mer_utils.experiment import UnitResult, run_protocol
 
-from .config import CHUNK_SAMPLES, DATASET, LABELS, PAPER, SR, Config
+from .config import CHUNK_SAMPLES, COLUMN_SOURCE, COLUMNS, LABELS, PAPER, SR, Config
 from .rows import ALL_ROWS, PART2_ROWS, ROWS, Fitted, NotRunnable, Row, input_size, register
 
 # =========================================================================== data
+@dataclasses.dataclass(frozen=True)
+class PaperColumn:
+    """Which of Table 3's data-set columns (:data:`.config.COLUMNS`) a run's clips are.
+
+    * ``name``: the column whose Table 2 quadrant counts the clips used match exactly
+      (Original-4QAED, New-4QAED C or B), else None: different data;
+    * ``stands_for``: the column the run is set beside in the tables (``name`` when there
+      is one; else the column the data stands in for: the demo corpus and a 4Q subset stand
+      in for Original-4QAED, an expanded set's complete / balanced table for C / B);
+    * ``data``: the clips in words (set, count, counts per quadrant);
+    * ``paper``: the ``stands_for`` column's counts in Table 2, in words.
+    """
+
+    name: str | None
+    stands_for: str
+    data: str
+    paper: str
+
+    @property
+    def label(self) -> str:
+        """What a caption says: the column's name, or 'none: different data (...)'."""
+        return self.name if self.name else f"none: different data ({self.data}; {self.stands_for}: {self.paper})"
+
+    @property
+    def record(self) -> str:
+        """What the manifest records (``louro Table 3 column``), which the scorecard reads
+        against :data:`.config.PAPER_DATA`: '<column> (real): <clips>' only when the clips are
+        that column's data set."""
+        return f"{self.name} (real): {self.data}" if self.name else f"different data: {self.data}"
+
+
+def paper_column(df: pd.DataFrame) -> PaperColumn:
+    """The Table 3 column of the clips in ``df`` (``quadrant``, ``dataset``, for an expanded
+    set ``collection``): the column whose Table 2 counts per quadrant (from the transcribed
+    paper values, never typed here) equal the clips' counts, whatever the folder is called;
+    none otherwise. The demo corpus is never a paper column."""
+    from mer_utils.results import paper_values
+
+    table2 = paper_values(PAPER, "2").pivot(index="row", columns="metric", values="value")
+
+    def counts_text(c) -> str:
+        return f"{int(c.sum())} clips, {'/'.join(str(int(v)) for v in c)} per quadrant"
+
+    counts = df["quadrant"].value_counts().reindex(list(LABELS), fill_value=0).astype(int)
+    demo = bool((df["dataset"] == "demo").any()) if "dataset" in df.columns else False
+    collection = str(df["collection"].iloc[0]) if "collection" in df.columns and len(df) else ""
+    data = ("the demo corpus (synthetic clips), " if demo else f"{collection or '4Q'}: ") + counts_text(counts)
+    for col in COLUMNS:
+        paper = table2.loc[col, list(LABELS)].astype(int)
+        if not demo and (paper.to_numpy() == counts.to_numpy()).all():
+            return PaperColumn(col, col, data, counts_text(paper))
+    stands = ("New-4QAED B" if "B" in collection.split() or "Balanced" in collection else
+              "New-4QAED C" if collection else COLUMNS[0])
+    return PaperColumn(None, stands, data, counts_text(table2.loc[stands, list(LABELS)].astype(int)))
+
+
 @dataclasses.dataclass
 class LouroData:
     """The clips every row uses (same rows, same order), their labels and feature tables."""
@@ -57,6 +113,7 @@ class LouroData:
     full_features: pd.DataFrame | None   # the 1714-feature release (or the demo stand-in)
     full_desc: str
     mel_all: np.ndarray | None = None    # (n, 942, 128), filled by load_data
+    column: PaperColumn | None = None    # the Table 3 column these clips are (paper_column)
 
     @property
     def ids(self) -> np.ndarray:
@@ -94,14 +151,15 @@ class LouroData:
 
 
 def load_data(ctx, cfg: Config) -> LouroData:
-    """The 4Q clips (real under the data root, else the demo corpus's 4Q-like source), their
-    mel spectrograms and feature tables, aligned on one set of rows.
+    """The 4Q clips (real 4Q or the expanded New-4QAED under the data root, else the demo
+    corpus's pooled sources), their mel spectrograms and feature tables, aligned on one set of
+    rows, and the Table 3 column they are (:func:`paper_column`, recorded in the manifest).
 
     Real 4Q: the top-100 release (``top100_features.csv``) for the SVM baseline; the 1714-feature
     release when found (``cfg.full_features_file`` or a ``*1714*.csv``-like file beside the data)
     for the in-fold selection variant and the Hybrid (else the Hybrid uses the top-100,
-    recorded as a substitution). An expanded 4Q set (New-4QAED) in the same layout loads the
-    same way. Demo corpus: no feature release exists, so the compendium's ``emotion`` set
+    recorded as a substitution). The expanded set (New-4QAED, ``fourq.load_expanded``) reads its
+    feature files the same way, from beside its clips. Demo corpus: no feature release exists, so the compendium's ``emotion`` set
     stands in for the 1714 features and its 100 best features by ANOVA F **chosen on all
     clips** stand in for the top-100 release (reproducing how that file was made).
     """
@@ -109,9 +167,9 @@ def load_data(ctx, cfg: Config) -> LouroData:
     from mer_utils.datasets.fourq import find_full_features, load_top100, top100_path
     from mer_utils.features import extract_features, extract_spectrograms
 
-    df, desc = select_corpus(ctx, "quadrant", sources=tuple(cfg.demo_sources))
+    df, desc = select_corpus(ctx, "quadrant", sources=tuple(cfg.demo_sources), subset=cfg.new_4qaed_subset)
     real = bool((df["dataset"] != "demo").any())
-    root = ctx.datasets().get("4q") if real else None
+    root = ctx.datasets().get(str(df["dataset"].iloc[0])) if real else None
     features = full = None
     fdesc = full_desc = ""
     if real:
@@ -165,8 +223,10 @@ def load_data(ctx, cfg: Config) -> LouroData:
     if full is not None:
         full = full.loc[ids]
     ctx.manifest.add_source("louro features", f"{fdesc}; {full_desc}")
+    column = paper_column(kept)
+    ctx.manifest.add_source(COLUMN_SOURCE, column.record)
     return LouroData(df=kept, corpus=f"{desc}; {len(kept)} used", real=real, features=features,
-                     features_desc=fdesc, full_features=full, full_desc=full_desc, mel_all=X)
+                     features_desc=fdesc, full_features=full, full_desc=full_desc, mel_all=X, column=column)
 
 
 def _anova_top(X: np.ndarray, y: np.ndarray, k: int) -> list[int]:
@@ -1128,13 +1188,14 @@ def _paper_cells(rows: Sequence[str] = ALL_ROWS) -> tuple[tuple[str, str, str], 
             metrics += ["learning_rate"] if row.learning_rate is not None else []
             cells += [("1", row.table1, m) for m in metrics]
         if key != "svm_infold":
-            cells += [(f"3/{DATASET}", row.table3, m) for m in ("precision", "recall", "f1")]
+            cells += [(f"3/{col}", row.table3, m) for col in COLUMNS for m in ("precision", "recall", "f1")]
     return tuple(dict.fromkeys(cells))
 
 
 PAPER_CELLS: tuple[tuple[str, str, str], ...] = _paper_cells()
 """The (table, row, metric) cells Tables 1 and 3 compare for the rows of parts 1 and 2
-(``tests/test_paper_values.py``); the in-fold selection row is ours alone, DeepSMOTE has no
+(``tests/test_paper_values.py``), Table 3 in its three data-set columns (a run fills the
+column its clips are, :func:`paper_column`; the others show the paper alone); the in-fold selection row is ours alone, DeepSMOTE has no
 Table 1 row and CRNN MTAT no single learning rate."""
 
 

@@ -10,8 +10,8 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .config import DATASET, LABELS, PAPER, Config
-from .pipeline import LouroData
+from .config import COLUMNS, DATASET, LABELS, PAPER, Config
+from .pipeline import LouroData, PaperColumn
 from .rows import ALL_ROWS, BASELINE, ROWS, input_size
 
 #: Louro et al.'s three metrics (Table 3), names of :data:`mer_utils.evaluation.METRICS`.
@@ -141,15 +141,26 @@ def parameter_table(cfg: Config, data: LouroData | None = None, rows: Sequence[s
     return pd.DataFrame(recs)
 
 
-def table3(ctx, cfg: Config, status: pd.DataFrame, scores: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Table 3 rows of this run: P / R / F1 mean +- std over units beside the paper's values.
+def table3(ctx, cfg: Config, status: pd.DataFrame, scores: pd.DataFrame,
+           column: PaperColumn | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Table 3 as the paper prints it — P / R / F1 in its three data-set columns
+    (Original-4QAED, New-4QAED C, New-4QAED B) — with this run's mean +- std over units
+    ("ours P / R / F1") right after the column its clips are (``column``, from
+    :func:`.pipeline.paper_column`; Original-4QAED when not given). When the clips are none of
+    the three (``column.name`` None: the demo corpus, a subset, another release) ours stands
+    after the column it stands in for, and the caption (:func:`table3_caption`) says the data
+    differ.
 
-    Returns (wide table for reading, long comparison from ``compare_with_paper``).
+    Returns (wide table for reading, long comparison from ``compare_with_paper`` with a
+    ``data set`` column): our values against the matching column's; the other two columns'
+    cells with no value of ours (a run on their data fills them).
     """
     from mer_utils.evaluation import format_mean_std
     from mer_utils.results import compare_with_paper, paper_values, summarise
 
-    pv = paper_values(PAPER, f"3/{DATASET}").pivot(index="row", columns="metric", values="value")
+    column = column or PaperColumn(DATASET, DATASET, "", "")
+    pvs = {col: paper_values(PAPER, f"3/{col}").pivot(index="row", columns="metric", values="value")
+           for col in COLUMNS}
     summ = summarise(scores.drop(columns=["method"]), by="row") if len(scores) else pd.DataFrame()
     summ = summ.set_index("row") if len(summ) else summ
     recs = []
@@ -157,29 +168,44 @@ def table3(ctx, cfg: Config, status: pd.DataFrame, scores: pd.DataFrame) -> tupl
         row = ROWS[r.row]
         label = getattr(r, "label", "") or ""
         rec = {"method": f"{row.name} [{label}]" if label else row.name, "paper row": row.table3}
-        if r.status == "run":
-            s = summ.loc[r.row]
-            for m in ("precision", "recall", "f1"):   # no spread from a single unit
-                rec[m] = format_mean_std(s[m], s[f"{m}_std"] if s["n_folds"] > 1 else np.nan, 3)
-            rec["units"] = int(s["n_folds"])
-        else:
-            for m in ("precision", "recall", "f1"):
-                rec[m] = "full profile only" if r.status == "full profile only" else "—"
-            rec["units"] = 0
-        for m, short in (("precision", "P"), ("recall", "R"), ("f1", "F1")):
-            rec[f"paper {short}"] = pv.loc[row.table3, m] if row.table3 in pv.index else np.nan
+        for col in COLUMNS:
+            for m, short in (("precision", "P"), ("recall", "R"), ("f1", "F1")):
+                rec[f"{col} {short}"] = pvs[col].loc[row.table3, m] if row.table3 in pvs[col].index else np.nan
+            if col == column.stands_for:
+                for m, short in (("precision", "P"), ("recall", "R"), ("f1", "F1")):
+                    if r.status == "run":           # no spread from a single unit
+                        s = summ.loc[r.row]
+                        rec[f"ours {short}"] = format_mean_std(s[m], s[f"{m}_std"] if s["n_folds"] > 1 else np.nan, 3)
+                    else:
+                        rec[f"ours {short}"] = "full profile only" if r.status == "full profile only" else "—"
+        rec["units"] = int(summ.loc[r.row, "n_folds"]) if r.status == "run" else 0
         rec["note"] = (f"{r.status}: {r.reason}" if r.status != "run" else row.note)
         recs.append(rec)
     wide = pd.DataFrame(recs)
-    long = pd.DataFrame()
+    longs = []
+    rep = pd.DataFrame(columns=["row", "precision", "recall", "f1"])
     if len(summ):
         rep = summ.reset_index()
         rep = rep[rep["row"] != "svm_infold"]          # not a paper row: no paper value to compare
         rep["row"] = rep["row"].map(lambda k: ROWS[k].table3)
-        long = compare_with_paper(rep, PAPER, f"3/{DATASET}", row_col="row",
+    rows = {ROWS[k].table3 for k in status["row"] if k != "svm_infold"}
+    for col in COLUMNS:
+        ours = rep if col == column.stands_for else rep.iloc[0:0]
+        long = compare_with_paper(ours, PAPER, f"3/{col}", row_col="row",
                                   metric_cols=["precision", "recall", "f1"], require_paper=True)
-        long = long[long["reproduced"].notna()].reset_index(drop=True)
-    return wide, long
+        long = long[long["row"].isin(rows)]
+        longs.append(long.assign(**{"data set": col}))
+    long = pd.concat(longs, ignore_index=True)
+    return wide, long[["data set"] + [c for c in long.columns if c != "data set"]]
+
+
+def table3_caption(column: PaperColumn) -> str:
+    """One line under Table 3: which column our values stand beside, and whether they compare."""
+    if column.name:
+        return (f"Ours stand beside the {column.name} column: this run's clips are that data set "
+                f"({column.data}, as in Table 2).")
+    return (f"Ours stand beside the {column.stands_for} column but do not compare with it: "
+            f"{column.label}.")
 
 
 def paired_comparisons(scores: pd.DataFrame, splits, baseline: str = BASELINE,

@@ -38,9 +38,12 @@ def points(cfg: Config) -> list[Fidelity]:
                  "one-channel input; ImageNet weights are not fetchable offline"),
         Fidelity("VGG16 input size", "—", "no padding or resizing: 44 frames -> 1 after five pools (>= 32 needed)",
                  "paper silent", "the 1-s input is large enough for VGG16's five pools"),
-        Fidelity("per-sample loss + GMM", "two-component GMM fitted by EM on the cross-entropy of every sample",
-                 "batched inference pass each epoch, scikit-learn GaussianMixture on min-max normalised losses",
-                 "same", ""),
+        Fidelity("per-sample loss + GMM", "two-component GMM fitted by EM on the cross-entropy of every sample, "
+                 "'at the beginning of each epoch'",
+                 "each epoch, one inference pass over the training segments, scikit-learn GaussianMixture "
+                 "(2 components, EM) on their cross-entropy losses", "same", ""),
+        Fidelity("loss scaling before the GMM", "—", "losses min-max normalised to [0, 1] before the fit",
+                 "paper silent", "DivideMix's practice; the paper feeds 'the cross-entropy loss' without a scale"),
         Fidelity("clean / noisy split", "'global threshold τ' on ω", f"ω > τ = {cfg.tau:g} is clean", "paper silent",
                  "τ not given; DivideMix's 0.5"),
         Fidelity("pseudo-labels (Eq. 4)", "sharpen the model's prediction, temperature T",
@@ -62,11 +65,13 @@ def points(cfg: Config) -> list[Fidelity]:
         Fidelity("song-level decision (Eq. 10)", "max, min, 3 quartiles, mean, share above θ -> SVM",
                  f"segment_statistics (θ = {cfg.theta:g}) -> RBF SVM, C = {cfg.svm_c:g}, standardised, trained on "
                  "the training songs' segment probabilities", "paper silent", "SVM settings and θ not given"),
-        Fidelity("tasks", "binary V and A, four quadrants", "V+ = Q1, Q4; A+ = Q1, Q2; PMEmo V/A > 0.5; quadrants",
+        Fidelity("tasks", "binary V and A, four quadrants", "V+ = Q1, Q4; A+ = Q1, Q2 (4Q, EiM); quadrants",
                  "same", ""),
-        Fidelity("protocol", "'cross-validation of ten fold'", f"{cfg.folds}-fold CV stratified by song label, "
-                 "folds by song; mean (± std) over folds", "same" if cfg.folds == 10 else "departure",
-                 "" if cfg.folds == 10 else f"{cfg.profile} profile"),
+        Fidelity("protocol", "'cross-validation of ten fold'", f"{cfg.folds}-fold CV; mean (± std) over folds",
+                 "same" if cfg.folds == 10 else "departure", "" if cfg.folds == 10 else f"{cfg.profile} profile"),
+        Fidelity("fold assignment", "—", "folds drawn by song, stratified by the song's label: every segment of a "
+                 "song in the same fold", "paper silent",
+                 "how folds are drawn is not given; segments of one song in two folds would leak"),
         Fidelity("PMEmo labels", "'767 of these clips with static valence/arousal (V/A) annotations'",
                  f"static V/A in [0, 1] > {VA_THRESHOLDS['pmemo']:g} is high (V+ / A+), else low",
                  "paper silent", "how the static annotations become binary classes is not said; the scale's midpoint"),

@@ -58,8 +58,10 @@ FIDELITY: tuple[Fidelity, ...] = (
     Fidelity("regularisation (parallel)", "not given for this model",
              "the CRNN's: L2 on every kernel, dropout 0.3 on the concatenation",
              "paper silent", "the paper regularises its other model so"),
-    Fidelity("epochs", "'trained for 25 epochs'", "25 under full; the weights of the epoch "
-             "with the lowest validation loss kept", "same"),
+    Fidelity("epochs", "'trained for 25 epochs'", "25 under full", "same"),
+    Fidelity("which epoch's weights", "— (the model after training)", "the weights of the epoch with the "
+             "lowest validation loss", "paper silent", "'the best-trained model' is not defined; the "
+             "validation songs choose it, never the test songs"),
     Fidelity("optimizer, learning rate, batch size", "not given", "Adam 1e-3, batch 32",
              "paper silent", "Keras defaults"),
     Fidelity("hyperparameter tuning", "'the best-trained model ... after hyperparameter "
