@@ -295,6 +295,10 @@ def test_the_caption_says_which_data_it_ranks(tmp_path):
     assert lb.leaderboard_caption(dev) == "ranked on: real 4Q, 120 of 900 clips; a subset, not the paper's data"
     whole = lb.Clips(pd.DataFrame({"track_id": [f"MT{i}" for i in range(900)]}), "4Q (real)", True)
     assert "the methods-comparison paper's data" in lb.leaderboard_caption(whole)
+    expanded = lb.Clips(pd.DataFrame({"track_id": [f"A{i}" for i in range(1629)], "collection": "New-4QAED C"}),
+                        "New-4QAED C (real)", True)                 # more clips than 4Q, yet not Original-4QAED
+    assert lb.leaderboard_caption(expanded).startswith("ranked on: real New-4QAED C, 1629 clips")
+    assert "not Original-4QAED" in lb.leaderboard_caption(expanded)
     (tmp_path / "leaderboard.md").write_text(f"{lb.leaderboard_caption(dev)}\n\n| entry |\n|---|\n| SVM |\n")
     assert lb.read_caption(tmp_path) == lb.leaderboard_caption(dev)
     (tmp_path / "other.md").write_text("| entry |\n")

@@ -893,3 +893,13 @@ def test_load_data_reads_the_released_layout_and_sets_ours_beside_its_column(tmp
     wide, long = T.table3(ctx, cfg, status, scores, column=data.column)
     assert set(long.loc[long["reproduced"].notna(), "data set"]) == {"New-4QAED C"}
     assert wide.loc[0, "units"] == 10 and "do not compare" in T.table3_caption(data.column)
+
+
+def test_every_table3_row_of_the_paper_has_a_row_here():
+    """Each of the paper's Table 3 methods is a row of ours (run, or shown with why not)."""
+    from mer_utils.results import paper_values
+
+    for col in C.COLUMNS:
+        paper_rows = set(paper_values("louro", f"3/{col}")["row"])
+        ours = {R.ROWS[k].table3 for k in R.ALL_ROWS if k != "svm_infold"}
+        assert paper_rows == ours, (col, paper_rows ^ ours)
