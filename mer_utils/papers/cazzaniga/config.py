@@ -17,6 +17,8 @@ SOURCES = ("4q", "pmemo", "deam", "bimodal")
 SOURCE_TITLES = {"4q": "4Q", "pmemo": "PMEmo", "deam": "Emotion in Music", "bimodal": "Bi-Modal"}
 CLASSES = tuple(L.QUADRANTS)                       # Q1..Q4, class index order
 CLASS_NAMES = dict(L.QUADRANT_NAMES)               # Q1 -> "A+V+" (the paper's names)
+#: rows a profile may leave to ``full`` (:attr:`Config.full_only`): the head-reading ablation
+FULL_ONLY_ROWS = ("head_ablation",)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +70,15 @@ class Config(PaperConfig):
     pooling: str = setting("none", paper='"Flatten Layer: flattens the output from ... the last layer '
                                          'of EfficientNetB3"',
                            note="'none': the un-pooled feature map is flattened; 'avg'/'max' pool first")
+    head_ablation: bool = setting(True, paper="— (our ablation; the paper runs one head)",
+                                  note="also train the other reading of 'Flatten ... the last layer of "
+                                       "EfficientNetB3' on the same folds: global average pooling before "
+                                       "the dense head when pooling is 'none', the un-pooled Flatten when a "
+                                       "profile pools (demo)")
+    full_only: tuple = setting((), paper="— (the paper trains its one network)",
+                               note="(row, reason) pairs: rows not trained under this profile (the tables "
+                                    "and the learning table list them as 'full profile only' with the "
+                                    "reason); they run under smoke and full")
     bn_momentum: float = setting(0.99, paper="not given (Keras's BatchNormalization default, 0.99)",
                                  note="momentum of the backbone's batch-normalisation moving averages, "
                                       "which inference uses; from random initialisation a few dozen "
@@ -124,6 +135,13 @@ class Config(PaperConfig):
             raise ValueError(f"stop_monitor must be 'val_loss' or 'val_accuracy', not {self.stop_monitor!r}")
         if self.folds < 2:
             raise ValueError("folds must be >= 2")
+        unknown = sorted(set(dict(self.full_only)) - set(FULL_ONLY_ROWS))
+        if unknown:
+            raise ValueError(f"full_only names unknown row(s) {unknown}; known: {FULL_ONLY_ROWS}")
+
+    def trains(self, row: str) -> bool:
+        """Whether ``row`` (one of :data:`FULL_ONLY_ROWS`) is trained under this profile."""
+        return row not in dict(self.full_only)
 
 
 def scalings(cfg: Config) -> pd.DataFrame:
