@@ -355,6 +355,12 @@ def test_fidelity_reads_the_head_and_computes_its_sizes():
     assert fid.loc["test split: genre (EiM)", "status"] == "same"
     assert "ablation flattens" in C.fidelity.fidelity(C.Config.for_profile("demo")).set_index("point").loc["head", "ours"]
     assert T.head_sizes(C.Config(pooling="avg"))["features"] == 1536
+    # the ablation runs under smoke and full; demo leaves it to full with its measured reason
+    demo = C.Config.for_profile("demo")
+    assert C.Config().trains("head_ablation") and C.Config.for_profile("smoke").trains("head_ablation")
+    assert not demo.trains("head_ablation") and "measured" in dict(demo.full_only)["head_ablation"]
+    assert "full profile only under demo" in T.readings_caption(demo, None, None)
+    assert "full_only" not in T.caption(demo, None, "x")                    # said once, where it applies
 
 
 def test_make_splits_fixed_test_k_folds_saved_and_reused(tmp_path):

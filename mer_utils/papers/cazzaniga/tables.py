@@ -80,7 +80,7 @@ def caption(cfg: Config, weights: Weights | None, what: str, data: str = "") -> 
     """A table's caption: what it shows, on which data, and every departure from the paper."""
     sc = scalings(cfg)
     scaled = "; ".join(f"{r.setting} {r.value} (paper {r.paper})" for r in sc.itertuples()
-                       if r.setting not in ("balance_totals", "random_init_learning_rate"))
+                       if r.setting not in ("balance_totals", "random_init_learning_rate", "full_only"))
     parts = [what]
     if data:
         parts.append(f"Data: {data}.")
@@ -281,6 +281,19 @@ def head_readings(ctx, cfg: Config, exp: str, ablation: str | None) -> pd.DataFr
                         "values into the head": size["features"], "head parameters": size["head"]})
             rows.append(row)
     return pd.DataFrame(rows)
+
+
+def readings_caption(cfg: Config, weights: Weights | None, ablation: str | None, data: str = "") -> str:
+    """The caption of :func:`head_readings`: what it shows, and — where this profile leaves the
+    ablation to ``full`` — that only the main network's rows are there, and why."""
+    from .pipeline import ablation_config, network_name
+
+    what = ("The head's two readings on the same folds and test part: accuracy and macro F1 per fold, their "
+            "mean (All Folds) and std; values into the head and the head's parameters.")
+    if ablation is None and cfg.head_ablation and not cfg.trains("head_ablation"):
+        what += (f" Only {network_name(cfg)} is shown: {network_name(ablation_config(cfg))} is full profile "
+                 f"only under {cfg.profile} ({dict(cfg.full_only)['head_ablation']}).")
+    return caption(cfg, weights, what, data)
 
 
 def learning(ctx, cfg: Config, exp: str, ablation: str | None = None) -> pd.DataFrame:
