@@ -251,3 +251,90 @@ def test_4q_full_feature_release_is_found_beside_the_data(tmp_path):
     assert find_full_features(root, explicit=hit) == hit         # an explicit path wins
     with pytest.raises(FileNotFoundError):
         find_full_features(root, explicit=tmp_path / "absent.csv")
+
+
+# --------------------------------------------------------------------------- Emotion in Music / DEAM genres
+def _eim_root(tmp_path, ids=(10, 11, 12), *, info=True):
+    """Emotion in Music 2013 as published: annotations/ (static annotations and songs_info.csv)
+    beside clips_45seconds/."""
+    de = tmp_path / "eim"
+    (de / "annotations").mkdir(parents=True)
+    pd.DataFrame({"song_id": list(ids), "mean_arousal": 6.0, "std_arousal": 1, "mean_valence": 6.0,
+                  "std_valence": 1}).to_csv(de / "annotations/static_annotations.csv", index=False)
+    for i in ids:
+        _wav(de / "clips_45seconds" / f"{i}.wav", 1)
+    if info:   # the publisher's columns; values padded with tabs and spaces as in the archive
+        (de / "annotations/songs_info.csv").write_text(
+            "song_id,file_name,Artist,Song title,start of the segment (min.sec),end of the segment (min.sec),"
+            "Genre,Mediaeval 2013 set\n"
+            "10,10.mp3,Artist A\t,Song A,0.30,1.15,\tRock ,development\n"
+            "11,11.mp3,Artist B,Song B,1.00,1.45,Folk,evaluation\n")
+    return de
+
+
+def _deam_root(tmp_path, ids=(2, 1001, 2001), *, years=(2013, 2014, 2015)):
+    """DEAM as published: song-level annotations, MEMD_audio and metadata/metadata_20XX.csv,
+    whose columns differ per year and whose rows run past the header (2014's last.fm labels,
+    2015's extra genre fields)."""
+    from mer_utils.datasets.va_sets import _DEAM_SONG_LEVEL
+
+    base = tmp_path / "DEAM"
+    sl = base / _DEAM_SONG_LEVEL
+    sl.mkdir(parents=True)
+    pd.DataFrame({"song_id": list(ids), " valence_mean": 6.0, " valence_std": 1.0, " arousal_mean": 3.0,
+                  " arousal_std": 1.0}).to_csv(sl / "static_annotations_averaged_songs_1_2000.csv", index=False)
+    for i in ids:
+        _wav(base / "DEAM_audio/MEMD_audio" / f"{i}.wav", 1)
+    meta = base / "metadata"
+    meta.mkdir()
+    files = {2013: "song_id,file_name,Artist,Song title,start of the segment (min.sec),"
+                   "end of the segment (min.sec),Genre\n2,2.mp3,Art 2,Title 2,0.30,1.15,Blues\n",
+             2014: "Id,Artist,Album,Track,Genre,segment start,segment end,last.fm labels\n"
+                   "1001,Art 1001,Alb,Title 1001,Electronic,0,45,chill,ambient,night\n",
+             2015: "id,Filename,title,artist,album,genre\n2001,2001.mp3,Title 2001,Art 2001,N/A,Pop,Rock\n"}
+    for y in years:
+        (meta / f"metadata_{y}.csv").write_text(files[y])
+    return base
+
+
+def test_eim_songs_info_gives_genre_artist_and_title(tmp_path):
+    df = D.load("deam", _eim_root(tmp_path))
+    g = df.set_index("track_id")
+    assert g.loc["10", "genre"] == "Rock" and g.loc["11", "genre"] == "Folk"
+    assert g.loc["10", "artist"] == "Artist A" and g.loc["11", "title"] == "Song B"
+    assert pd.isna(g.loc["12", "genre"])                       # no metadata row: NaN, and said
+    assert any("1 of 3 songs have no row" in n and "12" in n for n in df.attrs["load_notes"])
+
+
+def test_deam_metadata_per_year_columns_and_ragged_rows(tmp_path):
+    _deam_root(tmp_path)
+    assert D.discover(tmp_path) == {"deam": tmp_path}                    # <root>/DEAM/... is found
+    df = D.load("deam", tmp_path).set_index("track_id")
+    assert df.loc["2", "genre"] == "Blues" and df.loc["2", "title"] == "Title 2"
+    assert df.loc["1001", "genre"] == "Electronic" and df.loc["1001", "artist"] == "Art 1001"   # labels dropped
+    assert df.loc["2001", "genre"] == "Pop, Rock" and df.loc["2001", "artist"] == "Art 2001"    # genre fields joined
+    assert df.attrs["load_notes"] == []
+
+
+def test_deam_without_metadata_loads_and_says_so(tmp_path):
+    df = D.load("deam", _eim_root(tmp_path, info=False))
+    assert len(df) == 3 and df["genre"].isna().all()
+    assert "no genre metadata" in df.attrs["load_notes"][0] and "songs_info.csv" in df.attrs["load_notes"][0]
+    part = D.load("deam", _deam_root(tmp_path / "d", years=(2013,)))
+    assert part.set_index("track_id").loc["2", "genre"] == "Blues" and part["genre"].isna().sum() == 2
+    assert any("metadata_2014.csv" in n for n in part.attrs["load_notes"])
+
+
+def test_malformed_deam_metadata_is_named(tmp_path):
+    de = _eim_root(tmp_path)
+    info = de / "annotations/songs_info.csv"
+    info.write_text("song_id,file_name,Artist\n10,10.mp3,A\n")             # no genre column
+    with pytest.raises(DatasetError, match="songs_info.csv.*genre"):
+        D.load("deam", de)
+    info.write_text("")
+    with pytest.raises(DatasetError, match="songs_info.csv.*empty"):
+        D.load("deam", de)
+    base = _deam_root(tmp_path / "d")
+    (base / "metadata/metadata_2015.csv").write_text("id,Filename,title,artist,album,genre\n")
+    with pytest.raises(DatasetError, match="metadata_2015.csv.*no song rows"):
+        D.load("deam", base)

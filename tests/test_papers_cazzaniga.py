@@ -288,6 +288,81 @@ def test_test_part_is_balanced_by_class_source_and_genre():
         assert per_cell.to_numpy().min() >= 1 and per_cell.to_numpy().max() <= 2
 
 
+def _eim_release(root, *, genres=True):
+    """Emotion in Music 2013 as published (annotations/static_annotations.csv, songs_info.csv
+    with the publisher's columns, clips_45seconds/): 80 songs, 20 per quadrant, 10 of each of
+    two genres per quadrant."""
+    from conftest import write_tone
+
+    (root / "annotations").mkdir(parents=True)
+    va = {"Q1": (7.0, 7.0), "Q2": (3.0, 7.0), "Q3": (3.0, 3.0), "Q4": (7.0, 3.0)}
+    ann, info = [], ["song_id,file_name,Artist,Song title,start of the segment (min.sec),"
+                     "end of the segment (min.sec),Genre,Mediaeval 2013 set"]
+    for i in range(80):
+        q = ("Q1", "Q2", "Q3", "Q4")[i % 4]
+        v, a = va[q]
+        ann.append({"song_id": i + 2, "mean_arousal": a, "std_arousal": 1, "mean_valence": v, "std_valence": 1})
+        info.append(f"{i + 2},{i + 2}.mp3,Artist {i},Song {i},0.30,1.15,{('Rock', 'Classical')[(i // 4) % 2]},"
+                    "development")
+        write_tone(root / "clips_45seconds" / f"{i + 2}.wav", 0.2)
+    pd.DataFrame(ann).to_csv(root / "annotations" / "static_annotations.csv", index=False)
+    if genres:
+        (root / "annotations" / "songs_info.csv").write_text("\n".join(info) + "\n")
+    return root
+
+
+def test_genre_balance_on_a_real_layout_eim_and_its_absence_said(tmp_path):
+    from mer_utils.context import setup_run
+
+    root = _eim_release(tmp_path / "data" / "eim")
+    ctx = setup_run(C.config.NOTEBOOK, profile="demo", data_root=str(tmp_path / "data"))
+    cfg = C.Config.for_profile("demo")
+    table, _ = P.load_corpus(ctx, cfg)
+    assert set(table["genre"]) == {"Rock", "Classical"}                     # read from songs_info.csv
+    for seed in range(4):                                                   # 8 test songs: 2 per class,
+        splits, _ = P.make_splits(ctx, cfg, table, seed=seed, directory=tmp_path / f"s{seed}")
+        test = table.iloc[splits[0].test]                                   # one of each genre in each
+        assert (pd.crosstab(test["quadrant"], test["genre"]) == 1).all().all()
+    gb = P.genre_balance(ctx, cfg, table)
+    assert gb.applied and (gb.songs, gb.with_genre, gb.genres) == (80, 80, 2)
+    assert ctx.manifest.settings["cazzaniga_genre_balance"]["state"] == "applied"
+    assert C.fidelity.fidelity(cfg, gb).set_index("point").loc["test split: genre (EiM)", "status"] == "same"
+
+    (root / "annotations" / "songs_info.csv").unlink()                      # the metadata absent
+    ctx = setup_run(C.config.NOTEBOOK, profile="demo", data_root=str(tmp_path / "data"))
+    table, _ = P.load_corpus(ctx, cfg)
+    assert table["genre"].isna().all()
+    assert any("no genre metadata" in n for n in ctx.manifest.notes)        # the loader's note
+    P.make_splits(ctx, cfg, table, directory=tmp_path / "none")
+    said = [n for n in ctx.manifest.notes if "departure: no genre metadata under" in n]
+    assert len(said) == 1 and str(root) in said[0]
+    assert ctx.manifest.settings["cazzaniga_genre_balance"]["state"] == "no metadata"
+    point = C.fidelity.fidelity(cfg, P.genre_balance(ctx, cfg, table)).set_index("point").loc["test split: genre (EiM)"]
+    assert point["status"] == "departure" and f"no genre metadata under {root}" in point["reason"]
+    assert P.genre_balance(ctx, C.Config.for_profile("demo", genre_balance=False), table).state == "off"
+    assert P.genre_balance(ctx, cfg, table[table["source"] != "deam"]).state == "no EiM songs"
+
+
+def test_fidelity_reads_the_head_and_computes_its_sizes():
+    fid = C.fidelity.fidelity().set_index("point")
+    head = fid.loc["head"]
+    assert head["status"] == "paper silent" and "Flatten" in head["paper"]
+    size = T.head_sizes(C.Config())
+    assert size["map"] == (10, 10, 1536) and size["first_dense_weights"] == 153_600 * 512
+    assert size["backbone"] == 10_783_535                 # cost model's whole network minus its head
+    assert f"{size['first_dense_weights'] / 1e6:.1f} M" in head["ours"] and "10.8 M" in head["ours"]
+    assert fid.loc["fine-tuning", "status"] == "paper silent" and "frozen" in fid.loc["fine-tuning", "reason"]
+    assert fid.loc["test split: genre (EiM)", "status"] == "same"
+    assert "ablation flattens" in C.fidelity.fidelity(C.Config.for_profile("demo")).set_index("point").loc["head", "ours"]
+    assert T.head_sizes(C.Config(pooling="avg"))["features"] == 1536
+    # the ablation runs under smoke and full; demo leaves it to full with its measured reason
+    demo = C.Config.for_profile("demo")
+    assert C.Config().trains("head_ablation") and C.Config.for_profile("smoke").trains("head_ablation")
+    assert not demo.trains("head_ablation") and "measured" in dict(demo.full_only)["head_ablation"]
+    assert "full profile only under demo" in T.readings_caption(demo, None, None)
+    assert "full_only" not in T.caption(demo, None, "x")                    # said once, where it applies
+
+
 def test_make_splits_fixed_test_k_folds_saved_and_reused(tmp_path):
     df = _split_table(20)
     cfg = C.Config.for_profile("demo", folds=5)
@@ -500,6 +575,46 @@ def test_folds_train_through_one_trainer_from_one_initialisation(tmp_path, monke
     fits.clear()
     P.run_experiment(ctx, cfg, X, df, splits, w)                     # resumable: nothing trained
     assert fits == []
+
+
+@pytest.mark.backend
+def test_head_ablation_is_the_other_reading_on_the_same_folds(tmp_path, monkeypatch):
+    pytest.importorskip("keras")
+    from mer_utils.models import efficientnet
+
+    built = []
+
+    def spy(input_shape, n_classes, **kw):
+        built.append(kw["pooling"])
+        return _tiny_classifier(input_shape, n_classes)
+
+    monkeypatch.setattr(efficientnet, "build_classifier", spy)
+    rng = np.random.default_rng(0)
+    df = _split_table(5)
+    X = rng.uniform(-70, 0, (len(df), 40, 16)).astype(np.float32)
+    ctx = _ctx(tmp_path)
+    cfg = C.Config.for_profile("smoke", epochs=1)
+    w = P.Weights("random", None, "test", 1e-3)
+    splits, _ = P.make_splits(ctx, cfg, df)
+    exp = P.run_experiment(ctx, cfg, X, df, splits, w)
+    abl = P.run_head_ablation(ctx, cfg, X, df, splits, w)
+    assert built == [None, "avg"] and abl == "cazzaniga_head_avgpool_source_all" != exp
+    a, b = load_predictions(tmp_path, exp), load_predictions(tmp_path, abl)
+    assert [list(f.ids) for f in a] == [list(f.ids) for f in b]               # same folds, same test part
+    rd = T.head_readings(ctx, cfg, exp, abl)
+    assert list(rd["reading"].unique()) == ["Flatten of the un-pooled map", "global avg pooling, then Flatten"]
+    assert list(rd["metric"]) == ["Accuracy", "F1-Score"] * 2 and rd[["Fold 1", "Fold 2", "All Folds"]].notna().all().all()
+    assert rd.loc[0, "All Folds"] == pytest.approx(T.fold_scores(ctx, exp)["accuracy"].mean())
+    assert len(T.learning(ctx, cfg, exp, abl)) == 2
+    # a profile that leaves it to full: not trained, said with the reason, listed in the learning table
+    skip = C.Config.for_profile("smoke", epochs=1, full_only=(("head_ablation", "measured: too slow"),))
+    assert P.run_head_ablation(ctx, skip, X, df, splits, w) is None
+    assert any("full profile only: measured: too slow" in n for n in ctx.manifest.notes)
+    row = T.learning(ctx, skip, exp, None).iloc[-1]
+    assert row["units"] == 0 and row["verdict"] == "full profile only: measured: too slow"
+    assert len(T.head_readings(ctx, skip, exp, None)) == 2
+    with pytest.raises(ValueError, match="full_only"):
+        C.Config.for_profile("smoke", full_only=(("bogus", "x"),))
 
 
 def test_ensemble_and_models_table_use_evaluation_metrics(tmp_path):

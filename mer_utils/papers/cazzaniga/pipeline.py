@@ -246,12 +246,75 @@ def _genres(cfg: Config, kept: pd.DataFrame) -> list | None:
     return [gv if e else None for gv, e in zip(kept["genre"], is_eim)]
 
 
+@dataclasses.dataclass(frozen=True)
+class GenreBalance:
+    """Whether the test split could be balanced by genre inside Emotion in Music (Sec. 4.1),
+    on this run's songs: ``state`` is ``applied`` (EiM songs carry a genre), ``no metadata``
+    (EiM songs, none with a genre: the set's metadata files were not under its folder),
+    ``no EiM songs`` or ``off`` (``cfg.genre_balance`` False)."""
+
+    state: str
+    songs: int = 0
+    with_genre: int = 0
+    genres: int = 0
+    root: str = ""
+    demo: bool = False
+
+    @property
+    def applied(self) -> bool:
+        return self.state == "applied"
+
+    @property
+    def text(self) -> str:
+        if self.state == "applied":
+            where = "the demo corpus's mimicked genres" if self.demo else f"the set's metadata under {self.root}"
+            left = (f"; {self.songs - self.with_genre} song(s) without a genre row form a cell of their own"
+                    if self.with_genre < self.songs else "")
+            return (f"genre balance applied: {self.with_genre} of {self.songs} Emotion in Music songs carry one "
+                    f"of {self.genres} genres ({where}){left}")
+        if self.state == "no metadata":
+            return (f"departure: no genre metadata under {self.root} — none of the {self.songs} Emotion in Music "
+                    "songs carries a genre (annotations/songs_info.csv, or DEAM's metadata/metadata_2013.csv, "
+                    "absent), so the test split is balanced by class and data set only")
+        if self.state == "no EiM songs":
+            return "genre balance not applicable: no Emotion in Music song in this run (the paper balances only it)"
+        return "genre balance off by configuration (genre_balance=False)"
+
+
+def genre_balance(ctx, cfg: Config, kept: pd.DataFrame) -> GenreBalance:
+    """Which case of the paper's genre balance holds on ``kept`` (:class:`GenreBalance`),
+    recorded in the manifest (a note and ``settings["cazzaniga_genre_balance"]``): a run
+    on Emotion in Music without its metadata says the balance could not be applied."""
+    import os
+
+    is_eim = (kept["source"] == "deam").to_numpy()
+    if not cfg.genre_balance:
+        gb = GenreBalance("off")
+    elif not is_eim.any():
+        gb = GenreBalance("no EiM songs")
+    else:
+        g = kept.loc[is_eim, "genre"] if "genre" in kept.columns else pd.Series(np.nan, index=kept.index[is_eim])
+        g = g.where(g.astype(str).str.strip() != "")
+        demo = bool((kept.loc[is_eim, "dataset"].astype(str) == "demo").all()) if "dataset" in kept.columns else False
+        found = ctx.datasets() if callable(getattr(ctx, "datasets", None)) else {}
+        paths = [p for p in kept.loc[is_eim, "path"].astype(str) if p] if "path" in kept.columns else []
+        root = str(found.get("deam") or (os.path.commonpath(paths) if paths else "the data root"))
+        gb = GenreBalance("applied" if g.notna().any() else "no metadata", songs=int(is_eim.sum()),
+                          with_genre=int(g.notna().sum()), genres=int(g.nunique()), root=root, demo=demo)
+    note = f"{NOTEBOOK}: {gb.text}"
+    if note not in ctx.manifest.notes:
+        ctx.manifest.notes.append(note)
+    ctx.manifest.settings["cazzaniga_genre_balance"] = dataclasses.asdict(gb) | {"text": gb.text}
+    return gb
+
+
 def make_splits(ctx, cfg: Config, kept: pd.DataFrame, *, seed: int | None = None,
                 directory: Path | None = None) -> tuple[list[Split], Path]:
     """The 90/10 test part and the stratified k folds of the 90 %, each fold's split a file.
 
     Unit ``r00-fKK``: train = the 90 % minus fold K, validation = fold K, test = the
-    fixed 10 % (:func:`balanced_test_rows`). Each fold is stored through
+    fixed 10 % (:func:`balanced_test_rows`; by genre inside Emotion in Music where its songs
+    carry one, and :func:`genre_balance` records which case holds). Each fold is stored through
     :func:`mer_utils.evaluation.protocols.load_or_make_splits` as a ``predefined`` split
     (``track_id, split, label``) in ``results/<label>/splits/cazzaniga-rRR-fKK-predefined-<hash>/``,
     the hash covering the ids, labels and parts: the same songs and settings find the same
@@ -264,6 +327,7 @@ def make_splits(ctx, cfg: Config, kept: pd.DataFrame, *, seed: int | None = None
     seed = ctx.seed if seed is None else int(seed)
     ids = kept["track_id"].astype(str).tolist()
     y = kept["quadrant"].astype(str).to_numpy()
+    genre_balance(ctx, cfg, kept)                           # which case holds, in the manifest
     genres = _genres(cfg, kept)
     test = balanced_test_rows(y, kept["source"], genres, test_size=cfg.test_size, seed=seed)
     dev = np.setdiff1d(np.arange(len(ids)), test)
@@ -401,7 +465,7 @@ def _run_config(cfg: Config, kept: pd.DataFrame, **extra) -> dict[str, Any]:
 
 
 def run_experiment(ctx, cfg: Config, X: np.ndarray, kept: pd.DataFrame, splits: Sequence[Split],
-                   weights: Weights) -> str:
+                   weights: Weights, *, name: str | None = None) -> str:
     """Train and score every fold (resumable); returns the experiment name.
 
     Each fold: images against the per-source references of ``cfg.db_reference``; fit on
@@ -434,12 +498,45 @@ def run_experiment(ctx, cfg: Config, X: np.ndarray, kept: pd.DataFrame, splits: 
     config = _run_config(cfg, kept, weights={"kind": weights.kind, "learning_rate": weights.learning_rate,
                                              "file": Path(weights.path).name if weights.path else None},
                          recipe=recipe(cfg, weights).describe())
-    exp = experiment_name(cfg)
+    exp = name or experiment_name(cfg)
     run_protocol(ctx.results_dir, exp, splits, config=config, fit_predict=fit_predict, rows=row_fingerprints(X),
                  meta={"paper": PAPER, "backbone": cfg.backbone, "weights": weights.description,
                        "db_reference": cfg.db_reference, "image_size": cfg.image_size,
-                       "labels": list(CLASSES)})
+                       "pooling": cfg.pooling, "labels": list(CLASSES)})
     return exp
+
+
+# =========================================================================== the head's two readings
+def ablation_config(cfg: Config) -> Config:
+    """The other reading of "Flatten ... the last layer of EfficientNetB3" at ``cfg``'s
+    settings: global average pooling before the same dense head when ``cfg`` flattens the
+    un-pooled map (the paper's reading, ``full``), the un-pooled Flatten when ``cfg`` pools
+    (``demo``). Nothing else changes."""
+    return dataclasses.replace(cfg, pooling="avg" if cfg.pooling == "none" else "none")
+
+
+def ablation_name(cfg: Config) -> str:
+    other = ablation_config(cfg).pooling
+    return f"cazzaniga_head_{'flatten' if other == 'none' else other + 'pool'}_{cfg.db_reference}"
+
+
+def run_head_ablation(ctx, cfg: Config, X: np.ndarray, kept: pd.DataFrame, splits: Sequence[Split],
+                      weights: Weights) -> str | None:
+    """The head-reading ablation (not in the paper): :func:`ablation_config`'s network on the
+    same folds, test part, images, weights and recipe, through the one engine
+    (:func:`run_experiment`), stored as its own experiment (:func:`ablation_name`). Returns
+    None, printed and noted in the manifest, when ``cfg.head_ablation`` is off or the
+    profile leaves it to ``full`` (``cfg.full_only``, with the measured reason)."""
+    if not cfg.head_ablation:
+        return None
+    if not cfg.trains("head_ablation"):
+        why = dict(cfg.full_only)["head_ablation"]
+        msg = f"{NOTEBOOK}: head ablation ({network_name(ablation_config(cfg))}) is full profile only: {why}"
+        print(msg)
+        if msg not in ctx.manifest.notes:
+            ctx.manifest.notes.append(msg)
+        return None
+    return run_experiment(ctx, ablation_config(cfg), X, kept, splits, weights, name=ablation_name(cfg))
 
 
 def control_features(images: np.ndarray) -> np.ndarray:
@@ -483,9 +580,13 @@ def network_name(cfg: Config) -> str:
     if (cfg.pooling, tuple(cfg.head_units), tuple(cfg.head_dropouts)) == (
             paper.pooling, tuple(paper.head_units), tuple(paper.head_dropouts)):
         return f"{cfg.backbone} + the paper's head"
-    pool = "" if cfg.pooling == "none" else "pooled "
     dense = "/".join(str(u) for u in cfg.head_units)
-    return f"{cfg.backbone} + {pool}Dense {dense} head (ours)"
+    if (tuple(cfg.head_units), tuple(cfg.head_dropouts)) == (tuple(paper.head_units), tuple(paper.head_dropouts)):
+        pool = {"avg": "average-pooled", "max": "max-pooled"}.get(cfg.pooling, "")
+        return f"{cfg.backbone} + the paper's head, {pool} (the other reading)"
+    pool = "" if cfg.pooling == "none" else "pooled "
+    flat = "Flatten + " if cfg.pooling == "none" else ""
+    return f"{cfg.backbone} + {pool}{flat}Dense {dense} head (ours)"
 
 
 def paper_and_control(cfg: Config, exp: str, control: str) -> dict[str, str]:

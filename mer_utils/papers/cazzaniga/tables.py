@@ -23,6 +23,38 @@ from .pipeline import Weights
 _CHANNELS = {"EfficientNetB0": 1280, "EfficientNetB1": 1280, "EfficientNetB2": 1408, "EfficientNetB3": 1536}
 
 
+def _dense_parameters(features: int, units: Sequence[int], n_classes: int) -> int:
+    sizes = [int(features), *map(int, units), int(n_classes)]
+    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def head_sizes(cfg: Config) -> dict:
+    """The sizes behind the head's reading at ``cfg``: the backbone's feature map, the values
+    the head gets (the map flattened, or its channels when pooled), the first dense layer's
+    weights, the head's parameters (arithmetic, as :func:`head_table`), and the backbone's
+    parameters: the measured whole-model count of the cost model (``mer_utils.cost``, the
+    paper's network at 300 px) minus its head, NaN for a backbone it did not measure."""
+    from mer_utils.cost import load_measured
+
+    side = -(-int(cfg.image_size) // 32)
+    ch = _CHANNELS[cfg.backbone]
+    features = ch if cfg.pooling != "none" else side * side * ch
+    backbone = float("nan")
+    try:
+        m = load_measured()
+        row = m[(m["paper"] == PAPER) & (m["network"] == cfg.backbone)]
+        if len(row):
+            h, w, _ = (int(v) for v in str(row["input_shape"].iloc[0]).split("x"))
+            paper = Config()
+            flat = -(-h // 32) * -(-w // 32) * ch
+            backbone = int(row["parameters"].iloc[0]) - _dense_parameters(flat, paper.head_units, len(CLASSES))
+    except (FileNotFoundError, ValueError):
+        pass
+    return {"map": (side, side, ch), "features": features,
+            "first_dense_weights": features * int(cfg.head_units[0]),
+            "head": _dense_parameters(features, cfg.head_units, len(CLASSES)), "backbone": backbone}
+
+
 def head_table(cfg: Config) -> pd.DataFrame:
     """The head's layers on this configuration's image size, parameters counted by hand
     (an EfficientNet's feature map is ceil(size / 32) on a side; checked against Keras in
@@ -48,7 +80,7 @@ def caption(cfg: Config, weights: Weights | None, what: str, data: str = "") -> 
     """A table's caption: what it shows, on which data, and every departure from the paper."""
     sc = scalings(cfg)
     scaled = "; ".join(f"{r.setting} {r.value} (paper {r.paper})" for r in sc.itertuples()
-                       if r.setting not in ("balance_totals", "random_init_learning_rate"))
+                       if r.setting not in ("balance_totals", "random_init_learning_rate", "full_only"))
     parts = [what]
     if data:
         parts.append(f"Data: {data}.")
@@ -228,12 +260,59 @@ def references_table(cfg: Config, X: np.ndarray, kept: pd.DataFrame, splits: Seq
 
 
 
-def learning(ctx, cfg: Config, exp: str) -> pd.DataFrame:
+def head_readings(ctx, cfg: Config, exp: str, ablation: str | None) -> pd.DataFrame:
+    """Table 3's rows for the head's two readings on the same folds and test part: accuracy
+    and macro F1 per fold and their mean ("All Folds") and std, the values entering the head
+    and the head's parameters (:func:`head_sizes`). ``ablation`` None (not trained under this
+    profile): the paper-reading rows only."""
+    from .pipeline import ablation_config, network_name
+
+    rows = []
+    for c, e in ((cfg, exp), (ablation_config(cfg), ablation)):
+        if e is None:
+            continue
+        sc = fold_scores(ctx, e).sort_values("fold")
+        size = head_sizes(c)
+        reading = "Flatten of the un-pooled map" if c.pooling == "none" else f"global {c.pooling} pooling, then Flatten"
+        for m, name in (("accuracy", "Accuracy"), ("f1", "F1-Score")):
+            row = {"reading": reading, "network": network_name(c), "experiment": e, "metric": name}
+            row.update({f"Fold {int(f) + 1}": v for f, v in zip(sc["fold"], sc[m])})
+            row.update({"All Folds": sc[m].mean(), "std": sc[m].std(ddof=1),
+                        "values into the head": size["features"], "head parameters": size["head"]})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def readings_caption(cfg: Config, weights: Weights | None, ablation: str | None, data: str = "") -> str:
+    """The caption of :func:`head_readings`: what it shows, and — where this profile leaves the
+    ablation to ``full`` — that only the main network's rows are there, and why."""
+    from .pipeline import ablation_config, network_name
+
+    what = ("The head's two readings on the same folds and test part: accuracy and macro F1 per fold, their "
+            "mean (All Folds) and std; values into the head and the head's parameters.")
+    if ablation is None and cfg.head_ablation and not cfg.trains("head_ablation"):
+        what += (f" Only {network_name(cfg)} is shown: {network_name(ablation_config(cfg))} is full profile "
+                 f"only under {cfg.profile} ({dict(cfg.full_only)['head_ablation']}).")
+    return caption(cfg, weights, what, data)
+
+
+def learning(ctx, cfg: Config, exp: str, ablation: str | None = None) -> pd.DataFrame:
     """Did the network learn? (:func:`mer_utils.evaluation.learning_table` on its stored
     folds: mean macro-F1 against the demo's bar of 0.40, folds that predict one class, the
-    pooled test against the majority class.) The control is not a network and is left out."""
+    pooled test against the majority class.) The head-reading ablation gets its own row ("full
+    profile only" with the reason where ``cfg.full_only`` leaves it out). The control is not
+    a network and is left out."""
     from mer_utils.evaluation import learning_table
 
-    from .pipeline import network_name
+    from .pipeline import ablation_config, ablation_name, network_name
 
-    return learning_table(ctx.results_dir, {network_name(cfg): exp}, "quadrant")
+    nets = {network_name(cfg): exp}
+    if ablation is not None:
+        nets[network_name(ablation_config(cfg))] = ablation
+    out = learning_table(ctx.results_dir, nets, "quadrant")
+    if ablation is None and cfg.head_ablation and not cfg.trains("head_ablation"):
+        out = pd.concat([out, pd.DataFrame([{
+            "network": network_name(ablation_config(cfg)), "experiment": ablation_name(cfg), "units": 0,
+            "learned": False, "beats chance": False,
+            "verdict": f"full profile only: {dict(cfg.full_only)['head_ablation']}"}])], ignore_index=True)
+    return out
