@@ -111,9 +111,10 @@ FIDELITY = [
              "ImageNet weights offline a frozen random backbone could not learn at all"),
     Fidelity("training", "sparse categorical cross-entropy, Adam 1e-5, 50 epochs, EarlyStopping on "
              "validation loss restoring the best weights",
-             "the same through the one engine (training.Trainer, ValidationStop); patience 5, batch 32; "
-             "every fold starts from the same initial weights",
-             "paper silent", "patience and batch size not given"),
+             "the same through the one engine (training.Trainer, ValidationStop)", "same"),
+    Fidelity("patience, batch size, initial weights", "—", "patience 5, batch 32; every fold starts from the "
+             "same initial weights", "paper silent",
+             "patience and batch size are not given; one start for all folds keeps the folds' spread about the data"),
     Fidelity("demo profile", "the settings above (full profile)",
              "EfficientNetB0 on 64-px images, 3 folds, up to 15 epochs, an average-pooled Dense 64 head, "
              "batch-normalisation momentum 0.5, early stopping on validation accuracy (patience 5); the head "
