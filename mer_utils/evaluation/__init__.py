@@ -24,4 +24,5 @@ from mer_utils.evaluation.protocols import (  # noqa: F401
 from mer_utils.evaluation.aggregation import (  # noqa: F401
     chunk_decision, majority_vote, mean_probability, segment_statistics)
 from mer_utils.evaluation.stats import corrected_resampled_ttest  # noqa: F401
-from mer_utils.evaluation.learning import BARS, beats_chance, learning_table, stored_histories  # noqa: F401
+from mer_utils.evaluation.learning import (BARS, beats_chance, learning_record, learning_table,  # noqa: F401
+                                          not_trained, stored_histories)

@@ -129,36 +129,55 @@ def _single_class(f) -> bool:
     return len(np.unique(np.asarray(f.predicted()).astype(str))) < 2
 
 
-def learning_table(results_dir: Path | str, experiments: Mapping[str, str], task: str) -> pd.DataFrame:
-    """One row per ``{name: experiment}``: units stored, the bar's metric (mean over units),
-    the bar, units that predict one class only, the chance test, and the verdict
-    ``learned`` (bar reached and no single-class unit). Experiments with no stored unit are
-    listed as ``not run``."""
+def learning_record(folds, task: str) -> dict:
+    """The learning check of one experiment's stored units (``folds``) under ``task``'s bar
+    (:data:`BARS`): ``units, metric, mean, bar, single-class units, p vs chance, beats chance,
+    learned`` (bar reached and no single-class unit) and ``verdict`` in words."""
+    if task not in BARS:
+        raise ValueError(f"unknown task {task!r}; choose from {sorted(BARS)}")
+    bar = BARS[task]
+    folds = list(folds)
+    vals = [_unit_metric(f, bar.metric) for f in folds]
+    single = sum(_single_class(f) for f in folds)
+    chance = beats_chance(folds)
+    mean = float(np.nanmean(vals)) if len(vals) and not all(math.isnan(v) for v in vals) else np.nan
+    learned = bool(np.isfinite(mean) and mean >= bar.value and single == 0)
+    why = ("learned" if learned else
+           f"below the bar ({bar.metric} {mean:.3f} < {bar.value:g})" if np.isfinite(mean) and mean < bar.value
+           else f"{single} of {len(folds)} unit(s) predict one class" if single else "no score")
+    return {"units": len(folds), "metric": bar.metric, "mean": mean, "bar": bar.value,
+            "single-class units": int(single), "p vs chance": chance["p_value"],
+            "beats chance": chance["beats_chance"], "learned": learned, "verdict": why}
+
+
+def not_trained(network: str, experiment: str, verdict: str, **extra) -> dict:
+    """A learning-table row for a network with no stored unit here: never trained under this
+    profile ("full profile only: <why>"), not runnable, or not run; ``extra`` columns (a task)
+    as the caller's table has them."""
+    return {"network": network, **extra, "experiment": experiment, "units": 0, "metric": np.nan, "mean": np.nan,
+            "bar": np.nan, "single-class units": 0, "p vs chance": np.nan, "beats chance": False, "learned": False,
+            "verdict": verdict}
+
+
+def learning_table(results_dir: Path | str, experiments: Mapping[str, str], task: str,
+                   not_trained_rows: Mapping[str, tuple[str, str]] | None = None) -> pd.DataFrame:
+    """One row per ``{name: experiment}``: :func:`learning_record` of its stored units.
+    Experiments with no stored unit are listed as ``not run``; ``not_trained_rows``
+    (``{name: (experiment, verdict)}``) follow, networks this profile does not train
+    (:func:`not_trained`)."""
     from mer_utils.results import load_predictions
 
     if task not in BARS:
         raise ValueError(f"unknown task {task!r}; choose from {sorted(BARS)}")
-    bar = BARS[task]
     recs = []
     for name, exp in experiments.items():
         try:
             folds = load_predictions(results_dir, exp)
         except FileNotFoundError:
-            recs.append({"network": name, "experiment": exp, "units": 0, "metric": bar.metric,
-                         "mean": np.nan, "bar": bar.value, "single-class units": 0, "p vs chance": np.nan,
-                         "beats chance": False, "learned": False, "verdict": "not run"})
+            recs.append({**not_trained(name, exp, "not run"), "metric": BARS[task].metric, "bar": BARS[task].value})
             continue
-        vals = [_unit_metric(f, bar.metric) for f in folds]
-        single = sum(_single_class(f) for f in folds)
-        chance = beats_chance(folds)
-        mean = float(np.nanmean(vals)) if len(vals) and not all(math.isnan(v) for v in vals) else np.nan
-        learned = bool(np.isfinite(mean) and mean >= bar.value and single == 0)
-        why = ("learned" if learned else
-               f"below the bar ({bar.metric} {mean:.3f} < {bar.value:g})" if np.isfinite(mean) and mean < bar.value
-               else f"{single} of {len(folds)} unit(s) predict one class" if single else "no score")
-        recs.append({"network": name, "experiment": exp, "units": len(folds), "metric": bar.metric, "mean": mean,
-                     "bar": bar.value, "single-class units": int(single), "p vs chance": chance["p_value"],
-                     "beats chance": chance["beats_chance"], "learned": learned, "verdict": why})
+        recs.append({"network": name, "experiment": exp, **learning_record(folds, task)})
+    recs += [not_trained(name, exp, verdict) for name, (exp, verdict) in (not_trained_rows or {}).items()]
     return pd.DataFrame(recs)
 
 

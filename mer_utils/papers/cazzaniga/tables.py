@@ -23,44 +23,45 @@ from .pipeline import Weights
 _CHANNELS = {"EfficientNetB0": 1280, "EfficientNetB1": 1280, "EfficientNetB2": 1408, "EfficientNetB3": 1536}
 
 
-def _dense_parameters(features: int, units: Sequence[int], n_classes: int) -> int:
-    sizes = [int(features), *map(int, units), int(n_classes)]
-    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+def _feature_map(cfg: Config) -> tuple[int, int, int]:
+    """An EfficientNet's last map at ``cfg``'s image size: ceil(size / 32) on a side (checked
+    against Keras in tests/test_models_efficientnet.py), the backbone's channels."""
+    side = -(-int(cfg.image_size) // 32)
+    return side, side, _CHANNELS[cfg.backbone]
 
 
 def head_sizes(cfg: Config) -> dict:
-    """The sizes behind the head's reading at ``cfg``: the backbone's feature map, the values
-    the head gets (the map flattened, or its channels when pooled), the first dense layer's
-    weights, the head's parameters (arithmetic, as :func:`head_table`), and the backbone's
-    parameters: the measured whole-model count of the cost model (``mer_utils.cost``, the
-    paper's network at 300 px) minus its head, NaN for a backbone it did not measure."""
+    """The sizes behind the head's reading at ``cfg``, from :func:`head_table`: the backbone's
+    feature map, the values the head gets (the map flattened, or its channels when pooled),
+    the first dense layer's weights, the head's parameters, and the backbone's parameters:
+    the measured whole-model count of the cost model (``mer_utils.cost``, the paper's network
+    at its measured input) minus the paper's head at that input, NaN for a backbone it did
+    not measure."""
+    import dataclasses
+
     from mer_utils.cost import load_measured
 
-    side = -(-int(cfg.image_size) // 32)
-    ch = _CHANNELS[cfg.backbone]
-    features = ch if cfg.pooling != "none" else side * side * ch
+    table = head_table(cfg)
+    features = int(table.loc[table["layer"] == "Flatten", "output"].iloc[0])
     backbone = float("nan")
     try:
         m = load_measured()
         row = m[(m["paper"] == PAPER) & (m["network"] == cfg.backbone)]
         if len(row):
             h, w, _ = (int(v) for v in str(row["input_shape"].iloc[0]).split("x"))
-            paper = Config()
-            flat = -(-h // 32) * -(-w // 32) * ch
-            backbone = int(row["parameters"].iloc[0]) - _dense_parameters(flat, paper.head_units, len(CLASSES))
+            if h == w:
+                paper_head = head_table(dataclasses.replace(Config(), backbone=cfg.backbone, image_size=h))
+                backbone = int(row["parameters"].iloc[0]) - int(paper_head["parameters"].fillna(0).sum())
     except (FileNotFoundError, ValueError):
         pass
-    return {"map": (side, side, ch), "features": features,
-            "first_dense_weights": features * int(cfg.head_units[0]),
-            "head": _dense_parameters(features, cfg.head_units, len(CLASSES)), "backbone": backbone}
+    return {"map": _feature_map(cfg), "features": features, "first_dense_weights": features * int(cfg.head_units[0]),
+            "head": int(table["parameters"].fillna(0).sum()), "backbone": backbone}
 
 
 def head_table(cfg: Config) -> pd.DataFrame:
     """The head's layers on this configuration's image size, parameters counted by hand
-    (an EfficientNet's feature map is ceil(size / 32) on a side; checked against Keras in
-    tests/test_models_efficientnet.py)."""
-    side = -(-int(cfg.image_size) // 32)
-    ch = _CHANNELS[cfg.backbone]
+    (:func:`_feature_map`)."""
+    side, _, ch = _feature_map(cfg)
     n = ch if cfg.pooling != "none" else side * side * ch
     rows = [{"layer": f"{cfg.backbone} (no top)", "output": f"{side} x {side} x {ch}"
              + (f" -> {cfg.pooling} pool" if cfg.pooling != "none" else ""), "parameters": None},
@@ -309,10 +310,8 @@ def learning(ctx, cfg: Config, exp: str, ablation: str | None = None) -> pd.Data
     nets = {network_name(cfg): exp}
     if ablation is not None:
         nets[network_name(ablation_config(cfg))] = ablation
-    out = learning_table(ctx.results_dir, nets, "quadrant")
+    rest = {}
     if ablation is None and cfg.head_ablation and not cfg.trains("head_ablation"):
-        out = pd.concat([out, pd.DataFrame([{
-            "network": network_name(ablation_config(cfg)), "experiment": ablation_name(cfg), "units": 0,
-            "learned": False, "beats chance": False,
-            "verdict": f"full profile only: {dict(cfg.full_only)['head_ablation']}"}])], ignore_index=True)
-    return out
+        rest[network_name(ablation_config(cfg))] = (
+            ablation_name(cfg), f"full profile only: {dict(cfg.full_only)['head_ablation']}")
+    return learning_table(ctx.results_dir, nets, "quadrant", rest)

@@ -154,7 +154,5 @@ def learning(ctx, cfg: Config, runs: Sequence[Run]) -> pd.DataFrame:
     from mer_utils.evaluation import learning_table
 
     nets = {r.row2: r.experiment for r in runs if r.kind == "network"}
-    table = learning_table(ctx.results_dir, nets, "multilabel")
-    rest = pd.DataFrame([{"network": row, "experiment": "", "units": 0, "learned": False, "beats chance": False,
-                          "verdict": f"full profile only: {why}"} for row, why in full_only_rows(cfg).items()])
-    return pd.concat([table, rest], ignore_index=True) if len(rest) else table
+    rest = {row: ("", f"full profile only: {why}") for row, why in full_only_rows(cfg).items()}
+    return learning_table(ctx.results_dir, nets, "multilabel", rest)

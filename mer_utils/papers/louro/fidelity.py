@@ -7,19 +7,18 @@ import math
 import pandas as pd
 
 from mer_utils.experiment import Fidelity, fidelity_table
+from mer_utils.features.frontends import FRONT_ENDS
+from mer_utils.models.autoencoder import latent_shape
 
 from .config import COLUMNS
 
-_FRAMES, _BANDS, _HOP = 942, 128, 512          # Table 1's mel input; librosa's default hop
+_MEL = FRONT_ENDS["louro_mel"]                  # Table 1's 942 x 128 input, librosa's default hop
+_FRAMES, _BANDS, _HOP = _MEL.n_frames, _MEL.n_mels, _MEL.hop_length
 
 
-def _latent_values(frames: int = _FRAMES, bands: int = _BANDS, filters: int = 128, halvings: int = 4) -> int:
-    """Values the released code's encoder keeps: four stride-2 'same' convolutions
-    (:func:`mer_utils.models.autoencoder.latent_shape`, restated here to keep this module
-    free of Keras)."""
-    for _ in range(halvings):
-        frames, bands = math.ceil(frames / 2), math.ceil(bands / 2)
-    return frames * bands * filters
+def _latent_values(frames: int = _FRAMES, bands: int = _BANDS) -> int:
+    """Values the released code's encoder keeps (the autoencoder's :func:`latent_shape`)."""
+    return math.prod(latent_shape((frames, bands)))
 
 
 FIDELITY = [

@@ -273,8 +273,5 @@ def learning(ctx, status: pd.DataFrame) -> pd.DataFrame:
 
     nets = [r for r in status.itertuples() if ROWS[r.row].kind != "classical"]
     ran = {ROWS[r.row].name: ROWS[r.row].experiment for r in nets if r.status == "run"}
-    table = learning_table(ctx.results_dir, ran, "quadrant")
-    rest = pd.DataFrame([{"network": ROWS[r.row].name, "experiment": ROWS[r.row].experiment, "units": 0,
-                          "learned": False, "beats chance": False, "verdict": f"{r.status}: {r.reason}"}
-                         for r in nets if r.status != "run"])
-    return pd.concat([table, rest], ignore_index=True) if len(rest) else table
+    rest = {ROWS[r.row].name: (ROWS[r.row].experiment, f"{r.status}: {r.reason}") for r in nets if r.status != "run"}
+    return learning_table(ctx.results_dir, ran, "quadrant", rest)

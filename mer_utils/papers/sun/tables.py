@@ -358,33 +358,25 @@ def learning(ctx, cfg: Config, corpus: Corpus) -> pd.DataFrame:
     (:func:`mer_utils.evaluation.learning.beats_chance`). ``SVM mean`` is the paper's song
     decision on the same units, for comparison. Experiments not trained under this profile
     (``cfg.full_only``) are listed as "full profile only" with the reason."""
-    from mer_utils.evaluation.learning import BARS, beats_chance
+    from mer_utils.evaluation.learning import BARS, learning_record, not_trained
     from mer_utils.evaluation.metrics import METRICS
     from mer_utils.papers.sun.pipeline import plan_full_only
 
     exps = list(dict.fromkeys(plan_table2(cfg, corpus) + plan_table3(cfg, corpus) + plan_noise(cfg, corpus)))
     recs = []
     for e in exps:
-        bar = BARS["quadrant" if e.task == "quadrant" else "binary"]
-        base = {"network": e.title, "task": e.task, "experiment": e.name, "metric": bar.metric, "bar": bar.value}
+        task = "quadrant" if e.task == "quadrant" else "binary"
         try:
             folds = network_folds(ctx, e.name)
             svm = load_predictions(ctx.results_dir, e.name)
         except FileNotFoundError:
-            recs.append({**base, "units": 0, "learned": False, "beats chance": False, "verdict": "not run"})
+            recs.append({**not_trained(e.title, e.name, "not run", task=e.task), "metric": BARS[task].metric,
+                         "bar": BARS[task].value})
             continue
-        mean = float(np.nanmean([METRICS[bar.metric](f) for f in folds]))
-        single = sum(len(np.unique(np.asarray(f.predicted()).astype(str))) < 2 for f in folds)
-        chance = beats_chance(folds)
-        learned = bool(np.isfinite(mean) and mean >= bar.value and single == 0)
-        why = ("learned" if learned else f"{single} of {len(folds)} unit(s) predict one class" if single
-               else f"below the bar ({bar.metric} {mean:.3f} < {bar.value:g})")
-        recs.append({**base, "units": len(folds), "mean": mean, "single-class units": int(single),
-                     "p vs chance": chance["p_value"], "beats chance": chance["beats_chance"], "learned": learned,
-                     "verdict": why, "SVM mean": float(np.nanmean([METRICS[bar.metric](f) for f in svm]))})
+        recs.append({"network": e.title, "task": e.task, "experiment": e.name, **learning_record(folds, task),
+                     "SVM mean": float(np.nanmean([METRICS[BARS[task].metric](f) for f in svm]))})
     for e, why in plan_full_only(cfg, corpus):
-        recs.append({"network": e.title, "task": e.task, "experiment": e.name, "units": 0, "learned": False,
-                     "beats chance": False, "verdict": f"full profile only: {why}"})
+        recs.append(not_trained(e.title, e.name, f"full profile only: {why}", task=e.task))
     cols = ["network", "task", "experiment", "units", "metric", "mean", "bar", "single-class units",
             "p vs chance", "beats chance", "learned", "verdict", "SVM mean"]
     out = pd.DataFrame(recs)
